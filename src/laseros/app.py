@@ -1,0 +1,70 @@
+"""create_app(): plugins, middleware, controllers and error pages."""
+
+from __future__ import annotations
+
+from litestar import Litestar
+from litestar.config.csrf import CSRFConfig
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.middleware.base import DefineMiddleware
+from litestar.plugins.htmx import HTMXPlugin
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+
+from laseros.db import Database
+from laseros.domain.shop import ShopCalendar
+from laseros.settings import STATIC_DIR, TEMPLATES_DIR, Settings
+from laseros.web import deps, templating
+from laseros.web.auth import PUBLIC_PATHS, SessionAuthMiddleware
+from laseros.web.controllers import auth, clients, dashboard, phone, projects, queue
+from laseros.web.errors import EXCEPTION_HANDLERS
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or Settings.from_env()
+    calendar = ShopCalendar(settings.shop_timezone)
+    db = Database.from_settings(settings)
+
+    def configure_templates(engine: JinjaTemplateEngine) -> None:
+        templating.configure(engine.engine, calendar, settings.company_name)
+
+    return Litestar(
+        route_handlers=[
+            auth.root,
+            auth.favicon,
+            auth.AuthController,
+            dashboard.DashboardController,
+            clients.ClientController,
+            projects.ProjectController,
+            queue.QueueController,
+            phone.PhoneController,
+            create_static_files_router(path="/static", directories=[STATIC_DIR], send_as_attachment=False),
+        ],
+        plugins=[HTMXPlugin()],
+        middleware=[DefineMiddleware(SessionAuthMiddleware, exclude=PUBLIC_PATHS)],
+        csrf_config=CSRFConfig(
+            secret=settings.secret_key,
+            cookie_name="csrftoken",
+            header_name="x-csrftoken",
+            cookie_samesite="lax",
+        ),
+        template_config=TemplateConfig(
+            directory=TEMPLATES_DIR, engine=JinjaTemplateEngine, engine_callback=configure_templates
+        ),
+        dependencies={
+            "db_session": Provide(deps.provide_db_session),
+            "actor": Provide(deps.provide_actor, sync_to_thread=False),
+            "calendar": Provide(deps.provide_calendar, sync_to_thread=False),
+            "clients": Provide(deps.provide_clients, sync_to_thread=False),
+            "projects": Provide(deps.provide_projects, sync_to_thread=False),
+            "queue": Provide(deps.provide_queue, sync_to_thread=False),
+            "shop_settings": Provide(deps.provide_shop_settings, sync_to_thread=False),
+            "auth_service": Provide(deps.provide_auth_service, sync_to_thread=False),
+        },
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        state=State({"settings": settings, "db": db, "calendar": calendar}),
+        on_shutdown=[db.dispose],
+        openapi_config=None,
+        debug=settings.debug,
+    )

@@ -1,0 +1,45 @@
+"""The role matrix (SPEC §2): one table that guards, services and templates all read."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    MANAGER = "manager"
+    OPERATOR = "operator"
+    VIEWER = "viewer"
+
+
+class Permission(StrEnum):
+    PC_VIEW = "pc.view"  # read PC-mode pages
+    OFFICE_EDIT = "office.edit"  # clients, projects, stages, POP, queue
+    PHONE_USE = "phone.use"  # phone-mode pages
+    USERS_MANAGE = "users.manage"
+
+
+PERMISSIONS: dict[Permission, frozenset[Role]] = {
+    Permission.PC_VIEW: frozenset({Role.ADMIN, Role.MANAGER, Role.VIEWER}),
+    Permission.OFFICE_EDIT: frozenset({Role.ADMIN, Role.MANAGER}),
+    Permission.PHONE_USE: frozenset({Role.ADMIN, Role.MANAGER, Role.OPERATOR, Role.VIEWER}),
+    Permission.USERS_MANAGE: frozenset({Role.ADMIN}),
+}
+
+ROLE_LABELS: dict[Role, str] = {
+    Role.ADMIN: "Admin",
+    Role.MANAGER: "Manager",
+    Role.OPERATOR: "Operator",
+    Role.VIEWER: "Viewer",
+}
+
+
+def role_can(role: str, permission: Permission) -> bool:
+    return role in PERMISSIONS[permission]
+
+
+def pc_mode_refusal(role: str) -> str | None:
+    """Why this role cannot use PC mode, or None when it can."""
+    if role_can(role, Permission.PC_VIEW):
+        return None
+    return "Operators use Phone mode only: PC mode is for the office."

@@ -1,0 +1,247 @@
+"""Accounts, login sessions, the activity log, shop settings and code sequences."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import anyio.to_thread
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from laseros.db import utcnow
+from laseros.domain.admin.models import ActivityLog, LoginAttempt, ShopSetting, User, UserSession
+from laseros.domain.admin.roles import Role
+from laseros.domain.errors import Conflict, InvalidInput
+from laseros.domain.shop import DEFAULT_MATERIALS, DEFAULT_SHEET_SIZES
+
+LOCKOUT_FAILURES = 5
+LOCKOUT_WINDOW = timedelta(minutes=15)
+SESSION_TOUCH_EVERY = timedelta(minutes=10)
+
+_hasher = PasswordHasher()  # argon2id with the library's recommended parameters
+# Verified when the username is unknown, so the response time does not reveal which users exist.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who an action is recorded against in the activity log."""
+
+    user_id: int | None
+    name: str
+
+    @classmethod
+    def of(cls, user: User) -> Actor:
+        return cls(user.id, user.display_name)
+
+
+SYSTEM = Actor(None, "System")
+
+
+async def record_activity(
+    session: AsyncSession, actor: Actor, action: str, entity_type: str, entity_id: int, details: str = ""
+) -> None:
+    """Add an activity row to the caller's transaction."""
+    session.add(
+        ActivityLog(
+            user_id=actor.user_id,
+            actor=actor.name,
+            action=action,
+            entity_type=entity_type,
+            entity_id=entity_id,
+            details=details,
+        )
+    )
+
+
+async def next_code_value(session: AsyncSession, name: str) -> int:
+    """Atomically bump and return the named counter (safe under concurrent writers)."""
+    result = await session.execute(
+        text(
+            "INSERT INTO code_sequences (name, last_value) VALUES (:name, 1) "
+            "ON CONFLICT (name) DO UPDATE SET last_value = code_sequences.last_value + 1 "
+            "RETURNING last_value"
+        ),
+        {"name": name},
+    )
+    return int(result.scalar_one())
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class LoginRefused(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+SETTING_DEFAULTS: dict[str, str] = {
+    "materials": "\n".join(DEFAULT_MATERIALS),
+    "sheet_sizes": "\n".join(DEFAULT_SHEET_SIZES),
+}
+
+
+class SettingsService:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, key: str) -> str:
+        value = await self.session.scalar(select(ShopSetting.value).where(ShopSetting.key == key))
+        return SETTING_DEFAULTS[key] if value is None else value
+
+    async def get_list(self, key: str) -> list[str]:
+        return [line.strip() for line in (await self.get(key)).splitlines() if line.strip()]
+
+    async def materials(self) -> list[str]:
+        return await self.get_list("materials")
+
+    async def sheet_sizes(self) -> list[str]:
+        return await self.get_list("sheet_sizes")
+
+
+class UserService:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def create(self, username: str, password: str, role: str, display_name: str | None = None) -> User:
+        """Create a login; commits."""
+        errors: dict[str, str] = {}
+        username = username.strip()
+        if not username or len(username) > 80:
+            errors["username"] = "Enter a username of at most 80 characters."
+        if len(password) < 8:
+            errors["password"] = "Use at least 8 characters."
+        if role not in {r.value for r in Role}:
+            errors["role"] = f"Role must be one of {', '.join(r.value for r in Role)}."
+        if errors:
+            raise InvalidInput(errors)
+        if await self.session.scalar(select(User.id).where(func.lower(User.username) == username.lower())):
+            raise Conflict(f"A user called {username!r} already exists.")
+        password_hash = await anyio.to_thread.run_sync(_hasher.hash, password)
+        user = User(
+            username=username,
+            display_name=(display_name or username).strip()[:120],
+            password_hash=password_hash,
+            role=role,
+        )
+        self.session.add(user)
+        await self.session.flush()
+        await record_activity(self.session, SYSTEM, "user_created", "user", user.id, f"{username} ({role})")
+        await self.session.commit()
+        return user
+
+
+class AuthService:
+    """Password checks with lockout, and the server-side sessions that follow a login."""
+
+    def __init__(self, session: AsyncSession, session_days: int = 14) -> None:
+        self.session = session
+        self.session_lifetime = timedelta(days=session_days)
+
+    async def locked_until(self, username: str, now: datetime) -> datetime | None:
+        """When the lock on ``username`` ends, if 5 failures fell within 15 minutes of each other."""
+        rows = (
+            await self.session.execute(
+                select(LoginAttempt.success, LoginAttempt.created_at)
+                .where(LoginAttempt.username == username, LoginAttempt.outcome != "locked")
+                .order_by(LoginAttempt.created_at.desc(), LoginAttempt.id.desc())
+                .limit(LOCKOUT_FAILURES)
+            )
+        ).all()
+        if len(rows) < LOCKOUT_FAILURES or any(success for success, _ in rows):
+            return None
+        newest, oldest = rows[0].created_at, rows[-1].created_at
+        if newest - oldest <= LOCKOUT_WINDOW and now - newest < LOCKOUT_WINDOW:
+            return newest + LOCKOUT_WINDOW
+        return None
+
+    async def login(self, username: str, password: str, ip: str | None, user_agent: str | None) -> str:
+        """Check the password and open a session; returns the cookie token. Commits either way."""
+        username = username.strip()[:80]
+        now = utcnow()
+        user = await self.session.scalar(select(User).where(func.lower(User.username) == username.lower()))
+        outcome = "success"
+        if await self.locked_until(username.lower(), now):
+            outcome = "locked"
+        else:
+            valid = await anyio.to_thread.run_sync(_verify, user.password_hash if user else _DUMMY_HASH, password)
+            if user is None:
+                outcome = "unknown_user"
+            elif not valid:
+                outcome = "bad_password"
+            elif not user.is_active:
+                outcome = "inactive"
+        self.session.add(
+            LoginAttempt(
+                username=username.lower(),
+                user_id=user.id if user else None,
+                success=outcome == "success",
+                outcome=outcome,
+                ip_address=(ip or "")[:45] or None,
+                user_agent=(user_agent or "")[:255] or None,
+                created_at=now,
+            )
+        )
+        if outcome != "success":
+            await self.session.commit()
+            if outcome == "locked":
+                raise LoginRefused("Too many failed attempts: this username is locked for 15 minutes.")
+            raise LoginRefused("Wrong username or password.")
+        assert user is not None
+        token = secrets.token_urlsafe(32)
+        user.last_login_at = now
+        self.session.add(
+            UserSession(
+                token_hash=hash_token(token),
+                user_id=user.id,
+                expires_at=now + self.session_lifetime,
+                ip_address=(ip or "")[:45] or None,
+                user_agent=(user_agent or "")[:255] or None,
+            )
+        )
+        await record_activity(self.session, Actor.of(user), "login", "user", user.id)
+        await self.session.commit()
+        return token
+
+    async def session_for(self, token: str) -> UserSession | None:
+        """The live session behind a cookie token, with its user; None if unknown, expired or inactive."""
+        record = await self.session.scalar(select(UserSession).where(UserSession.token_hash == hash_token(token)))
+        if record is None or record.expires_at <= utcnow() or not record.user.is_active:
+            return None
+        return record
+
+    async def touch(self, record: UserSession) -> None:
+        """Slide the expiry forward, writing at most once every few minutes per session."""
+        now = utcnow()
+        if now - record.last_seen_at < SESSION_TOUCH_EVERY:
+            return
+        await self.session.execute(
+            update(UserSession)
+            .where(UserSession.id == record.id)
+            .values(last_seen_at=now, expires_at=now + self.session_lifetime)
+        )
+        await self.session.commit()
+
+    async def set_mode(self, session_id: int, mode: str) -> None:
+        await self.session.execute(update(UserSession).where(UserSession.id == session_id).values(mode=mode))
+        await self.session.commit()
+
+    async def logout(self, session_id: int, actor: Actor) -> None:
+        await self.session.execute(delete(UserSession).where(UserSession.id == session_id))
+        if actor.user_id is not None:
+            await record_activity(self.session, actor, "logout", "user", actor.user_id)
+        await self.session.commit()
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False

@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+
+from laseros.domain.fields import MAX_TEXT, FieldReader
+
+
+@dataclass(frozen=True)
+class ClientInput:
+    name: str
+    contact_person: str
+    email: str
+    phone: str
+    address: str
+    notes: str
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, str]) -> ClientInput:
+        read = FieldReader(raw)
+        data = cls(
+            name=read.text("name", required=True),
+            contact_person=read.text("contact_person"),
+            email=read.email("email"),
+            phone=read.text("phone", max_length=50),
+            address=read.text("address", max_length=MAX_TEXT),
+            notes=read.text("notes", max_length=MAX_TEXT),
+        )
+        read.finish()
+        return data
+
+    def as_dict(self) -> dict[str, str]:
+        return asdict(self)

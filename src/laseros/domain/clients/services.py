@@ -1,0 +1,100 @@
+"""Client records: create, edit, search, delete (with their projects)."""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from laseros.domain.admin.services import Actor, next_code_value, record_activity
+from laseros.domain.clients.models import Client
+from laseros.domain.clients.schemas import ClientInput
+from laseros.domain.errors import NotFound
+from laseros.domain.paging import Page, paginate
+
+
+def escape_like(term: str) -> str:
+    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+class ClientService:
+    def __init__(self, session: AsyncSession, actor: Actor) -> None:
+        self.session = session
+        self.actor = actor
+
+    def search_query(self, q: str = "") -> Select[tuple[Client]]:
+        stmt = select(Client).order_by(Client.name, Client.id)
+        if q.strip():
+            like = f"%{escape_like(q.strip())}%"
+            stmt = stmt.where(
+                or_(
+                    *(
+                        col.ilike(like, escape="\\")
+                        for col in (Client.name, Client.client_code, Client.contact_person, Client.email)
+                    ),
+                    Client.phone.like(like, escape="\\"),
+                )
+            )
+        return stmt
+
+    async def list(self, q: str = "", page: int = 1, per_page: int = 25) -> Page[Client]:
+        return await paginate(self.session, self.search_query(q), page, per_page)
+
+    async def choices(self) -> list[tuple[int, str]]:
+        rows = await self.session.execute(select(Client.id, Client.name, Client.client_code).order_by(Client.name))
+        return [(cid, f"{name} ({code})") for cid, name, code in rows]
+
+    async def get(self, client_id: int) -> Client:
+        client = await self.session.get(Client, client_id)
+        if client is None:
+            raise NotFound(f"Client {client_id} does not exist.")
+        return client
+
+    async def count(self) -> int:
+        return await self.session.scalar(select(func.count(Client.id))) or 0
+
+    async def recent(self, limit: int = 5) -> list[Client]:
+        return list(await self.session.scalars(select(Client).order_by(Client.id.desc()).limit(limit)))
+
+    async def project_count(self, client_id: int) -> int:
+        from laseros.domain.projects.models import Project
+
+        return await self.session.scalar(select(func.count(Project.id)).where(Project.client_id == client_id)) or 0
+
+    async def create(self, data: ClientInput) -> Client:
+        """Create a client with the next CL-#### code; commits."""
+        number = await next_code_value(self.session, "client")
+        client = Client(client_code=f"CL-{number:04d}", **data.as_dict())
+        self.session.add(client)
+        await self.session.flush()
+        await record_activity(self.session, self.actor, "created", "client", client.id, client.name)
+        await self.session.commit()
+        return client
+
+    async def update(self, client_id: int, data: ClientInput) -> Client:
+        """Save edited client details; commits."""
+        client = await self.get(client_id)
+        changed = [k for k, v in data.as_dict().items() if getattr(client, k) != v]
+        for key, value in data.as_dict().items():
+            setattr(client, key, value)
+        await record_activity(
+            self.session,
+            self.actor,
+            "updated",
+            "client",
+            client.id,
+            "Changed: " + (", ".join(changed) or "nothing"),
+        )
+        await self.session.commit()
+        return client
+
+    async def delete(self, client_id: int) -> tuple[str, int]:
+        """Delete a client and (by cascade) their projects; returns (name, projects removed). Commits."""
+        client = await self.get(client_id)
+        projects = await self.project_count(client_id)
+        name = f"{client.client_code} {client.name}"
+        await self.session.delete(client)
+        await record_activity(
+            self.session, self.actor, "deleted", "client", client_id, f"{name} with {projects} project(s)"
+        )
+        await self.session.commit()
+        return name, projects

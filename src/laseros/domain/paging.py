@@ -1,0 +1,47 @@
+"""One page of a list, counted and sliced in SQL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def first_index(self) -> int:
+        return (self.page - 1) * self.per_page + 1 if self.total else 0
+
+    @property
+    def last_index(self) -> int:
+        return min(self.total, self.page * self.per_page)
+
+
+async def paginate(session: AsyncSession, stmt: Select[Any], page: int, per_page: int) -> Page[Any]:
+    """Run ``stmt`` for one page, with a COUNT over the same filters."""
+    page = max(1, page)
+    total = await session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    rows = (await session.scalars(stmt.limit(per_page).offset((page - 1) * per_page))).unique().all()
+    return Page(items=list(rows), total=total, page=page, per_page=per_page)

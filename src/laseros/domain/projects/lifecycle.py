@@ -1,0 +1,29 @@
+"""The one place a project's stage is written: stamps the time and logs who or what caused it."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from laseros.db import utcnow
+from laseros.domain.admin.services import Actor, record_activity
+from laseros.domain.projects.models import Project
+from laseros.domain.projects.stages import Stage
+
+
+async def set_stage(
+    session: AsyncSession, project: Project, target: Stage, actor: Actor, cause: str, *, today: date
+) -> bool:
+    """Move ``project`` to ``target`` inside the caller's transaction; False if it was already there."""
+    current = Stage(project.stage)
+    if current == target:
+        return False
+    project.stage = target.value
+    project.stage_changed_at = utcnow()
+    if target == Stage.DELIVERED:
+        project.completion_date = today
+    await record_activity(
+        session, actor, "stage_changed", "project", project.id, f"{current.label} → {target.label} ({cause})"
+    )
+    return True

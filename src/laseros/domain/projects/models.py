@@ -1,0 +1,59 @@
+"""A project: one client job from request to delivery."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from laseros.db import ScaledDecimal, TimestampedBase, UTCDateTime, utcnow
+from laseros.domain.projects.stages import Stage
+
+if TYPE_CHECKING:
+    from laseros.domain.clients.models import Client
+    from laseros.domain.queue.models import QueueItem
+
+
+class Project(TimestampedBase):
+    __tablename__ = "projects"
+    __table_args__ = (
+        Index("ix_projects_stage_created", "stage", "created_at"),
+        Index("ix_projects_client_created", "client_id", "created_at"),
+    )
+
+    project_code: Mapped[str] = mapped_column(String(40), unique=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    stage: Mapped[str] = mapped_column(String(20), default=Stage.REQUEST.value)
+    stage_changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    material_type: Mapped[str] = mapped_column(String(100), default="")
+    thickness_mm: Mapped[Decimal | None] = mapped_column(ScaledDecimal(2), default=None)
+    sheet_size: Mapped[str] = mapped_column(String(40), default="")
+    sheets_required: Mapped[int | None] = mapped_column(Integer, default=None)
+    parts_quantity: Mapped[int | None] = mapped_column(Integer, default=None)
+    estimated_cut_time: Mapped[int | None] = mapped_column(Integer, default=None)  # minutes
+    quoted_price: Mapped[Decimal | None] = mapped_column(ScaledDecimal(2), default=None)
+    due_date: Mapped[date | None] = mapped_column(Date, default=None, index=True)
+
+    pop_received: Mapped[bool] = mapped_column(Boolean, default=False)
+    pop_received_date: Mapped[date | None] = mapped_column(Date, default=None)
+    pop_deadline: Mapped[date | None] = mapped_column(Date, default=None, index=True)
+    completion_date: Mapped[date | None] = mapped_column(Date, default=None)
+
+    client: Mapped[Client] = relationship(back_populates="projects", lazy="raise")
+    queue_item: Mapped[QueueItem | None] = relationship(
+        back_populates="project",
+        uselist=False,
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        lazy="raise",
+    )
+
+    @property
+    def stage_enum(self) -> Stage:
+        return Stage(self.stage)

@@ -1,0 +1,239 @@
+"""Projects: create and edit, stage changes through the transition table, and POP received."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from laseros.domain.admin.models import ActivityLog
+from laseros.domain.admin.services import Actor, record_activity
+from laseros.domain.clients.models import Client
+from laseros.domain.clients.services import escape_like
+from laseros.domain.errors import Conflict, InvalidInput, NotFound
+from laseros.domain.paging import Page, paginate
+from laseros.domain.projects.lifecycle import set_stage
+from laseros.domain.projects.models import Project
+from laseros.domain.projects.schemas import ProjectInput
+from laseros.domain.projects.stages import (
+    ACTIVE_STAGES,
+    POP_FROM,
+    STAGE_TO_QUEUE_STATUS,
+    Stage,
+    can_move,
+    refusal,
+)
+from laseros.domain.queue.services import QueueService, apply_queue_status
+from laseros.domain.shop import POP_PAYMENT_DAYS, ShopCalendar
+
+
+@dataclass(frozen=True)
+class ProjectFilters:
+    stage: str = ""
+    client_id: int | None = None
+    q: str = ""
+    pop_expiring: bool = False
+
+
+async def stock_is_available(session: AsyncSession, project: Project) -> bool:
+    """Whether the sheets this project needs are in stock, after the jobs ahead of it.
+
+    The single place the POP flow asks about stock. Inventory arrives with the shop-floor
+    issue; until sheets are tracked there is nothing to be short of, so every job may queue.
+    """
+    return True
+
+
+class ProjectService:
+    def __init__(self, session: AsyncSession, actor: Actor, calendar: ShopCalendar) -> None:
+        self.session = session
+        self.actor = actor
+        self.calendar = calendar
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def search_query(self, filters: ProjectFilters) -> Select[tuple[Project]]:
+        stmt = (
+            select(Project).options(selectinload(Project.client)).order_by(Project.created_at.desc(), Project.id.desc())
+        )
+        if filters.stage:
+            stmt = stmt.where(Project.stage == filters.stage)
+        if filters.client_id:
+            stmt = stmt.where(Project.client_id == filters.client_id)
+        if filters.q.strip():
+            like = f"%{escape_like(filters.q.strip())}%"
+            stmt = stmt.where(or_(Project.name.ilike(like, escape="\\"), Project.project_code.ilike(like, escape="\\")))
+        if filters.pop_expiring:
+            today = self.calendar.today()
+            stmt = stmt.where(
+                Project.pop_received.is_(False),
+                Project.pop_deadline.is_not(None),
+                Project.pop_deadline <= today + timedelta(days=3),
+            )
+        return stmt
+
+    async def list(self, filters: ProjectFilters, page: int = 1, per_page: int = 25) -> Page[Project]:
+        return await paginate(self.session, self.search_query(filters), page, per_page)
+
+    async def get(self, project_id: int) -> Project:
+        project = await self.session.scalar(
+            select(Project)
+            .where(Project.id == project_id)
+            .options(selectinload(Project.client), selectinload(Project.queue_item))
+        )
+        if project is None:
+            raise NotFound(f"Project {project_id} does not exist.")
+        return project
+
+    async def for_client(self, client_id: int, limit: int = 200) -> list[Project]:
+        return list(
+            await self.session.scalars(
+                select(Project)
+                .where(Project.client_id == client_id)
+                .order_by(Project.created_at.desc(), Project.id.desc())
+                .limit(limit)
+            )
+        )
+
+    async def recent(self, limit: int = 5) -> list[Project]:
+        return list(
+            await self.session.scalars(
+                select(Project).options(selectinload(Project.client)).order_by(Project.id.desc()).limit(limit)
+            )
+        )
+
+    async def counts(self) -> tuple[int, int]:
+        """(all projects, active projects)."""
+        total = await self.session.scalar(select(func.count(Project.id))) or 0
+        active = (
+            await self.session.scalar(
+                select(func.count(Project.id)).where(Project.stage.in_([s.value for s in ACTIVE_STAGES]))
+            )
+            or 0
+        )
+        return total, active
+
+    async def timeline(self, project: Project, limit: int = 100) -> list[ActivityLog]:
+        """Activity on the project and its queue item, newest first."""
+        conditions = [(ActivityLog.entity_type == "project") & (ActivityLog.entity_id == project.id)]
+        if project.queue_item is not None:
+            conditions.append((ActivityLog.entity_type == "queue") & (ActivityLog.entity_id == project.queue_item.id))
+        return list(
+            await self.session.scalars(
+                select(ActivityLog)
+                .where(or_(*conditions))
+                .order_by(ActivityLog.created_at.desc(), ActivityLog.id.desc())
+                .limit(limit)
+            )
+        )
+
+    # -- writing -----------------------------------------------------------------------------
+
+    async def _require_client(self, client_id: int) -> Client:
+        client = await self.session.get(Client, client_id)
+        if client is None:
+            raise InvalidInput({"client_id": "Choose a client from the list."})
+        return client
+
+    async def create(self, data: ProjectInput) -> Project:
+        """Create a project in Request with the client's next JB code. Commits."""
+        client = await self._require_client(data.client_id)
+        seq = await self.session.scalar(
+            update(Client)
+            .where(Client.id == client.id)
+            .values(project_seq=Client.project_seq + 1)
+            .returning(Client.project_seq)
+        )
+        today = self.calendar.today()
+        project = Project(
+            project_code=f"JB-{today:%Y-%m}-{client.compact_code}-{seq:03d}",
+            stage=Stage.REQUEST.value,
+            **data.as_dict(),
+        )
+        self.session.add(project)
+        await self.session.flush()
+        await record_activity(
+            self.session,
+            self.actor,
+            "created",
+            "project",
+            project.id,
+            f"{project.project_code} {project.name}",
+        )
+        await self.session.commit()
+        return project
+
+    async def update(self, project_id: int, data: ProjectInput) -> Project:
+        """Save edited project details (not its stage). Commits."""
+        project = await self.get(project_id)
+        if data.client_id != project.client_id:
+            await self._require_client(data.client_id)
+        changed = [k for k, v in data.as_dict().items() if getattr(project, k) != v]
+        for key, value in data.as_dict().items():
+            setattr(project, key, value)
+        if project.queue_item is not None and "estimated_cut_time" in changed:
+            project.queue_item.estimated_minutes = data.estimated_cut_time
+        await record_activity(
+            self.session,
+            self.actor,
+            "updated",
+            "project",
+            project.id,
+            "Changed: " + (", ".join(changed) or "nothing"),
+        )
+        await self.session.commit()
+        return project
+
+    async def delete(self, project_id: int) -> str:
+        """Delete a project with its queue item. Commits."""
+        project = await self.get(project_id)
+        label = f"{project.project_code} {project.name}"
+        await self.session.delete(project)
+        await record_activity(self.session, self.actor, "deleted", "project", project_id, label)
+        await self.session.commit()
+        return label
+
+    async def change_stage(self, project_id: int, target: Stage) -> Project:
+        """A manual stage change through the transition table; the queue item follows. Commits."""
+        project = await self.get(project_id)
+        current = Stage(project.stage)
+        if not can_move(current, target):
+            raise Conflict(refusal(current, target))
+        today = self.calendar.today()
+        await set_stage(self.session, project, target, self.actor, "changed by hand", today=today)
+        item = project.queue_item
+        follow = STAGE_TO_QUEUE_STATUS.get(target)
+        if item is not None and follow is not None and item.status != follow.value:
+            item.project = project
+            await apply_queue_status(self.session, item, follow, self.actor, today=today, cause="project stage")
+        await self.session.commit()
+        return project
+
+    async def mark_pop_received(self, project_id: int) -> Project:
+        """POP received: payment dates, a queue item at the end, and queued or waiting_material. Commits."""
+        project = await self.get(project_id)
+        if project.pop_received:
+            raise Conflict(f"POP was already received for {project.project_code} on {project.pop_received_date}.")
+        current = Stage(project.stage)
+        if current not in POP_FROM:
+            raise Conflict(
+                f"POP can only be marked for a project in {' or '.join(s.label for s in POP_FROM)}; "
+                f"{project.project_code} is in {current.label}."
+            )
+        today = self.calendar.today()
+        project.pop_received = True
+        project.pop_received_date = today
+        project.pop_deadline = today + timedelta(days=POP_PAYMENT_DAYS)
+        await record_activity(self.session, self.actor, "pop_received", "project", project.id, f"POP received {today}")
+        await QueueService(self.session, self.actor, self.calendar).enqueue(project)
+        target = Stage.QUEUED if await stock_is_available(self.session, project) else Stage.WAITING_MATERIAL
+        await set_stage(self.session, project, target, self.actor, "POP received", today=today)
+        await self.session.commit()
+        return project
+
+
+def days_in_stage(project: Project, today: date) -> int:
+    return (today - project.stage_changed_at.date()).days

@@ -1,0 +1,248 @@
+"""The cutting queue: ordering with gapped ranks, status changes that drive the project stage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import contains_eager
+
+from laseros.db import utcnow
+from laseros.domain.admin.services import Actor, record_activity
+from laseros.domain.errors import Conflict, NotFound
+from laseros.domain.paging import Page, paginate
+from laseros.domain.projects.lifecycle import set_stage
+from laseros.domain.projects.models import Project
+from laseros.domain.projects.stages import (
+    ACTIVE_QUEUE_STATUSES,
+    QUEUE_STATUS_TO_STAGE,
+    QUEUE_TRANSITIONS,
+    QueueStatus,
+)
+from laseros.domain.queue.models import Priority, QueueItem
+from laseros.domain.shop import ShopCalendar
+
+# Distance between neighbouring ranks after a renumber: 20 moves into the same gap before the
+# (rare, O(n)) renumber is needed again.
+RANK_GAP = 1 << 20
+_ACTIVE = [s.value for s in ACTIVE_QUEUE_STATUSES]
+
+
+@dataclass(frozen=True)
+class QueueEdit:
+    priority: str
+    scheduled_date: date | None
+    notes: str
+
+
+async def apply_queue_status(
+    session: AsyncSession, item: QueueItem, status: QueueStatus, actor: Actor, *, today: date, cause: str
+) -> None:
+    """Set a queue item's status and move its project to the matching stage, in the caller's transaction."""
+    previous = QueueStatus(item.status)
+    if previous == status:
+        return
+    now = utcnow()
+    if status == QueueStatus.IN_PROGRESS and item.started_at is None:
+        item.started_at = now
+    if status == QueueStatus.COMPLETED:
+        item.completed_at = now
+    if status == QueueStatus.QUEUED:
+        item.completed_at = None
+        if previous in (QueueStatus.COMPLETED, QueueStatus.CANCELLED):
+            item.rank = await _last_rank(session) + RANK_GAP
+    item.status = status.value
+    await record_activity(
+        session, actor, "status_changed", "queue", item.id, f"{previous.value} → {status.value} ({cause})"
+    )
+    await set_stage(session, item.project, QUEUE_STATUS_TO_STAGE[status], actor, "queue sync", today=today)
+
+
+async def _last_rank(session: AsyncSession) -> int:
+    return await session.scalar(select(func.max(QueueItem.rank))) or 0
+
+
+class QueueService:
+    def __init__(self, session: AsyncSession, actor: Actor, calendar: ShopCalendar) -> None:
+        self.session = session
+        self.actor = actor
+        self.calendar = calendar
+
+    def listing_query(self, show_all: bool):  # type: ignore[no-untyped-def]
+        stmt = (
+            select(QueueItem)
+            .join(QueueItem.project)
+            .join(Project.client)
+            .options(contains_eager(QueueItem.project).contains_eager(Project.client))
+            .order_by(QueueItem.rank, QueueItem.id)
+        )
+        return stmt if show_all else stmt.where(QueueItem.status.in_(_ACTIVE))
+
+    async def list(self, show_all: bool = False, page: int = 1, per_page: int = 100) -> Page[QueueItem]:
+        return await paginate(self.session, self.listing_query(show_all), page, per_page)
+
+    async def next_up(self, limit: int = 5) -> list[QueueItem]:
+        return list((await self.session.scalars(self.listing_query(False).limit(limit))).unique())
+
+    async def active_count(self) -> int:
+        return await self.session.scalar(select(func.count(QueueItem.id)).where(QueueItem.status.in_(_ACTIVE))) or 0
+
+    async def position(self, item: QueueItem) -> int | None:
+        """1-based place among active items, or None if the item is not active."""
+        if item.status not in _ACTIVE:
+            return None
+        ahead = await self.session.scalar(
+            select(func.count(QueueItem.id)).where(
+                QueueItem.status.in_(_ACTIVE),
+                (QueueItem.rank < item.rank) | ((QueueItem.rank == item.rank) & (QueueItem.id < item.id)),
+            )
+        )
+        return (ahead or 0) + 1
+
+    async def get(self, item_id: int) -> QueueItem:
+        item = (await self.session.scalars(self.listing_query(True).where(QueueItem.id == item_id))).unique().first()
+        if item is None:
+            raise NotFound(f"Queue item {item_id} does not exist.")
+        return item
+
+    async def enqueue(self, project: Project) -> QueueItem:
+        """Add a paid project at the end of the queue (caller's transaction)."""
+        item = QueueItem(
+            project_id=project.id,
+            rank=await _last_rank(self.session) + RANK_GAP,
+            status=QueueStatus.QUEUED.value,
+            priority=Priority.NORMAL.value,
+            scheduled_date=self.calendar.next_business_day(self.calendar.today()),
+            estimated_minutes=project.estimated_cut_time,
+        )
+        item.project = project
+        self.session.add(item)
+        await self.session.flush()
+        await record_activity(
+            self.session, self.actor, "queued", "queue", item.id, f"{project.project_code} added to the queue"
+        )
+        return item
+
+    async def set_status(self, item_id: int, status: QueueStatus) -> QueueItem:
+        """Start / complete / cancel / re-queue an item; the project stage follows. Commits."""
+        item = await self.get(item_id)
+        current = QueueStatus(item.status)
+        if status not in QUEUE_TRANSITIONS[current]:
+            allowed = ", ".join(s.value for s in QUEUE_TRANSITIONS[current])
+            raise Conflict(f"A queue item that is {current.value} cannot become {status.value} (allowed: {allowed}).")
+        await apply_queue_status(
+            self.session, item, status, self.actor, today=self.calendar.today(), cause="queue button"
+        )
+        await self.session.commit()
+        return item
+
+    async def edit(self, item_id: int, data: QueueEdit) -> QueueItem:
+        """Change priority, scheduled date and notes. Commits."""
+        item = await self.get(item_id)
+        changes = []
+        for field in ("priority", "scheduled_date", "notes"):
+            new = getattr(data, field)
+            if getattr(item, field) != new:
+                changes.append(f"{field}: {getattr(item, field) or '—'} → {new or '—'}")
+                setattr(item, field, new)
+        if changes:
+            await record_activity(self.session, self.actor, "updated", "queue", item.id, "; ".join(changes))
+            await self.session.commit()
+        return item
+
+    async def reorder(self, ordered_ids: list[int]) -> int | None:
+        """Apply one drag: ``ordered_ids`` is the shown list in its new order.
+
+        Only the moved item gets a new rank (between its new neighbours), so a move writes one
+        queue row and one activity row whatever the queue length. Returns the moved id, or None.
+        Commits.
+        """
+        if len(ordered_ids) != len(set(ordered_ids)):
+            raise Conflict("The same queue item was sent twice; reload the queue and try again.")
+        if len(ordered_ids) < 2:
+            return None
+        rows = (
+            await self.session.execute(
+                select(QueueItem.id, QueueItem.rank).where(QueueItem.id.in_(ordered_ids), QueueItem.status.in_(_ACTIVE))
+            )
+        ).all()
+        ranks = {row.id: row.rank for row in rows}
+        if len(ranks) != len(ordered_ids):
+            raise Conflict("The queue changed since this page was loaded; it has been reloaded.")
+        current = sorted(ordered_ids, key=lambda i: (ranks[i], i))
+        moved = _single_move(current, ordered_ids)
+        if moved is None:
+            return None
+        index = ordered_ids.index(moved)
+        before = ordered_ids[index - 1] if index > 0 else None
+        after = ordered_ids[index + 1] if index + 1 < len(ordered_ids) else None
+        new_rank = await self._rank_between(moved, before, after, ranks)
+        if new_rank is None:
+            await self._renumber()
+            ranks = dict(
+                (
+                    await self.session.execute(
+                        select(QueueItem.id, QueueItem.rank).where(QueueItem.id.in_(ordered_ids))
+                    )
+                ).all()
+            )
+            new_rank = await self._rank_between(moved, before, after, ranks)
+            assert new_rank is not None
+        await self.session.execute(
+            update(QueueItem).where(QueueItem.id == moved).values(rank=new_rank, updated_at=utcnow())
+        )
+        detail = f"moved {'after #' + str(before) if before else 'before #' + str(after)}"
+        await record_activity(self.session, self.actor, "reordered", "queue", moved, detail)
+        await self.session.commit()
+        return moved
+
+    async def _rank_between(
+        self, moved: int, before: int | None, after: int | None, ranks: dict[int, int]
+    ) -> int | None:
+        low = ranks[before] if before is not None else None
+        high = ranks[after] if after is not None else None
+        if low is None:  # dropped first in the shown list: the neighbour above may be on an earlier page
+            low = await self.session.scalar(
+                select(func.max(QueueItem.rank)).where(
+                    QueueItem.status.in_(_ACTIVE), QueueItem.rank < high, QueueItem.id != moved
+                )
+            )
+            low = high - 2 * RANK_GAP if low is None else low
+        if high is None:
+            high = await self.session.scalar(
+                select(func.min(QueueItem.rank)).where(
+                    QueueItem.status.in_(_ACTIVE), QueueItem.rank > low, QueueItem.id != moved
+                )
+            )
+            high = low + 2 * RANK_GAP if high is None else high
+        if high - low < 2:
+            return None
+        return (low + high) // 2
+
+    async def _renumber(self) -> None:
+        """Spread active items RANK_GAP apart again; O(n) writes, needed only when a gap is used up."""
+        ids = (
+            await self.session.scalars(
+                select(QueueItem.id).where(QueueItem.status.in_(_ACTIVE)).order_by(QueueItem.rank, QueueItem.id)
+            )
+        ).all()
+        base = await self.session.scalar(select(func.min(QueueItem.rank)).where(QueueItem.status.in_(_ACTIVE))) or 0
+        for position, item_id in enumerate(ids):
+            await self.session.execute(
+                update(QueueItem).where(QueueItem.id == item_id).values(rank=base + position * RANK_GAP)
+            )
+
+
+def _single_move(current: list[int], wanted: list[int]) -> int | None:
+    """The one item whose move turns ``current`` into ``wanted``; None if nothing moved."""
+    if current == wanted:
+        return None
+    first = next(i for i, (a, b) in enumerate(zip(current, wanted, strict=True)) if a != b)
+    last = next(i for i in range(len(current) - 1, -1, -1) if current[i] != wanted[i])
+    if wanted[first] == current[last] and wanted[first + 1 : last + 1] == current[first:last]:
+        return wanted[first]  # moved up
+    if wanted[last] == current[first] and wanted[first:last] == current[first + 1 : last + 1]:
+        return wanted[last]  # moved down
+    raise Conflict("The queue changed since this page was loaded; it has been reloaded.")

@@ -1,0 +1,44 @@
+"""Read-only summaries across areas (the dashboard today; production reports later)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from laseros.domain.admin.services import SYSTEM
+from laseros.domain.clients.models import Client
+from laseros.domain.clients.services import ClientService
+from laseros.domain.projects.models import Project
+from laseros.domain.projects.services import ProjectService
+from laseros.domain.queue.models import QueueItem
+from laseros.domain.queue.services import QueueService
+from laseros.domain.shop import ShopCalendar
+
+
+@dataclass(frozen=True)
+class DashboardSummary:
+    clients: int
+    projects: int
+    active_projects: int
+    queue_length: int
+    recent_clients: list[Client]
+    recent_projects: list[Project]
+    next_in_queue: list[QueueItem]
+
+
+async def dashboard_summary(session: AsyncSession, calendar: ShopCalendar) -> DashboardSummary:
+    """Stat cards, five recent clients and projects, and the next five jobs to cut."""
+    clients = ClientService(session, SYSTEM)
+    projects = ProjectService(session, SYSTEM, calendar)
+    queue = QueueService(session, SYSTEM, calendar)
+    total, active = await projects.counts()
+    return DashboardSummary(
+        clients=await clients.count(),
+        projects=total,
+        active_projects=active,
+        queue_length=await queue.active_count(),
+        recent_clients=await clients.recent(),
+        recent_projects=await projects.recent(),
+        next_in_queue=await queue.next_up(),
+    )

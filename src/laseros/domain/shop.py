@@ -1,0 +1,59 @@
+"""Facts about the shop that every area shares: thicknesses, materials, sheet sizes, the calendar."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+# The single thickness list (SPEC §4). Every form, filter and validator reads this.
+THICKNESSES_MM: tuple[Decimal, ...] = tuple(
+    Decimal(t)
+    for t in (
+        "0.47", "0.53", "1.00", "1.20", "2.00", "2.50", "3.00", "3.50",
+        "4.00", "5.00", "6.00", "8.00", "10.00", "12.00", "16.00",
+    )
+)  # fmt: skip
+
+DEFAULT_MATERIALS: tuple[str, ...] = ("Mild Steel", "Stainless Steel", "Galvanised", "Aluminium")
+DEFAULT_SHEET_SIZES: tuple[str, ...] = ("3000x1500", "2500x1250")
+
+POP_PAYMENT_DAYS = 10
+
+
+def thickness_label(value: Decimal | None) -> str:
+    if value is None:
+        return ""
+    return f"{value.normalize():f}" if value != value.to_integral() else f"{value:.1f}"
+
+
+def parse_thickness(raw: str) -> Decimal | None:
+    """The list entry equal to ``raw`` (e.g. "3", "3.0", "3.00"), or None when it is not in the list."""
+    try:
+        value = Decimal(raw.strip())
+    except (ArithmeticError, ValueError):
+        return None
+    return next((t for t in THICKNESSES_MM if t == value), None)
+
+
+class ShopCalendar:
+    """Dates as the shop sees them: its own time zone and a Monday–Friday week."""
+
+    def __init__(self, timezone: str) -> None:
+        self.zone = ZoneInfo(timezone)
+
+    def now(self) -> datetime:
+        return datetime.now(self.zone)
+
+    def today(self) -> date:
+        return self.now().date()
+
+    def local(self, moment: datetime) -> datetime:
+        return moment.astimezone(self.zone)
+
+    @staticmethod
+    def next_business_day(day: date) -> date:
+        nxt = day + timedelta(days=1)
+        while nxt.weekday() >= 5:
+            nxt += timedelta(days=1)
+        return nxt

@@ -1,0 +1,10 @@
+"""Imports every model module so ``Base.metadata`` is complete (for Alembic and tests)."""
+
+from __future__ import annotations
+
+
+def import_all_models() -> None:
+    from laseros.domain.admin import models as _admin  # noqa: F401
+    from laseros.domain.clients import models as _clients  # noqa: F401
+    from laseros.domain.projects import models as _projects  # noqa: F401
+    from laseros.domain.queue import models as _queue  # noqa: F401

@@ -1,0 +1,63 @@
+"""One env-driven settings object; everything configurable lives here."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT_DIR = Path(__file__).resolve().parents[2]
+TEMPLATES_DIR = ROOT_DIR / "templates"
+STATIC_DIR = ROOT_DIR / "static"
+MIGRATIONS_DIR = ROOT_DIR / "migrations"
+
+
+def _secret_key(data_dir: Path) -> str:
+    """The secret from the environment, else one generated once and kept in the data folder."""
+    from_env = os.environ.get("LASEROS_SECRET_KEY")
+    if from_env:
+        return from_env
+    key_file = data_dir / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    key_file.write_text(key)
+    key_file.chmod(0o600)
+    return key
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    secret_key: str
+    redis_url: str | None = None
+    shop_timezone: str = "Africa/Johannesburg"
+    company_name: str = "Laser OS Demo Shop"
+    session_days: int = 14
+    debug: bool = False
+    page_size: int = 25
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        data_dir = Path(os.environ.get("LASEROS_DATA_DIR", "./data")).resolve()
+        data_dir.mkdir(parents=True, exist_ok=True)
+        database_url = os.environ.get("DATABASE_URL") or f"sqlite+aiosqlite:///{data_dir / 'laseros.db'}"
+        if database_url.startswith("postgres://") or database_url.startswith("postgresql://"):
+            database_url = "postgresql+asyncpg://" + database_url.split("://", 1)[1]
+        return cls(
+            data_dir=data_dir,
+            database_url=database_url,
+            secret_key=_secret_key(data_dir),
+            redis_url=os.environ.get("REDIS_URL") or None,
+            shop_timezone=os.environ.get("LASEROS_SHOP_TZ", "Africa/Johannesburg"),
+            company_name=os.environ.get("LASEROS_COMPANY_NAME", "Laser OS Demo Shop"),
+            debug=os.environ.get("LASEROS_DEBUG", "") == "1",
+        )

@@ -1,0 +1,60 @@
+"""Who is asking: the session cookie → the logged-in user, for every request but the public ones."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException
+from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+
+from laseros.domain.admin.models import UserSession
+from laseros.domain.admin.roles import Permission, Role, role_can
+from laseros.domain.admin.services import Actor, AuthService
+
+SESSION_COOKIE = "laseros_session"
+PUBLIC_PATHS = ["^/auth/login", "^/static/", "^/healthz", "^/favicon.ico"]
+
+
+@dataclass(frozen=True)
+class CurrentUser:
+    """A snapshot of the logged-in user and their session, safe to use after the DB session closes."""
+
+    id: int
+    username: str
+    display_name: str
+    role: str
+    session_id: int
+    mode: str | None
+
+    @classmethod
+    def from_session(cls, record: UserSession) -> CurrentUser:
+        user = record.user
+        return cls(user.id, user.username, user.display_name, user.role, record.id, record.mode)
+
+    def can(self, permission: Permission | str) -> bool:
+        return role_can(self.role, Permission(permission))
+
+    @property
+    def role_label(self) -> str:
+        return Role(self.role).name.title()
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.id, self.display_name)
+
+
+class SessionAuthMiddleware(AbstractAuthenticationMiddleware):
+    async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
+        token = connection.cookies.get(SESSION_COOKIE)
+        if not token:
+            raise NotAuthorizedException("Please log in.")
+        state = connection.app.state
+        async with state.db.session(write=False) as session:
+            record = await AuthService(session, state.settings.session_days).session_for(token)
+            if record is None:
+                raise NotAuthorizedException("Your session has ended; please log in again.")
+            user = CurrentUser.from_session(record)
+        async with state.db.session(write=True) as session:
+            await AuthService(session, state.settings.session_days).touch(record)
+        return AuthenticationResult(user=user, auth=record.id)

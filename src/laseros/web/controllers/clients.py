@@ -1,0 +1,97 @@
+"""Clients: list with active search, create, view, edit, delete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.response import Stream, Template
+
+from laseros.domain.admin.roles import Permission
+from laseros.domain.clients.schemas import ClientInput
+from laseros.domain.clients.services import ClientService
+from laseros.domain.errors import InvalidInput
+from laseros.domain.projects.services import ProjectService
+from laseros.web.export import csv_response
+from laseros.web.forms import FormState, form_values
+from laseros.web.guards import requires, unsafe_methods_require
+from laseros.web.htmx import redirect, render
+
+EXPORT_COLUMNS = ("id", "client_code", "name", "contact_person", "email", "phone", "address", "notes",
+                  "created_at", "updated_at")  # fmt: skip
+
+
+class ClientController(Controller):
+    path = "/clients"
+    guards = [requires(Permission.PC_VIEW), unsafe_methods_require(Permission.OFFICE_EDIT)]
+
+    @get("/")
+    async def index(
+        self, request: Request, clients: ClientService, q: str = "", page: int = 1, format: str = ""
+    ) -> Template | Stream:
+        if format == "csv":
+            return csv_response("clients.csv", EXPORT_COLUMNS, self._export(request, q))
+        listing = await clients.list(q=q, page=page, per_page=request.app.state.settings.page_size)
+        return render(request, "clients/index.html", {"page": listing, "q": q}, block="results")
+
+    @staticmethod
+    async def _export(request: Request, q: str):  # type: ignore[no-untyped-def]
+        async with request.app.state.db.session(write=False) as session:
+            service = ClientService(session, request.user.actor)
+            result = await session.stream_scalars(service.search_query(q).execution_options(yield_per=500))
+            async for client in result:
+                yield [getattr(client, column) for column in EXPORT_COLUMNS]
+
+    @get("/new")
+    async def new_form(self, request: Request) -> Template:
+        return self._form(request, FormState(), None)
+
+    @post("/new")
+    async def create(self, request: Request, clients: ClientService) -> Response[Any]:
+        values = await form_values(request)
+        try:
+            client = await clients.create(ClientInput.parse(values))
+        except InvalidInput as bad:
+            return self._form(request, FormState(values, bad.errors), None, status_code=422)
+        return redirect(request, f"/clients/{client.id}", f"Client {client.client_code} {client.name} created.")
+
+    @get("/{client_id:int}")
+    async def detail(
+        self, request: Request, client_id: int, clients: ClientService, projects: ProjectService
+    ) -> Template:
+        client = await clients.get(client_id)
+        client_projects = await projects.for_client(client_id)
+        return render(
+            request,
+            "clients/detail.html",
+            {
+                "client": client,
+                "projects": client_projects,
+                "project_count": await clients.project_count(client_id),
+            },
+        )
+
+    @get("/{client_id:int}/edit")
+    async def edit_form(self, request: Request, client_id: int, clients: ClientService) -> Template:
+        client = await clients.get(client_id)
+        values = {k: getattr(client, k) for k in ClientInput.__dataclass_fields__}
+        return self._form(request, FormState(values), client)
+
+    @post("/{client_id:int}/edit")
+    async def update(self, request: Request, client_id: int, clients: ClientService) -> Response[Any]:
+        client = await clients.get(client_id)
+        values = await form_values(request)
+        try:
+            await clients.update(client_id, ClientInput.parse(values))
+        except InvalidInput as bad:
+            return self._form(request, FormState(values, bad.errors), client, status_code=422)
+        return redirect(request, f"/clients/{client_id}", "Client details saved.")
+
+    @post("/{client_id:int}/delete")
+    async def delete(self, request: Request, client_id: int, clients: ClientService) -> Response[Any]:
+        name, projects = await clients.delete(client_id)
+        return redirect(request, "/clients", f"Deleted {name} and {projects} project(s).")
+
+    @staticmethod
+    def _form(request: Request, form: FormState, client: Any, status_code: int = 200) -> Template:
+        return render(request, "clients/form.html", {"form": form, "client": client}, status_code=status_code)

@@ -1,0 +1,219 @@
+"""Projects: filtered list, create/edit, detail with timeline, stage changes and POP received."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.response import Stream, Template
+
+from laseros.domain.admin.roles import Permission
+from laseros.domain.admin.services import SettingsService
+from laseros.domain.clients.models import Client
+from laseros.domain.clients.services import ClientService
+from laseros.domain.errors import Conflict, InvalidInput
+from laseros.domain.projects.models import Project
+from laseros.domain.projects.schemas import ProjectInput
+from laseros.domain.projects.services import ProjectFilters, ProjectService
+from laseros.domain.projects.stages import Stage
+from laseros.domain.queue.services import QueueService
+from laseros.web.export import csv_response
+from laseros.web.forms import FormState, form_values
+from laseros.web.guards import requires, unsafe_methods_require
+from laseros.web.htmx import redirect, render
+
+EXPORT_FIELDS = (
+    "id", "project_code", "client_id", "name", "description", "material_type", "thickness_mm", "sheet_size",
+    "sheets_required", "parts_quantity", "estimated_cut_time", "quoted_price", "due_date", "stage",
+    "stage_changed_at", "pop_received", "pop_received_date", "pop_deadline", "completion_date",
+    "created_at", "updated_at",
+)  # fmt: skip
+EXPORT_COLUMNS = (*EXPORT_FIELDS[:3], "client_code", "client_name", *EXPORT_FIELDS[3:])
+
+
+def _filters(stage: str, client_id: str, q: str, pop_expiring: str) -> ProjectFilters:
+    return ProjectFilters(
+        stage=stage if stage in {s.value for s in Stage} else "",
+        client_id=int(client_id) if client_id.isdigit() else None,
+        q=q[:200],
+        pop_expiring=pop_expiring in ("1", "on", "true"),
+    )
+
+
+class ProjectController(Controller):
+    path = "/projects"
+    guards = [requires(Permission.PC_VIEW), unsafe_methods_require(Permission.OFFICE_EDIT)]
+
+    @get("/")
+    async def index(
+        self,
+        request: Request,
+        projects: ProjectService,
+        clients: ClientService,
+        stage: str = "",
+        client_id: str = "",
+        q: str = "",
+        pop_expiring: str = "",
+        page: int = 1,
+        format: str = "",
+    ) -> Template | Stream:
+        filters = _filters(stage, client_id, q, pop_expiring)
+        if format == "csv":
+            return csv_response("projects.csv", EXPORT_COLUMNS, self._export(request, filters))
+        listing = await projects.list(filters, page=page, per_page=request.app.state.settings.page_size)
+        context = {"page": listing, "filters": filters, "client_choices": await clients.choices()}
+        return render(request, "projects/index.html", context, block="results")
+
+    @staticmethod
+    async def _export(request: Request, filters: ProjectFilters):  # type: ignore[no-untyped-def]
+        async with request.app.state.db.session(write=False) as session:
+            service = ProjectService(session, request.user.actor, request.app.state.calendar)
+            stmt = (
+                service.search_query(filters)
+                .options()
+                .join(Project.client)
+                .with_only_columns(
+                    *(getattr(Project, f) for f in EXPORT_FIELDS[:3]),
+                    Client.client_code,
+                    Client.name,
+                    *(getattr(Project, f) for f in EXPORT_FIELDS[3:]),
+                )
+            )
+            result = await session.stream(stmt.execution_options(yield_per=500))
+            async for row in result:
+                yield row
+
+    @get("/new")
+    async def new_form(
+        self, request: Request, clients: ClientService, shop_settings: SettingsService, client_id: str = ""
+    ) -> Template:
+        materials = await shop_settings.materials()
+        sizes = await shop_settings.sheet_sizes()
+        values = {"client_id": client_id, "material_type": materials[0] if materials else "",
+                  "sheet_size": sizes[0] if sizes else ""}  # fmt: skip
+        return await self._form(request, clients, shop_settings, FormState(values), None)
+
+    @post("/new")
+    async def create(
+        self,
+        request: Request,
+        projects: ProjectService,
+        clients: ClientService,
+        shop_settings: SettingsService,
+    ) -> Response[Any]:
+        values = await form_values(request)
+        try:
+            data = ProjectInput.parse(
+                values,
+                materials=await shop_settings.materials(),
+                sheet_sizes=await shop_settings.sheet_sizes(),
+            )
+            project = await projects.create(data)
+        except InvalidInput as bad:
+            return await self._form(request, clients, shop_settings, FormState(values, bad.errors), None, 422)
+        return redirect(request, f"/projects/{project.id}", f"Project {project.project_code} created.")
+
+    @get("/{project_id:int}")
+    async def detail(
+        self, request: Request, project_id: int, projects: ProjectService, queue: QueueService
+    ) -> Template:
+        return await self._detail(request, project_id, projects, queue)
+
+    @staticmethod
+    async def _detail(
+        request: Request,
+        project_id: int,
+        projects: ProjectService,
+        queue: QueueService,
+        error: str | None = None,
+        status_code: int = 200,
+    ) -> Template:
+        project = await projects.get(project_id)
+        item = project.queue_item
+        context = {
+            "project": project,
+            "item": item,
+            "position": await queue.position(item) if item else None,
+            "timeline": await projects.timeline(project),
+            "error": error,
+        }
+        return render(request, "projects/detail.html", context, status_code=status_code)
+
+    @get("/{project_id:int}/edit")
+    async def edit_form(
+        self, request: Request, project_id: int, projects: ProjectService, clients: ClientService,
+        shop_settings: SettingsService,
+    ) -> Template:  # fmt: skip
+        project = await projects.get(project_id)
+        values = {k: getattr(project, k) for k in ProjectInput.__dataclass_fields__}
+        return await self._form(request, clients, shop_settings, FormState(values), project)
+
+    @post("/{project_id:int}/edit")
+    async def update(
+        self, request: Request, project_id: int, projects: ProjectService, clients: ClientService,
+        shop_settings: SettingsService,
+    ) -> Response[Any]:  # fmt: skip
+        project = await projects.get(project_id)
+        values = await form_values(request)
+        try:
+            data = ProjectInput.parse(
+                values,
+                materials=await shop_settings.materials(),
+                sheet_sizes=await shop_settings.sheet_sizes(),
+            )
+            await projects.update(project_id, data)
+        except InvalidInput as bad:
+            return await self._form(request, clients, shop_settings, FormState(values, bad.errors), project, 422)
+        return redirect(request, f"/projects/{project_id}", "Project saved.")
+
+    @post("/{project_id:int}/delete")
+    async def delete(self, request: Request, project_id: int, projects: ProjectService) -> Response[Any]:
+        label = await projects.delete(project_id)
+        return redirect(request, "/projects", f"Deleted project {label}.")
+
+    @post("/{project_id:int}/status")
+    async def change_stage(
+        self, request: Request, project_id: int, projects: ProjectService, queue: QueueService
+    ) -> Response[Any]:
+        await projects.get(project_id)
+        raw = (await form_values(request)).get("stage", "")
+        if raw not in {s.value for s in Stage}:
+            return await self._detail(request, project_id, projects, queue, f"{raw[:40]!r} is not a stage.", 422)
+        try:
+            project = await projects.change_stage(project_id, Stage(raw))
+        except Conflict as refused:
+            return await self._detail(request, project_id, projects, queue, str(refused), 409)
+        return redirect(request, f"/projects/{project_id}", f"{project.project_code} is now {Stage(raw).label}.")
+
+    @post("/{project_id:int}/pop")
+    async def pop_received(
+        self, request: Request, project_id: int, projects: ProjectService, queue: QueueService
+    ) -> Response[Any]:
+        try:
+            project = await projects.mark_pop_received(project_id)
+        except Conflict as refused:
+            return await self._detail(request, project_id, projects, queue, str(refused), 409)
+        position = await queue.position(project.queue_item) if project.queue_item else None
+        return redirect(
+            request,
+            f"/projects/{project_id}",
+            f"POP received: {project.project_code} is {Stage(project.stage).label}, #{position} in the queue.",
+        )
+
+    @staticmethod
+    async def _form(
+        request: Request,
+        clients: ClientService,
+        shop_settings: SettingsService,
+        form: FormState,
+        project: Project | None,
+        status_code: int = 200,
+    ) -> Template:
+        context = {
+            "form": form,
+            "project": project,
+            "client_choices": await clients.choices(),
+            "materials": await shop_settings.materials(),
+            "sheet_sizes": await shop_settings.sheet_sizes(),
+        }
+        return render(request, "projects/form.html", context, status_code=status_code)

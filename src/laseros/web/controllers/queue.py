@@ -1,0 +1,157 @@
+"""The cutting queue: ordered list, drag-and-drop reorder, inline edits and status buttons."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.response import Stream, Template
+
+from laseros.domain.admin.roles import Permission
+from laseros.domain.clients.models import Client
+from laseros.domain.errors import Conflict, InvalidInput
+from laseros.domain.fields import MAX_TEXT, FieldReader
+from laseros.domain.projects.models import Project
+from laseros.domain.projects.services import ProjectService
+from laseros.domain.projects.stages import QueueStatus
+from laseros.domain.queue.models import Priority, QueueItem
+from laseros.domain.queue.services import QueueEdit, QueueService
+from laseros.web.export import csv_response
+from laseros.web.forms import FormState, form_list, form_values
+from laseros.web.guards import requires, unsafe_methods_require
+from laseros.web.htmx import is_fragment_request, redirect, render
+
+EXPORT_COLUMNS = (
+    "id", "project_id", "project_code", "client_name", "material_type", "thickness_mm", "sheet_size", "status",
+    "priority", "scheduled_date", "estimated_minutes", "notes", "started_at", "completed_at", "created_at",
+    "updated_at",
+)  # fmt: skip
+_PROJECT_COLUMNS = {"project_code", "material_type", "thickness_mm", "sheet_size"}
+
+
+def _safe_next(raw: str | None, default: str) -> str:
+    return raw if raw and raw.startswith("/") and not raw.startswith("//") else default
+
+
+def parse_edit(values: dict[str, str]) -> QueueEdit:
+    read = FieldReader(values)
+    data = QueueEdit(
+        priority=read.choice("priority", [p.value for p in Priority], required=True),
+        scheduled_date=read.date("scheduled_date"),
+        notes=read.text("notes", max_length=MAX_TEXT),
+    )
+    read.finish()
+    return data
+
+
+class QueueController(Controller):
+    path = "/queue"
+    guards = [requires(Permission.PC_VIEW), unsafe_methods_require(Permission.OFFICE_EDIT)]
+
+    @get("/")
+    async def index(
+        self, request: Request, queue: QueueService, filter: str = "active", page: int = 1, format: str = ""
+    ) -> Template | Stream:
+        show_all = filter == "all"
+        if format == "csv":
+            return csv_response("queue.csv", EXPORT_COLUMNS, self._export(request, show_all))
+        return await self._list(request, queue, show_all, page)
+
+    @staticmethod
+    async def _list(
+        request: Request, queue: QueueService, show_all: bool, page: int, error: str | None = None,
+        status_code: int = 200,
+    ) -> Template:  # fmt: skip
+        listing = await queue.list(show_all=show_all, page=page)
+        context = {"page": listing, "show_all": show_all, "error": error, "row_forms": {}}
+        return render(request, "queue/index.html", context, block="queue_section", status_code=status_code)
+
+    @staticmethod
+    async def _export(request: Request, show_all: bool):  # type: ignore[no-untyped-def]
+        async with request.app.state.db.session(write=False) as session:
+            service = QueueService(session, request.user.actor, request.app.state.calendar)
+            columns = [
+                getattr(Project, c) if c in _PROJECT_COLUMNS else Client.name if c == "client_name"
+                else getattr(QueueItem, c)
+                for c in EXPORT_COLUMNS
+            ]  # fmt: skip
+            stmt = service.listing_query(show_all).options().with_only_columns(*columns)
+            async for row in await session.stream(stmt.execution_options(yield_per=500)):
+                yield row
+
+    @get("/{item_id:int}")
+    async def detail(self, request: Request, item_id: int, queue: QueueService, projects: ProjectService) -> Template:
+        return await self._detail(request, item_id, queue, projects, FormState())
+
+    @staticmethod
+    async def _detail(
+        request: Request, item_id: int, queue: QueueService, projects: ProjectService, form: FormState,
+        error: str | None = None, status_code: int = 200,
+    ) -> Template:  # fmt: skip
+        item = await queue.get(item_id)
+        project = await projects.get(item.project_id)
+        context = {
+            "item": item,
+            "project": project,
+            "position": await queue.position(item),
+            "timeline": await projects.timeline(project),
+            "form": form,
+            "error": error,
+        }
+        return render(request, "queue/detail.html", context, status_code=status_code)
+
+    @post("/reorder")
+    async def reorder(self, request: Request, queue: QueueService) -> Response[Any]:
+        raw_ids = await form_list(request, "item")
+        values = await form_values(request)
+        show_all, page = values.get("filter") == "all", int(values.get("page", "1") or 1)
+        if not all(v.isdigit() and len(v) < 12 for v in raw_ids):
+            return await self._list(request, queue, show_all, page, "The new order was not understood.", 422)
+        try:
+            moved = await queue.reorder([int(v) for v in raw_ids])
+        except Conflict as refused:
+            return await self._list(request, queue, show_all, page, str(refused), 409)
+        if is_fragment_request(request):
+            return await self._list(request, queue, show_all, page)
+        return redirect(request, "/queue", "Queue order saved." if moved else None)
+
+    @post("/{item_id:int}/status")
+    async def set_status(
+        self, request: Request, item_id: int, queue: QueueService, projects: ProjectService
+    ) -> Response[Any]:
+        values = await form_values(request)
+        back = _safe_next(values.get("next"), f"/queue/{item_id}")
+        raw = values.get("status", "")
+        await queue.get(item_id)
+        if raw not in {s.value for s in QueueStatus}:
+            return await self._detail(
+                request, item_id, queue, projects, FormState(), f"{raw[:40]!r} is not a queue status.", 422
+            )
+        try:
+            item = await queue.set_status(item_id, QueueStatus(raw))
+        except Conflict as refused:
+            return await self._detail(request, item_id, queue, projects, FormState(), str(refused), 409)
+        if is_fragment_request(request):
+            return await self._list(request, queue, values.get("filter") == "all", 1)
+        return redirect(request, back, f"{item.project.project_code}: queue item is now {item.status}.")
+
+    @post("/{item_id:int}/edit")
+    async def edit(
+        self, request: Request, item_id: int, queue: QueueService, projects: ProjectService
+    ) -> Response[Any]:
+        values = await form_values(request)
+        item = await queue.get(item_id)
+        try:
+            item = await queue.edit(item_id, parse_edit(values))
+        except InvalidInput as bad:
+            form = FormState(values, bad.errors)
+            if is_fragment_request(request):
+                return render(
+                    request, "queue/index.html", {"item": item, "row_form": form, "show_all": False},
+                    block="queue_row", status_code=422,
+                )  # fmt: skip
+            return await self._detail(request, item_id, queue, projects, form, status_code=422)
+        if is_fragment_request(request):
+            context = {"item": item, "row_form": FormState(), "show_all": False, "saved": True}
+            return render(request, "queue/index.html", context, block="queue_row")
+        return redirect(request, _safe_next(values.get("next"), f"/queue/{item_id}"), "Queue item saved.")

@@ -1,0 +1,51 @@
+"""Per-request dependencies: one DB session (write requests begin IMMEDIATE) and the services on it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from litestar import Request
+from litestar.datastructures import State
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from laseros.db import Database
+from laseros.domain.admin.services import Actor, AuthService, SettingsService
+from laseros.domain.clients.services import ClientService
+from laseros.domain.projects.services import ProjectService
+from laseros.domain.queue.services import QueueService
+from laseros.domain.shop import ShopCalendar
+from laseros.web.guards import SAFE_METHODS
+
+
+async def provide_db_session(state: State, request: Request) -> AsyncIterator[AsyncSession]:
+    db: Database = state.db
+    async with db.session(write=request.method not in SAFE_METHODS) as session:
+        yield session
+
+
+def provide_actor(request: Request) -> Actor:
+    return request.user.actor
+
+
+def provide_calendar(state: State) -> ShopCalendar:
+    return state.calendar
+
+
+def provide_clients(db_session: AsyncSession, actor: Actor) -> ClientService:
+    return ClientService(db_session, actor)
+
+
+def provide_projects(db_session: AsyncSession, actor: Actor, calendar: ShopCalendar) -> ProjectService:
+    return ProjectService(db_session, actor, calendar)
+
+
+def provide_queue(db_session: AsyncSession, actor: Actor, calendar: ShopCalendar) -> QueueService:
+    return QueueService(db_session, actor, calendar)
+
+
+def provide_shop_settings(db_session: AsyncSession) -> SettingsService:
+    return SettingsService(db_session)
+
+
+def provide_auth_service(db_session: AsyncSession, state: State) -> AuthService:
+    return AuthService(db_session, state.settings.session_days)

@@ -1,0 +1,31 @@
+"""Reading submitted forms, and the state a form template needs to show values and errors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from litestar import Request
+
+
+async def form_values(request: Request) -> dict[str, str]:
+    """The submitted fields as single strings (the last value wins), without the CSRF token."""
+    form = await request.form()
+    return {key: str(value) for key, value in form.items() if key != "_csrf_token" and isinstance(value, str)}
+
+
+async def form_list(request: Request, name: str) -> list[str]:
+    form = await request.form()
+    return [str(v) for v in form.getall(name)] if name in form else []
+
+
+@dataclass
+class FormState:
+    """What a form page renders: the values to show and a message per bad field."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def value(self, name: str, default: Any = "") -> Any:
+        value = self.values.get(name)
+        return default if value is None else value

@@ -1,0 +1,43 @@
+"""Route guards that read the role matrix in ``domain.admin.roles``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from litestar.connection import ASGIConnection
+from litestar.exceptions import PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+
+from laseros.domain.admin.roles import Permission, pc_mode_refusal, role_can
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+Guard = Callable[[ASGIConnection, BaseRouteHandler], None]
+
+_MESSAGES = {
+    Permission.PC_VIEW: "PC mode is for the office.",
+    Permission.OFFICE_EDIT: "Your role can look but not change this.",
+    Permission.PHONE_USE: "Phone mode is not available to your role.",
+    Permission.USERS_MANAGE: "Only an admin can manage users.",
+}
+
+
+def requires(permission: Permission) -> Guard:
+    def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+        role = connection.user.role
+        if not role_can(role, permission):
+            reason = pc_mode_refusal(role) if permission == Permission.PC_VIEW else None
+            raise PermissionDeniedException(reason or _MESSAGES[permission])
+
+    guard.__name__ = f"requires_{permission.name.lower()}"
+    return guard
+
+
+def unsafe_methods_require(permission: Permission) -> Guard:
+    """For controllers whose reads are open to more roles than their writes."""
+
+    def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+        if connection.method not in SAFE_METHODS and not role_can(connection.user.role, permission):
+            raise PermissionDeniedException(_MESSAGES[permission])
+
+    return guard

@@ -1,0 +1,85 @@
+"""The Jinja environment: filters and globals every template may use."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlencode
+
+from jinja2 import Environment
+from litestar import Request
+from litestar.utils.scope.state import ScopeState
+from markupsafe import Markup
+
+from laseros.domain.admin.roles import Permission
+from laseros.domain.projects.stages import (
+    POP_FROM,
+    QUEUE_ACTION_LABELS,
+    QUEUE_TRANSITIONS,
+    STAGE_LABELS,
+    TRANSITIONS,
+    QueueStatus,
+    Stage,
+)
+from laseros.domain.queue.models import Priority
+from laseros.domain.shop import THICKNESSES_MM, ShopCalendar, thickness_label
+
+
+def money(value: Decimal | None) -> str:
+    """ZAR as the shop writes it: R 15,000.00."""
+    return "" if value is None else f"R {value:,.2f}"
+
+
+def configure(env: Environment, calendar: ShopCalendar, company_name: str) -> None:
+    def localtime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+        return "" if value is None else calendar.local(value).strftime(fmt)
+
+    def isodate(value: date | None) -> str:
+        return "" if value is None else value.isoformat()
+
+    def current_user(request: Request) -> Any:
+        return request.scope.get("user")
+
+    def csrf_token(request: Request) -> str:
+        token = ScopeState.from_scope(request.scope).csrf_token
+        return token if isinstance(token, str) else request.cookies.get("csrftoken", "")
+
+    def csrf_field(request: Request) -> Markup:
+        return Markup('<input type="hidden" name="_csrf_token" value="{}">').format(csrf_token(request))
+
+    def url_with(request: Request, **changes: Any) -> str:
+        """This page's URL with some query parameters changed (for pagination and filters)."""
+        params = {k: v for k, v in request.query_params.items() if k not in changes}
+        params.update({k: v for k, v in changes.items() if v not in (None, "")})
+        return f"{request.url.path}?{urlencode(params)}" if params else request.url.path
+
+    def thickness_options() -> list[tuple[str, str]]:
+        return [(str(t), f"{thickness_label(t)} mm") for t in THICKNESSES_MM]
+
+    env.filters.update(
+        zip_self=lambda values: [(v, v) for v in values],
+        money=money,
+        localtime=localtime,
+        isodate=isodate,
+        thickness=thickness_label,
+        stage_label=lambda s: STAGE_LABELS[Stage(s)] if s else "",
+    )
+    env.globals.update(
+        current_user=current_user,
+        csrf_token=csrf_token,
+        csrf_field=csrf_field,
+        url_with=url_with,
+        Permission=Permission,
+        Stage=Stage,
+        STAGES=list(Stage),
+        TRANSITIONS=TRANSITIONS,
+        QueueStatus=QueueStatus,
+        QUEUE_TRANSITIONS=QUEUE_TRANSITIONS,
+        QUEUE_ACTION_LABELS=QUEUE_ACTION_LABELS,
+        PRIORITIES=[p.value for p in Priority],
+        thickness_options=thickness_options,
+        POP_FROM=POP_FROM,
+        company_name=company_name,
+        today=calendar.today,
+    )
