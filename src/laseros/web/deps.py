@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 
 from litestar import Request
 from litestar.datastructures import State
+from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from laseros.db import Database
@@ -15,6 +16,16 @@ from laseros.domain.projects.services import ProjectService
 from laseros.domain.queue.services import QueueService
 from laseros.domain.shop import ShopCalendar
 from laseros.web.guards import SAFE_METHODS
+
+# Handler parameter types for name-based injection (the names are registered in app.py).
+DbSession = NamedDependency[AsyncSession]
+CurrentActor = NamedDependency[Actor]
+Calendar = NamedDependency[ShopCalendar]
+Clients = NamedDependency[ClientService]
+Projects = NamedDependency[ProjectService]
+Queue = NamedDependency[QueueService]
+ShopSettings = NamedDependency[SettingsService]
+Auth = NamedDependency[AuthService]
 
 
 async def provide_db_session(state: State, request: Request) -> AsyncIterator[AsyncSession]:
@@ -31,21 +42,21 @@ def provide_calendar(state: State) -> ShopCalendar:
     return state.calendar
 
 
-def provide_clients(db_session: AsyncSession, actor: Actor) -> ClientService:
+def provide_clients(db_session: DbSession, actor: CurrentActor) -> ClientService:
     return ClientService(db_session, actor)
 
 
-def provide_projects(db_session: AsyncSession, actor: Actor, calendar: ShopCalendar) -> ProjectService:
+def provide_projects(db_session: DbSession, actor: CurrentActor, calendar: Calendar) -> ProjectService:
     return ProjectService(db_session, actor, calendar)
 
 
-def provide_queue(db_session: AsyncSession, actor: Actor, calendar: ShopCalendar) -> QueueService:
+def provide_queue(db_session: DbSession, actor: CurrentActor, calendar: Calendar) -> QueueService:
     return QueueService(db_session, actor, calendar)
 
 
-def provide_shop_settings(db_session: AsyncSession) -> SettingsService:
+def provide_shop_settings(db_session: DbSession) -> SettingsService:
     return SettingsService(db_session)
 
 
-def provide_auth_service(db_session: AsyncSession, state: State) -> AuthService:
+def provide_auth_service(db_session: DbSession, state: State) -> AuthService:
     return AuthService(db_session, state.settings.session_days)

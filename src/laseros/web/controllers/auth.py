@@ -11,8 +11,9 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER
 
 from laseros.domain.admin.roles import pc_mode_refusal
-from laseros.domain.admin.services import AuthService, LoginRefused
+from laseros.domain.admin.services import LoginRefused
 from laseros.web.auth import SESSION_COOKIE, CurrentUser
+from laseros.web.deps import Auth
 from laseros.web.forms import form_values
 from laseros.web.htmx import redirect, render
 
@@ -44,7 +45,7 @@ class AuthController(Controller):
         return render(request, "auth/login.html", {"username": "", "error": None})
 
     @post("/login")
-    async def login(self, request: Request, auth_service: AuthService) -> Response[Any]:
+    async def login(self, request: Request, auth_service: Auth) -> Response[Any]:
         values = await form_values(request)
         username = values.get("username", "")
         client_ip = request.client.host if request.client else None
@@ -79,7 +80,7 @@ class AuthController(Controller):
         return render(request, "auth/select_mode.html", {"pc_refusal": pc_mode_refusal(user.role)})
 
     @post("/select-mode")
-    async def select_mode(self, request: Request, auth_service: AuthService) -> Response[Any]:
+    async def select_mode(self, request: Request, auth_service: Auth) -> Response[Any]:
         user: CurrentUser = request.user
         mode = (await form_values(request)).get("mode", "")
         if mode not in MODES:
@@ -95,7 +96,7 @@ class AuthController(Controller):
         return redirect(request, MODE_HOME[mode])
 
     @post("/logout")
-    async def logout(self, request: Request, auth_service: AuthService) -> Response[Any]:
+    async def logout(self, request: Request, auth_service: Auth) -> Response[Any]:
         user: CurrentUser = request.user
         await auth_service.logout(user.session_id, user.actor)
         response = redirect(request, "/auth/login", "You have logged out.", "info")

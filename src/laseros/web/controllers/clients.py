@@ -5,20 +5,31 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath, FromQuery
 from litestar.response import Stream, Template
 
 from laseros.domain.admin.roles import Permission
 from laseros.domain.clients.schemas import ClientInput
 from laseros.domain.clients.services import ClientService
 from laseros.domain.errors import InvalidInput
-from laseros.domain.projects.services import ProjectService
+from laseros.web.deps import Clients, Projects
 from laseros.web.export import csv_response
 from laseros.web.forms import FormState, form_values
 from laseros.web.guards import requires, unsafe_methods_require
 from laseros.web.htmx import redirect, render
 
-EXPORT_COLUMNS = ("id", "client_code", "name", "contact_person", "email", "phone", "address", "notes",
-                  "created_at", "updated_at")  # fmt: skip
+EXPORT_COLUMNS = (
+    "id",
+    "client_code",
+    "name",
+    "contact_person",
+    "email",
+    "phone",
+    "address",
+    "notes",
+    "created_at",
+    "updated_at",
+)
 
 
 class ClientController(Controller):
@@ -27,7 +38,12 @@ class ClientController(Controller):
 
     @get("/")
     async def index(
-        self, request: Request, clients: ClientService, q: str = "", page: int = 1, format: str = ""
+        self,
+        request: Request,
+        clients: Clients,
+        q: FromQuery[str] = "",
+        page: FromQuery[int] = 1,
+        format: FromQuery[str] = "",
     ) -> Template | Stream:
         if format == "csv":
             return csv_response("clients.csv", EXPORT_COLUMNS, self._export(request, q))
@@ -47,7 +63,7 @@ class ClientController(Controller):
         return self._form(request, FormState(), None)
 
     @post("/new")
-    async def create(self, request: Request, clients: ClientService) -> Response[Any]:
+    async def create(self, request: Request, clients: Clients) -> Response[Any]:
         values = await form_values(request)
         try:
             client = await clients.create(ClientInput.parse(values))
@@ -57,7 +73,11 @@ class ClientController(Controller):
 
     @get("/{client_id:int}")
     async def detail(
-        self, request: Request, client_id: int, clients: ClientService, projects: ProjectService
+        self,
+        request: Request,
+        client_id: FromPath[int],
+        clients: Clients,
+        projects: Projects,
     ) -> Template:
         client = await clients.get(client_id)
         client_projects = await projects.for_client(client_id)
@@ -72,13 +92,13 @@ class ClientController(Controller):
         )
 
     @get("/{client_id:int}/edit")
-    async def edit_form(self, request: Request, client_id: int, clients: ClientService) -> Template:
+    async def edit_form(self, request: Request, client_id: FromPath[int], clients: Clients) -> Template:
         client = await clients.get(client_id)
         values = {k: getattr(client, k) for k in ClientInput.__dataclass_fields__}
         return self._form(request, FormState(values), client)
 
     @post("/{client_id:int}/edit")
-    async def update(self, request: Request, client_id: int, clients: ClientService) -> Response[Any]:
+    async def update(self, request: Request, client_id: FromPath[int], clients: Clients) -> Response[Any]:
         client = await clients.get(client_id)
         values = await form_values(request)
         try:
@@ -88,7 +108,7 @@ class ClientController(Controller):
         return redirect(request, f"/clients/{client_id}", "Client details saved.")
 
     @post("/{client_id:int}/delete")
-    async def delete(self, request: Request, client_id: int, clients: ClientService) -> Response[Any]:
+    async def delete(self, request: Request, client_id: FromPath[int], clients: Clients) -> Response[Any]:
         name, projects = await clients.delete(client_id)
         return redirect(request, "/clients", f"Deleted {name} and {projects} project(s).")
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from litestar import Controller, Request, get
 from litestar.response import Template
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from laseros.domain.admin.roles import Permission
 from laseros.domain.reports.services import dashboard_summary
-from laseros.domain.shop import ShopCalendar
+from laseros.web.deps import Calendar, DbSession
 from laseros.web.guards import requires
 from laseros.web.htmx import render
 
@@ -18,6 +17,6 @@ class DashboardController(Controller):
     guards = [requires(Permission.PC_VIEW)]
 
     @get("/")
-    async def index(self, request: Request, db_session: AsyncSession, calendar: ShopCalendar) -> Template:
+    async def index(self, request: Request, db_session: DbSession, calendar: Calendar) -> Template:
         summary = await dashboard_summary(db_session, calendar)
         return render(request, "dashboard/index.html", {"summary": summary})

@@ -6,7 +6,7 @@ from litestar import Controller, Request, get
 from litestar.response import Template
 
 from laseros.domain.admin.roles import Permission
-from laseros.domain.queue.services import QueueService
+from laseros.web.deps import Queue
 from laseros.web.guards import requires
 from laseros.web.htmx import render
 
@@ -16,6 +16,6 @@ class PhoneController(Controller):
     guards = [requires(Permission.PHONE_USE)]
 
     @get("/home")
-    async def home(self, request: Request, queue: QueueService) -> Template:
+    async def home(self, request: Request, queue: Queue) -> Template:
         jobs = await queue.list(show_all=False, page=1, per_page=50)
         return render(request, "phone/home.html", {"jobs": jobs.items, "total": jobs.total})

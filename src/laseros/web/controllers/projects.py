@@ -5,29 +5,45 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath, FromQuery
 from litestar.response import Stream, Template
 
 from laseros.domain.admin.roles import Permission
-from laseros.domain.admin.services import SettingsService
 from laseros.domain.clients.models import Client
-from laseros.domain.clients.services import ClientService
 from laseros.domain.errors import Conflict, InvalidInput
 from laseros.domain.projects.models import Project
 from laseros.domain.projects.schemas import ProjectInput
 from laseros.domain.projects.services import ProjectFilters, ProjectService
 from laseros.domain.projects.stages import Stage
-from laseros.domain.queue.services import QueueService
+from laseros.web.deps import Clients, Projects, Queue, ShopSettings
 from laseros.web.export import csv_response
 from laseros.web.forms import FormState, form_values
 from laseros.web.guards import requires, unsafe_methods_require
 from laseros.web.htmx import redirect, render
 
 EXPORT_FIELDS = (
-    "id", "project_code", "client_id", "name", "description", "material_type", "thickness_mm", "sheet_size",
-    "sheets_required", "parts_quantity", "estimated_cut_time", "quoted_price", "due_date", "stage",
-    "stage_changed_at", "pop_received", "pop_received_date", "pop_deadline", "completion_date",
-    "created_at", "updated_at",
-)  # fmt: skip
+    "id",
+    "project_code",
+    "client_id",
+    "name",
+    "description",
+    "material_type",
+    "thickness_mm",
+    "sheet_size",
+    "sheets_required",
+    "parts_quantity",
+    "estimated_cut_time",
+    "quoted_price",
+    "due_date",
+    "stage",
+    "stage_changed_at",
+    "pop_received",
+    "pop_received_date",
+    "pop_deadline",
+    "completion_date",
+    "created_at",
+    "updated_at",
+)
 EXPORT_COLUMNS = (*EXPORT_FIELDS[:3], "client_code", "client_name", *EXPORT_FIELDS[3:])
 
 
@@ -48,14 +64,14 @@ class ProjectController(Controller):
     async def index(
         self,
         request: Request,
-        projects: ProjectService,
-        clients: ClientService,
-        stage: str = "",
-        client_id: str = "",
-        q: str = "",
-        pop_expiring: str = "",
-        page: int = 1,
-        format: str = "",
+        projects: Projects,
+        clients: Clients,
+        stage: FromQuery[str] = "",
+        client_id: FromQuery[str] = "",
+        q: FromQuery[str] = "",
+        pop_expiring: FromQuery[str] = "",
+        page: FromQuery[int] = 1,
+        format: FromQuery[str] = "",
     ) -> Template | Stream:
         filters = _filters(stage, client_id, q, pop_expiring)
         if format == "csv":
@@ -85,21 +101,28 @@ class ProjectController(Controller):
 
     @get("/new")
     async def new_form(
-        self, request: Request, clients: ClientService, shop_settings: SettingsService, client_id: str = ""
+        self,
+        request: Request,
+        clients: Clients,
+        shop_settings: ShopSettings,
+        client_id: FromQuery[str] = "",
     ) -> Template:
         materials = await shop_settings.materials()
         sizes = await shop_settings.sheet_sizes()
-        values = {"client_id": client_id, "material_type": materials[0] if materials else "",
-                  "sheet_size": sizes[0] if sizes else ""}  # fmt: skip
+        values = {
+            "client_id": client_id,
+            "material_type": materials[0] if materials else "",
+            "sheet_size": sizes[0] if sizes else "",
+        }
         return await self._form(request, clients, shop_settings, FormState(values), None)
 
     @post("/new")
     async def create(
         self,
         request: Request,
-        projects: ProjectService,
-        clients: ClientService,
-        shop_settings: SettingsService,
+        projects: Projects,
+        clients: Clients,
+        shop_settings: ShopSettings,
     ) -> Response[Any]:
         values = await form_values(request)
         try:
@@ -115,16 +138,20 @@ class ProjectController(Controller):
 
     @get("/{project_id:int}")
     async def detail(
-        self, request: Request, project_id: int, projects: ProjectService, queue: QueueService
+        self,
+        request: Request,
+        project_id: FromPath[int],
+        projects: Projects,
+        queue: Queue,
     ) -> Template:
         return await self._detail(request, project_id, projects, queue)
 
     @staticmethod
     async def _detail(
         request: Request,
-        project_id: int,
-        projects: ProjectService,
-        queue: QueueService,
+        project_id: FromPath[int],
+        projects: Projects,
+        queue: Queue,
         error: str | None = None,
         status_code: int = 200,
     ) -> Template:
@@ -141,18 +168,26 @@ class ProjectController(Controller):
 
     @get("/{project_id:int}/edit")
     async def edit_form(
-        self, request: Request, project_id: int, projects: ProjectService, clients: ClientService,
-        shop_settings: SettingsService,
-    ) -> Template:  # fmt: skip
+        self,
+        request: Request,
+        project_id: FromPath[int],
+        projects: Projects,
+        clients: Clients,
+        shop_settings: ShopSettings,
+    ) -> Template:
         project = await projects.get(project_id)
         values = {k: getattr(project, k) for k in ProjectInput.__dataclass_fields__}
         return await self._form(request, clients, shop_settings, FormState(values), project)
 
     @post("/{project_id:int}/edit")
     async def update(
-        self, request: Request, project_id: int, projects: ProjectService, clients: ClientService,
-        shop_settings: SettingsService,
-    ) -> Response[Any]:  # fmt: skip
+        self,
+        request: Request,
+        project_id: FromPath[int],
+        projects: Projects,
+        clients: Clients,
+        shop_settings: ShopSettings,
+    ) -> Response[Any]:
         project = await projects.get(project_id)
         values = await form_values(request)
         try:
@@ -167,13 +202,17 @@ class ProjectController(Controller):
         return redirect(request, f"/projects/{project_id}", "Project saved.")
 
     @post("/{project_id:int}/delete")
-    async def delete(self, request: Request, project_id: int, projects: ProjectService) -> Response[Any]:
+    async def delete(self, request: Request, project_id: FromPath[int], projects: Projects) -> Response[Any]:
         label = await projects.delete(project_id)
         return redirect(request, "/projects", f"Deleted project {label}.")
 
     @post("/{project_id:int}/status")
     async def change_stage(
-        self, request: Request, project_id: int, projects: ProjectService, queue: QueueService
+        self,
+        request: Request,
+        project_id: FromPath[int],
+        projects: Projects,
+        queue: Queue,
     ) -> Response[Any]:
         await projects.get(project_id)
         raw = (await form_values(request)).get("stage", "")
@@ -187,7 +226,11 @@ class ProjectController(Controller):
 
     @post("/{project_id:int}/pop")
     async def pop_received(
-        self, request: Request, project_id: int, projects: ProjectService, queue: QueueService
+        self,
+        request: Request,
+        project_id: FromPath[int],
+        projects: Projects,
+        queue: Queue,
     ) -> Response[Any]:
         try:
             project = await projects.mark_pop_received(project_id)
@@ -203,8 +246,8 @@ class ProjectController(Controller):
     @staticmethod
     async def _form(
         request: Request,
-        clients: ClientService,
-        shop_settings: SettingsService,
+        clients: Clients,
+        shop_settings: ShopSettings,
         form: FormState,
         project: Project | None,
         status_code: int = 200,

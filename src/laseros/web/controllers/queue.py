@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath, FromQuery
 from litestar.response import Stream, Template
 
 from laseros.domain.admin.roles import Permission
@@ -12,20 +13,33 @@ from laseros.domain.clients.models import Client
 from laseros.domain.errors import Conflict, InvalidInput
 from laseros.domain.fields import MAX_TEXT, FieldReader
 from laseros.domain.projects.models import Project
-from laseros.domain.projects.services import ProjectService
 from laseros.domain.projects.stages import QueueStatus
 from laseros.domain.queue.models import Priority, QueueItem
 from laseros.domain.queue.services import QueueEdit, QueueService
+from laseros.web.deps import Projects, Queue
 from laseros.web.export import csv_response
 from laseros.web.forms import FormState, form_list, form_values
 from laseros.web.guards import requires, unsafe_methods_require
 from laseros.web.htmx import is_fragment_request, redirect, render
 
 EXPORT_COLUMNS = (
-    "id", "project_id", "project_code", "client_name", "material_type", "thickness_mm", "sheet_size", "status",
-    "priority", "scheduled_date", "estimated_minutes", "notes", "started_at", "completed_at", "created_at",
+    "id",
+    "project_id",
+    "project_code",
+    "client_name",
+    "material_type",
+    "thickness_mm",
+    "sheet_size",
+    "status",
+    "priority",
+    "scheduled_date",
+    "estimated_minutes",
+    "notes",
+    "started_at",
+    "completed_at",
+    "created_at",
     "updated_at",
-)  # fmt: skip
+)
 _PROJECT_COLUMNS = {"project_code", "material_type", "thickness_mm", "sheet_size"}
 
 
@@ -50,7 +64,12 @@ class QueueController(Controller):
 
     @get("/")
     async def index(
-        self, request: Request, queue: QueueService, filter: str = "active", page: int = 1, format: str = ""
+        self,
+        request: Request,
+        queue: Queue,
+        filter: FromQuery[str] = "active",
+        page: FromQuery[int] = 1,
+        format: FromQuery[str] = "",
     ) -> Template | Stream:
         show_all = filter == "all"
         if format == "csv":
@@ -59,9 +78,13 @@ class QueueController(Controller):
 
     @staticmethod
     async def _list(
-        request: Request, queue: QueueService, show_all: bool, page: int, error: str | None = None,
+        request: Request,
+        queue: Queue,
+        show_all: bool,
+        page: int,
+        error: str | None = None,
         status_code: int = 200,
-    ) -> Template:  # fmt: skip
+    ) -> Template:
         listing = await queue.list(show_all=show_all, page=page)
         context = {"page": listing, "show_all": show_all, "error": error, "row_forms": {}}
         return render(request, "queue/index.html", context, block="queue_section", status_code=status_code)
@@ -71,23 +94,37 @@ class QueueController(Controller):
         async with request.app.state.db.session(write=False) as session:
             service = QueueService(session, request.user.actor, request.app.state.calendar)
             columns = [
-                getattr(Project, c) if c in _PROJECT_COLUMNS else Client.name if c == "client_name"
+                getattr(Project, c)
+                if c in _PROJECT_COLUMNS
+                else Client.name
+                if c == "client_name"
                 else getattr(QueueItem, c)
                 for c in EXPORT_COLUMNS
-            ]  # fmt: skip
+            ]
             stmt = service.listing_query(show_all).options().with_only_columns(*columns)
             async for row in await session.stream(stmt.execution_options(yield_per=500)):
                 yield row
 
     @get("/{item_id:int}")
-    async def detail(self, request: Request, item_id: int, queue: QueueService, projects: ProjectService) -> Template:
+    async def detail(
+        self,
+        request: Request,
+        item_id: FromPath[int],
+        queue: Queue,
+        projects: Projects,
+    ) -> Template:
         return await self._detail(request, item_id, queue, projects, FormState())
 
     @staticmethod
     async def _detail(
-        request: Request, item_id: int, queue: QueueService, projects: ProjectService, form: FormState,
-        error: str | None = None, status_code: int = 200,
-    ) -> Template:  # fmt: skip
+        request: Request,
+        item_id: FromPath[int],
+        queue: Queue,
+        projects: Projects,
+        form: FormState,
+        error: str | None = None,
+        status_code: int = 200,
+    ) -> Template:
         item = await queue.get(item_id)
         project = await projects.get(item.project_id)
         context = {
@@ -101,7 +138,7 @@ class QueueController(Controller):
         return render(request, "queue/detail.html", context, status_code=status_code)
 
     @post("/reorder")
-    async def reorder(self, request: Request, queue: QueueService) -> Response[Any]:
+    async def reorder(self, request: Request, queue: Queue) -> Response[Any]:
         raw_ids = await form_list(request, "item")
         values = await form_values(request)
         show_all, page = values.get("filter") == "all", int(values.get("page", "1") or 1)
@@ -117,7 +154,11 @@ class QueueController(Controller):
 
     @post("/{item_id:int}/status")
     async def set_status(
-        self, request: Request, item_id: int, queue: QueueService, projects: ProjectService
+        self,
+        request: Request,
+        item_id: FromPath[int],
+        queue: Queue,
+        projects: Projects,
     ) -> Response[Any]:
         values = await form_values(request)
         back = _safe_next(values.get("next"), f"/queue/{item_id}")
@@ -137,7 +178,11 @@ class QueueController(Controller):
 
     @post("/{item_id:int}/edit")
     async def edit(
-        self, request: Request, item_id: int, queue: QueueService, projects: ProjectService
+        self,
+        request: Request,
+        item_id: FromPath[int],
+        queue: Queue,
+        projects: Projects,
     ) -> Response[Any]:
         values = await form_values(request)
         item = await queue.get(item_id)
@@ -147,9 +192,12 @@ class QueueController(Controller):
             form = FormState(values, bad.errors)
             if is_fragment_request(request):
                 return render(
-                    request, "queue/index.html", {"item": item, "row_form": form, "show_all": False},
-                    block="queue_row", status_code=422,
-                )  # fmt: skip
+                    request,
+                    "queue/index.html",
+                    {"item": item, "row_form": form, "show_all": False},
+                    block="queue_row",
+                    status_code=422,
+                )
             return await self._detail(request, item_id, queue, projects, form, status_code=422)
         if is_fragment_request(request):
             context = {"item": item, "row_form": FormState(), "show_all": False, "saved": True}

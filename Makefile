@@ -1,0 +1,33 @@
+# Two commands: `make run` starts Laser OS with demo data; `make test` runs every test.
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+
+.PHONY: run test lint chromium
+
+run: $(VENV)/.installed
+	$(BIN)/laseros serve
+
+test: $(VENV)/.installed-test chromium
+	$(BIN)/ruff check src tests e2e benchmarks migrations
+	$(BIN)/pytest
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check src tests e2e benchmarks migrations
+	$(BIN)/ruff format --check src tests e2e benchmarks migrations
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install --quiet -e ".[test]"
+	touch $@
+
+# Playwright drives Debian's Chromium (it cannot download its own browser here).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
