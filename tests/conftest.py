@@ -95,12 +95,17 @@ def anon(app: Litestar) -> Iterator[ShopClient]:
 
 
 @pytest.fixture
-def login_as(app: Litestar) -> Iterator[Callable[..., ShopClient]]:
-    """``login_as("manager")`` → a client logged in with that role (PC mode unless it is an operator)."""
+def login_as(settings: Settings) -> Iterator[Callable[..., ShopClient]]:
+    """``login_as("manager")`` → a client logged in with that role (PC mode unless it is an operator).
+
+    Each client gets its own app instance over the shared database, like separate browsers talking
+    to separate web processes (a test client runs its app on its own event loop, and engines must not
+    be shared across loops).
+    """
     clients: list[ShopClient] = []
 
     def factory(role: str, mode: str | None = None) -> ShopClient:
-        client = ShopClient(app=app)
+        client = ShopClient(app=create_app(settings))
         client.__enter__()
         clients.append(client)
         chosen = mode or ("phone" if role == "operator" else "pc")

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import gc
+
 from litestar import Litestar
 from litestar.config.csrf import CSRFConfig
-from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware.base import DefineMiddleware
 from litestar.plugins.htmx import HTMXPlugin
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
@@ -19,6 +21,13 @@ from laseros.web import deps, templating
 from laseros.web.auth import PUBLIC_PATHS, SessionAuthMiddleware
 from laseros.web.controllers import auth, clients, dashboard, phone, projects, queue
 from laseros.web.errors import EXCEPTION_HANDLERS
+
+
+def _freeze_startup_objects() -> None:
+    # Start-up leaves ~100k long-lived objects (imports, templates); without freezing them every
+    # full GC pass walks them all and adds 60–90 ms to an unlucky request (docs/performance.md).
+    gc.collect()
+    gc.freeze()
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -64,6 +73,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         },
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         state=State({"settings": settings, "db": db, "calendar": calendar}),
+        on_startup=[_freeze_startup_objects],
         on_shutdown=[db.dispose],
         openapi_config=None,
         debug=settings.debug,

@@ -10,10 +10,7 @@ from laseros.domain.clients.models import Client
 from laseros.domain.clients.schemas import ClientInput
 from laseros.domain.errors import NotFound
 from laseros.domain.paging import Page, paginate
-
-
-def escape_like(term: str) -> str:
-    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+from laseros.domain.search import contains
 
 
 class ClientService:
@@ -23,17 +20,9 @@ class ClientService:
 
     def search_query(self, q: str = "") -> Select[tuple[Client]]:
         stmt = select(Client).order_by(Client.name, Client.id)
-        if q.strip():
-            like = f"%{escape_like(q.strip())}%"
-            stmt = stmt.where(
-                or_(
-                    *(
-                        col.ilike(like, escape="\\")
-                        for col in (Client.name, Client.client_code, Client.contact_person, Client.email)
-                    ),
-                    Client.phone.like(like, escape="\\"),
-                )
-            )
+        if term := q.strip():
+            columns = (Client.name, Client.client_code, Client.contact_person, Client.email, Client.phone)
+            stmt = stmt.where(or_(*(contains(self.session, column, term) for column in columns)))
         return stmt
 
     async def list(self, q: str = "", page: int = 1, per_page: int = 25) -> Page[Client]:

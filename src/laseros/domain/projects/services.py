@@ -12,7 +12,6 @@ from sqlalchemy.orm import selectinload
 from laseros.domain.admin.models import ActivityLog
 from laseros.domain.admin.services import Actor, record_activity
 from laseros.domain.clients.models import Client
-from laseros.domain.clients.services import escape_like
 from laseros.domain.errors import Conflict, InvalidInput, NotFound
 from laseros.domain.paging import Page, paginate
 from laseros.domain.projects.lifecycle import set_stage
@@ -27,6 +26,7 @@ from laseros.domain.projects.stages import (
     refusal,
 )
 from laseros.domain.queue.services import QueueService, apply_queue_status
+from laseros.domain.search import contains
 from laseros.domain.shop import POP_PAYMENT_DAYS, ShopCalendar
 
 
@@ -63,9 +63,10 @@ class ProjectService:
             stmt = stmt.where(Project.stage == filters.stage)
         if filters.client_id:
             stmt = stmt.where(Project.client_id == filters.client_id)
-        if filters.q.strip():
-            like = f"%{escape_like(filters.q.strip())}%"
-            stmt = stmt.where(or_(Project.name.ilike(like, escape="\\"), Project.project_code.ilike(like, escape="\\")))
+        if term := filters.q.strip():
+            stmt = stmt.where(
+                or_(contains(self.session, Project.name, term), contains(self.session, Project.project_code, term))
+            )
         if filters.pop_expiring:
             today = self.calendar.today()
             stmt = stmt.where(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import contains_eager
 
@@ -163,11 +163,14 @@ class QueueService:
             raise Conflict("The same queue item was sent twice; reload the queue and try again.")
         if len(ordered_ids) < 2:
             return None
+        # Looked up by primary key only; the status is checked here rather than in SQL so SQLite
+        # never walks the whole active queue through the (status, rank) index.
         rows = (
             await self.session.execute(
-                select(QueueItem.id, QueueItem.rank).where(QueueItem.id.in_(ordered_ids), QueueItem.status.in_(_ACTIVE))
+                select(QueueItem.id, QueueItem.rank, QueueItem.status).where(QueueItem.id.in_(ordered_ids))
             )
         ).all()
+        rows = [row for row in rows if row.status in _ACTIVE]
         ranks = {row.id: row.rank for row in rows}
         if len(ranks) != len(ordered_ids):
             raise Conflict("The queue changed since this page was loaded; it has been reloaded.")
@@ -222,17 +225,16 @@ class QueueService:
         return (low + high) // 2
 
     async def _renumber(self) -> None:
-        """Spread active items RANK_GAP apart again; O(n) writes, needed only when a gap is used up."""
-        ids = (
-            await self.session.scalars(
-                select(QueueItem.id).where(QueueItem.status.in_(_ACTIVE)).order_by(QueueItem.rank, QueueItem.id)
-            )
-        ).all()
-        base = await self.session.scalar(select(func.min(QueueItem.rank)).where(QueueItem.status.in_(_ACTIVE))) or 0
-        for position, item_id in enumerate(ids):
-            await self.session.execute(
-                update(QueueItem).where(QueueItem.id == item_id).values(rank=base + position * RANK_GAP)
-            )
+        """Spread active items RANK_GAP apart again in one statement; needed only when a gap is used up."""
+        await self.session.execute(
+            text(
+                "UPDATE queue_items SET rank = spaced.new_rank FROM ("
+                "  SELECT id, (row_number() OVER (ORDER BY rank, id)) * :gap AS new_rank"
+                "  FROM queue_items WHERE status IN :active"
+                ") AS spaced WHERE queue_items.id = spaced.id"
+            ).bindparams(bindparam("active", expanding=True)),
+            {"gap": RANK_GAP, "active": _ACTIVE},
+        )
 
 
 def _single_move(current: list[int], wanted: list[int]) -> int | None:

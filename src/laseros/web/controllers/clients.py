@@ -58,7 +58,7 @@ class ClientController(Controller):
             async for client in result:
                 yield [getattr(client, column) for column in EXPORT_COLUMNS]
 
-    @get("/new")
+    @get("/new", guards=[requires(Permission.OFFICE_EDIT)])
     async def new_form(self, request: Request) -> Template:
         return self._form(request, FormState(), None)
 
@@ -91,7 +91,7 @@ class ClientController(Controller):
             },
         )
 
-    @get("/{client_id:int}/edit")
+    @get("/{client_id:int}/edit", guards=[requires(Permission.OFFICE_EDIT)])
     async def edit_form(self, request: Request, client_id: FromPath[int], clients: Clients) -> Template:
         client = await clients.get(client_id)
         values = {k: getattr(client, k) for k in ClientInput.__dataclass_fields__}

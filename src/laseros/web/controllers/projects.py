@@ -99,7 +99,7 @@ class ProjectController(Controller):
             async for row in result:
                 yield row
 
-    @get("/new")
+    @get("/new", guards=[requires(Permission.OFFICE_EDIT)])
     async def new_form(
         self,
         request: Request,
@@ -166,7 +166,7 @@ class ProjectController(Controller):
         }
         return render(request, "projects/detail.html", context, status_code=status_code)
 
-    @get("/{project_id:int}/edit")
+    @get("/{project_id:int}/edit", guards=[requires(Permission.OFFICE_EDIT)])
     async def edit_form(
         self,
         request: Request,

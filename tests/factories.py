@@ -1,0 +1,44 @@
+"""Creating records through the same HTTP routes a user would use."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from tests.conftest import ShopClient
+
+PROJECT_DEFAULTS: dict[str, Any] = {
+    "name": "Bracket set",
+    "description": "",
+    "material_type": "Mild Steel",
+    "thickness_mm": "3.00",
+    "sheet_size": "3000x1500",
+    "sheets_required": "4",
+    "parts_quantity": "120",
+    "estimated_cut_time": "90",
+    "quoted_price": "4500.00",
+    "due_date": "2026-12-15",
+}
+
+
+def _id_from(response: Any, prefix: str) -> int:
+    assert response.status_code == 303, response.text[:2000]
+    match = re.fullmatch(rf"{prefix}/(\d+)", response.headers["location"])
+    assert match, response.headers["location"]
+    return int(match.group(1))
+
+
+def create_client(client: ShopClient, name: str = "Karoo Steel", **fields: str) -> int:
+    data = {"name": name, "contact_person": "Johan", "email": "johan@example.com", "phone": "+27 82 555 0101"}
+    return _id_from(client.post_form("/clients/new", {**data, **fields}), "/clients")
+
+
+def create_project(client: ShopClient, client_id: int, **fields: str) -> int:
+    data = {**PROJECT_DEFAULTS, "client_id": str(client_id), **fields}
+    return _id_from(client.post_form("/projects/new", data), "/projects")
+
+
+def paid_project(client: ShopClient, client_id: int, **fields: str) -> int:
+    project_id = create_project(client, client_id, **fields)
+    assert client.post_form(f"/projects/{project_id}/pop").status_code == 303
+    return project_id

@@ -1,0 +1,206 @@
+"""Logging in, choosing a mode, lockout, sessions and CSRF."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from laseros.app import create_app
+from tests.conftest import PASSWORDS, ShopClient
+
+
+def test_login_leads_to_mode_choice_and_pc_mode_to_the_dashboard(anon):
+    response = anon.post_form("/auth/login", {"username": "manager", "password": PASSWORDS["manager"]})
+    assert response.status_code == 303
+    assert response.headers["location"] == "/auth/select-mode"
+    cookie = anon.cookies["laseros_session"]
+    assert len(cookie) > 30
+
+    page = anon.get("/auth/select-mode")
+    assert "PC mode" in page.text and "Phone mode" in page.text
+
+    chosen = anon.post_form("/auth/select-mode", {"mode": "pc"})
+    assert chosen.status_code == 303 and chosen.headers["location"] == "/dashboard"
+    home = anon.get("/", follow_redirects=False)
+    assert home.headers["location"] == "/dashboard"
+    dashboard = anon.get("/dashboard")
+    assert "Mo Manager" in dashboard.text and "Manager" in dashboard.text
+
+
+def test_session_cookie_is_httponly_and_lax(anon):
+    response = anon.post_form("/auth/login", {"username": "manager", "password": PASSWORDS["manager"]})
+    header = response.headers["set-cookie"].lower()
+    assert "laseros_session=" in header and "httponly" in header and "samesite=lax" in header
+
+
+def test_switching_mode_later(login_as):
+    manager = login_as("manager")
+    assert manager.post_form("/auth/select-mode", {"mode": "phone"}).headers["location"] == "/phone/home"
+    assert manager.get("/", follow_redirects=False).headers["location"] == "/phone/home"
+    phone = manager.get("/phone/home")
+    assert "Jobs to cut" in phone.text and "PC mode" in phone.text
+    assert manager.post_form("/auth/select-mode", {"mode": "pc"}).headers["location"] == "/dashboard"
+
+
+def test_unknown_mode_is_422(login_as):
+    manager = login_as("manager")
+    response = manager.post_form("/auth/select-mode", {"mode": "tablet"})
+    assert response.status_code == 422
+    assert "Choose PC mode or Phone mode" in response.text
+
+
+def test_wrong_password_is_refused_and_recorded_with_ip_and_user_agent(anon, db_query):
+    response = anon.post_form(
+        "/auth/login", {"username": "manager", "password": "nope"}, headers={"user-agent": "ShopTablet/1.0"}
+    )
+    assert response.status_code == 401
+    assert "Wrong username or password" in response.text
+    assert 'value="manager"' in response.text  # the username is kept
+    assert "laseros_session" not in anon.cookies
+    rows = db_query("SELECT username, success, outcome, ip_address, user_agent FROM login_attempts")
+    assert rows == [("manager", 0, "bad_password", "testclient", "ShopTablet/1.0")]
+
+
+def test_successful_login_is_recorded(anon, db_query):
+    anon.login("viewer", PASSWORDS["viewer"])
+    assert db_query("SELECT username, success, outcome FROM login_attempts") == [("viewer", 1, "success")]
+
+
+def test_unknown_user_gets_the_same_message(anon):
+    response = anon.post_form("/auth/login", {"username": "ghost", "password": "whatever"})
+    assert response.status_code == 401
+    assert "Wrong username or password" in response.text
+
+
+def test_five_failures_lock_the_username_even_for_the_right_password(anon, db_query):
+    for _ in range(5):
+        assert anon.post_form("/auth/login", {"username": "manager", "password": "bad"}).status_code == 401
+    locked = anon.post_form("/auth/login", {"username": "manager", "password": PASSWORDS["manager"]})
+    assert locked.status_code == 401
+    assert "locked for 15 minutes" in locked.text
+    assert db_query("SELECT outcome FROM login_attempts ORDER BY id DESC LIMIT 1") == [("locked",)]
+    # Other usernames are unaffected.
+    assert anon.post_form("/auth/login", {"username": "viewer", "password": PASSWORDS["viewer"]}).status_code == 303
+
+
+def test_lock_ends_after_fifteen_minutes(app, settings):
+    import sqlite3
+
+    with ShopClient(app=app) as client:
+        for _ in range(5):
+            client.post_form("/auth/login", {"username": "manager", "password": "bad"})
+        # Age the failures past the window, as if 16 minutes had passed.
+        past = (datetime.now(UTC) - timedelta(minutes=16)).replace(tzinfo=None).isoformat(sep=" ")
+        with sqlite3.connect(settings.data_dir / "laseros.db") as conn:
+            conn.execute("UPDATE login_attempts SET created_at = ?", (past,))
+        assert client.post_form("/auth/login", {"username": "manager", "password": PASSWORDS["manager"]}).status_code == 303
+
+
+def test_failures_spread_over_more_than_fifteen_minutes_do_not_lock(app, settings):
+    import sqlite3
+
+    with ShopClient(app=app) as client:
+        for _ in range(4):
+            client.post_form("/auth/login", {"username": "manager", "password": "bad"})
+        past = (datetime.now(UTC) - timedelta(minutes=20)).replace(tzinfo=None).isoformat(sep=" ")
+        with sqlite3.connect(settings.data_dir / "laseros.db") as conn:
+            conn.execute("UPDATE login_attempts SET created_at = ?", (past,))
+        client.post_form("/auth/login", {"username": "manager", "password": "bad"})
+        assert client.post_form("/auth/login", {"username": "manager", "password": PASSWORDS["manager"]}).status_code == 303
+
+
+def test_a_success_resets_the_failure_count(anon):
+    for _ in range(4):
+        anon.post_form("/auth/login", {"username": "manager", "password": "bad"})
+    assert anon.post_form("/auth/login", {"username": "manager", "password": PASSWORDS["manager"]}).status_code == 303
+    for _ in range(4):
+        anon.post_form("/auth/login", {"username": "manager", "password": "bad"})
+    assert anon.post_form("/auth/login", {"username": "manager", "password": PASSWORDS["manager"]}).status_code == 303
+
+
+def test_sessions_survive_an_app_restart(settings, login_as):
+    manager = login_as("manager")
+    token = manager.cookies["laseros_session"]
+    restarted = create_app(settings)
+    with ShopClient(app=restarted) as client:
+        client.cookies.set("laseros_session", token)
+        response = client.get("/dashboard", follow_redirects=False)
+        assert response.status_code == 200
+        assert "Mo Manager" in response.text
+
+
+def test_sessions_are_stored_hashed(login_as, db_query):
+    manager = login_as("manager")
+    token = manager.cookies["laseros_session"]
+    stored = [row[0] for row in db_query("SELECT token_hash FROM user_sessions")]
+    assert token not in stored and len(stored) == 1 and len(stored[0]) == 64
+
+
+def test_logout_ends_the_session(login_as, db_query):
+    manager = login_as("manager")
+    response = manager.post_form("/auth/logout")
+    assert response.status_code == 303 and response.headers["location"] == "/auth/login"
+    assert db_query("SELECT count(*) FROM user_sessions") == [(0,)]
+    again = manager.get("/dashboard", follow_redirects=False)
+    assert again.status_code == 303 and again.headers["location"] == "/auth/login"
+
+
+def test_anonymous_requests_go_to_the_login_page(anon):
+    for path in ("/", "/dashboard", "/clients", "/projects/1", "/queue", "/phone/home", "/auth/select-mode"):
+        response = anon.get(path, follow_redirects=False)
+        assert response.status_code == 303, path
+        assert response.headers["location"] == "/auth/login"
+
+
+def test_anonymous_htmx_requests_get_hx_redirect(anon):
+    response = anon.get("/clients", headers={"hx-request": "true"}, follow_redirects=False)
+    assert response.headers["hx-redirect"] == "/auth/login"
+
+
+def test_public_paths_need_no_login(anon):
+    assert anon.get("/auth/login").status_code == 200
+    assert anon.get("/static/css/app.css").status_code == 200
+    assert anon.get("/static/img/favicon.svg").status_code == 200
+    assert anon.get("/favicon.ico", follow_redirects=False).status_code == 301
+
+
+def test_post_without_csrf_token_is_refused_and_writes_nothing(login_as, db_query):
+    manager = login_as("manager")
+    response = manager.post("/clients/new", data={"name": "Sneaky"}, follow_redirects=False)
+    assert response.status_code == 403
+    assert db_query("SELECT count(*) FROM clients") == [(0,)]
+
+
+def test_csrf_token_in_form_field_is_accepted(login_as, db_query):
+    manager = login_as("manager")
+    token = manager.cookies["csrftoken"]
+    response = manager.post("/clients/new", data={"name": "Form Co", "_csrf_token": token}, follow_redirects=False)
+    assert response.status_code == 303
+    assert db_query("SELECT name FROM clients") == [("Form Co",)]
+
+
+def test_login_itself_requires_csrf(anon, db_query):
+    response = anon.post("/auth/login", data={"username": "manager", "password": PASSWORDS["manager"]})
+    assert response.status_code == 403
+    assert db_query("SELECT count(*) FROM user_sessions") == [(0,)]
+
+
+def test_operator_sees_pc_mode_disabled_with_the_reason(login_as):
+    operator = login_as("operator", mode=None)
+    page = operator.get("/auth/select-mode")
+    assert "disabled" in page.text
+    assert "Operators use Phone mode only" in page.text
+
+
+def test_operator_cannot_choose_pc_mode(login_as):
+    operator = login_as("operator", mode=None)
+    response = operator.post_form("/auth/select-mode", {"mode": "pc"})
+    assert response.status_code == 403
+    assert "Phone mode" in response.text
+
+
+def test_inactive_users_cannot_log_in(anon, settings):
+    import sqlite3
+
+    with sqlite3.connect(settings.data_dir / "laseros.db") as conn:
+        conn.execute("UPDATE users SET is_active = 0 WHERE username = 'viewer'")
+    assert anon.post_form("/auth/login", {"username": "viewer", "password": PASSWORDS["viewer"]}).status_code == 401

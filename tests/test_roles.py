@@ -1,0 +1,120 @@
+"""The role matrix of SPEC §2, route by route: who may look, who may change, who is refused."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.factories import create_client, paid_project
+
+# Pages every PC role may read; operators get 403.
+PC_PAGES = [
+    "/dashboard",
+    "/clients",
+    "/clients?format=csv",
+    "/clients/{client_id}",
+    "/projects",
+    "/projects?format=csv",
+    "/projects/{project_id}",
+    "/queue",
+    "/queue?filter=all",
+    "/queue?format=csv",
+    "/queue/{item_id}",
+]
+# Pages only editors may open.
+EDIT_PAGES = ["/clients/new", "/clients/{client_id}/edit", "/projects/new", "/projects/{project_id}/edit"]
+# Changes only admin and manager may make (the body is valid so a 303 means it went through).
+WRITES = [
+    ("/clients/new", {"name": "Role Test Co"}),
+    ("/clients/{client_id}/edit", {"name": "Renamed"}),
+    ("/projects/new", {"client_id": "{client_id}", "name": "Role job"}),
+    ("/projects/{project_id}/edit", {"client_id": "{client_id}", "name": "Renamed job"}),
+    ("/projects/{project_id}/status", {"stage": "cutting"}),
+    ("/projects/{fresh_id}/pop", {}),
+    ("/queue/{item_id}/edit", {"priority": "High", "scheduled_date": "", "notes": ""}),
+    ("/queue/{item_id}/status", {"status": "Completed"}),
+    ("/queue/reorder", {"item": ["{item_id}"]}),
+    ("/projects/{fresh_id}/delete", {}),
+    ("/clients/{client_id}/delete", {}),
+]
+
+
+@pytest.fixture
+def ids(manager, db_query):
+    client_id = create_client(manager)
+    project_id = paid_project(manager, client_id)
+    fresh_id = paid_project(manager, client_id)
+    manager.post_form(f"/projects/{fresh_id}/status", {"stage": "cancelled"})
+    # a project still in Request, for POP
+    fresh = manager.post_form("/projects/new", {"client_id": str(client_id), "name": "Fresh"})
+    fresh_id = int(fresh.headers["location"].rsplit("/", 1)[1])
+    item_id = db_query("SELECT id FROM queue_items WHERE project_id = ?", (project_id,))[0][0]
+    return {"client_id": client_id, "project_id": project_id, "item_id": item_id, "fresh_id": fresh_id}
+
+
+def _fill(value, ids):
+    if isinstance(value, list):
+        return [v.format(**ids) for v in value]
+    return value.format(**ids)
+
+
+@pytest.mark.parametrize("role", ["admin", "manager", "viewer"])
+def test_pc_roles_can_read_every_pc_page(login_as, ids, role):
+    client = login_as(role)
+    for path in PC_PAGES:
+        assert client.get(path.format(**ids)).status_code == 200, path
+
+
+def test_operators_get_403_on_every_pc_page(login_as, ids):
+    operator = login_as("operator")
+    for path in PC_PAGES + EDIT_PAGES:
+        response = operator.get(path.format(**ids), follow_redirects=False)
+        assert response.status_code == 403, path
+        assert "have access to this" in response.text
+
+
+def test_operators_use_phone_mode(login_as, ids):
+    operator = login_as("operator")
+    assert operator.get("/phone/home").status_code == 200
+    assert operator.get("/", follow_redirects=False).headers["location"] == "/phone/home"
+
+
+def test_viewer_cannot_open_edit_pages(login_as, ids):
+    viewer = login_as("viewer")
+    for path in EDIT_PAGES:
+        assert viewer.get(path.format(**ids)).status_code == 403, path
+
+
+@pytest.mark.parametrize("role", ["viewer", "operator"])
+def test_read_only_roles_cannot_change_anything(login_as, ids, role, db_query):
+    client = login_as(role)
+    before = db_query("SELECT count(*) FROM activity_log")
+    for path, body in WRITES:
+        data = {k: _fill(v, ids) for k, v in body.items()}
+        response = client.post_form(path.format(**ids), data)
+        assert response.status_code == 403, path
+    assert db_query("SELECT count(*) FROM activity_log") == before
+
+
+@pytest.mark.parametrize("role", ["admin", "manager"])
+def test_editors_can_change_things(login_as, ids, role):
+    client = login_as(role)
+    for path, body in WRITES:
+        data = {k: _fill(v, ids) for k, v in body.items()}
+        response = client.post_form(path.format(**ids), data)
+        assert response.status_code == 303, (path, response.text[:500])
+
+
+def test_viewer_sees_no_edit_controls(login_as, ids):
+    viewer = login_as("viewer")
+    pages = {
+        "/clients": ["New client"],
+        "/clients/{client_id}": ["New project", "/edit", "Delete"],
+        "/projects": ["New project"],
+        "/projects/{project_id}": ["Mark POP", "/edit", "Change stage", "/status", "Delete"],
+        "/queue": ["drag-handle", "/status", "/edit", "/reorder"],
+        "/queue/{item_id}": ["/status", "/edit"],
+    }
+    for path, forbidden in pages.items():
+        text = viewer.get(path.format(**ids)).text
+        for marker in forbidden:
+            assert marker not in text, (path, marker)
