@@ -42,3 +42,8 @@ def paid_project(client: ShopClient, client_id: int, **fields: str) -> int:
     project_id = create_project(client, client_id, **fields)
     assert client.post_form(f"/projects/{project_id}/pop").status_code == 303
     return project_id
+
+
+def results(page: str) -> str:
+    """The list part of a page (what active search swaps), without headers or flash messages."""
+    return page[page.index('id="results"') :]

@@ -1,0 +1,62 @@
+"""The `laseros` command: migrations, demo data and user creation on a fresh data folder."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from click.testing import CliRunner
+
+from laseros.__main__ import cli
+
+
+def _env(tmp_path):
+    return {"LASEROS_DATA_DIR": str(tmp_path), "DATABASE_URL": "", "LASEROS_SECRET_KEY": ""}
+
+
+def test_db_upgrade_creates_the_schema_and_a_secret(tmp_path):
+    result = CliRunner().invoke(cli, ["db", "upgrade"], env=_env(tmp_path))
+    assert result.exit_code == 0, result.output
+    with sqlite3.connect(tmp_path / "laseros.db") as conn:
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        assert {"clients", "projects", "queue_items", "users", "user_sessions", "activity_log"} <= tables
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == ("0001",)
+    secret = (tmp_path / "secret_key").read_text()
+    assert len(secret) > 40
+    # A second run keeps the same secret.
+    CliRunner().invoke(cli, ["db", "upgrade"], env=_env(tmp_path))
+    assert (tmp_path / "secret_key").read_text() == secret
+
+
+def test_create_user(tmp_path):
+    args = ["create-user", "--username", "sipho", "--password", "long-enough-pw", "--role", "operator",
+            "--display-name", "Sipho M"]  # fmt: skip
+    result = CliRunner().invoke(cli, args, env=_env(tmp_path))
+    assert result.exit_code == 0, result.output
+    with sqlite3.connect(tmp_path / "laseros.db") as conn:
+        row = conn.execute("SELECT username, role, display_name, password_hash FROM users").fetchone()
+    assert row[:3] == ("sipho", "operator", "Sipho M")
+    assert row[3].startswith("$argon2id$")
+    again = CliRunner().invoke(cli, args, env=_env(tmp_path))
+    assert again.exit_code != 0 and "already exists" in again.output
+
+
+def test_create_user_refuses_a_short_password(tmp_path):
+    result = CliRunner().invoke(
+        cli, ["create-user", "--username", "x", "--password", "short", "--role", "viewer"], env=_env(tmp_path)
+    )
+    assert result.exit_code != 0 and "at least 8" in result.output
+
+
+def test_demo_loads_a_small_shop_once(tmp_path):
+    result = CliRunner().invoke(cli, ["demo"], env=_env(tmp_path))
+    assert result.exit_code == 0 and "Demo data loaded" in result.output
+    with sqlite3.connect(tmp_path / "laseros.db") as conn:
+        assert conn.execute("SELECT count(*) FROM users").fetchone() == (4,)
+        assert conn.execute("SELECT count(*) FROM clients").fetchone() == (8,)
+        assert conn.execute("SELECT count(*) FROM projects").fetchone() == (30,)
+        stages = {row[0] for row in conn.execute("SELECT DISTINCT stage FROM projects")}
+        assert {"request", "quote", "queued", "cutting", "ready", "delivered", "cancelled"} <= stages
+        active = conn.execute("SELECT count(*) FROM queue_items WHERE status IN ('Queued','In Progress')").fetchone()
+        assert active[0] >= 5
+    again = CliRunner().invoke(cli, ["demo"], env=_env(tmp_path))
+    assert "already has users" in again.output

@@ -1,0 +1,238 @@
+"""The cutting queue: order by drag and drop, inline plans, status buttons that move the project."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+
+import pytest
+from sqlalchemy import event
+
+from laseros.db import Database
+from laseros.domain.admin.services import Actor
+from laseros.domain.errors import Conflict
+from laseros.domain.queue.services import RANK_GAP, QueueService, _single_move
+from laseros.domain.shop import ShopCalendar
+from tests.factories import create_client, paid_project
+
+
+@pytest.fixture
+def queue_ids(manager, db_query):
+    """Four paid projects; returns their queue item ids in queue order."""
+    client_id = create_client(manager)
+    for number in range(4):
+        paid_project(manager, client_id, name=f"Job {number}")
+    return [row[0] for row in db_query("SELECT id FROM queue_items ORDER BY rank")]
+
+
+def shown_order(client) -> list[int]:
+    import re
+
+    text = client.get("/queue").text
+    return [int(i) for i in re.findall(r'id="queue-item-(\d+)"', text)]
+
+
+def test_queue_lists_active_items_in_order_with_their_details(manager, queue_ids):
+    page = manager.get("/queue").text
+    assert shown_order(manager) == queue_ids
+    assert "Karoo Steel" in page and "Mild Steel" in page and "3.0 mm" in page and "90 min" in page
+    assert "Normal" in page
+
+
+def test_dragging_an_item_to_the_top_survives_reload(manager, queue_ids, db_query):
+    a, b, c, d = queue_ids
+    response = manager.post_form("/queue/reorder", {"item": [d, a, b, c]}, htmx=True)
+    assert response.status_code in (200, 204)
+    assert shown_order(manager) == [d, a, b, c]
+    assert db_query("SELECT entity_id, action FROM activity_log WHERE action='reordered'") == [(d, "reordered")]
+
+
+def test_dragging_down_and_into_the_middle(manager, queue_ids):
+    a, b, c, d = queue_ids
+    manager.post_form("/queue/reorder", {"item": [b, c, a, d]}, htmx=True)
+    assert shown_order(manager) == [b, c, a, d]
+    manager.post_form("/queue/reorder", {"item": [b, d, c, a]}, htmx=True)
+    assert shown_order(manager) == [b, d, c, a]
+
+
+def test_reorder_without_javascript_redirects_back(manager, queue_ids):
+    a, b, _, _ = queue_ids
+    response = manager.post_form("/queue/reorder", {"item": [b, a]})
+    assert response.status_code == 303 and response.headers["location"] == "/queue"
+    assert shown_order(manager)[:2] == [b, a]
+
+
+def test_a_move_writes_one_queue_row_and_one_activity_row(settings, manager, queue_ids):
+    a, b, c, d = queue_ids
+
+    async def move() -> int:
+        db = Database.from_settings(settings)
+        written = 0
+
+        @event.listens_for(db.engine.sync_engine, "after_cursor_execute")
+        def count(conn, cursor, statement, params, context, executemany):  # type: ignore[no-untyped-def]
+            nonlocal written
+            if statement.lstrip().split()[0].upper() in ("INSERT", "UPDATE", "DELETE"):
+                written += max(cursor.rowcount, 0)
+
+        async with db.session(write=True) as session:
+            await QueueService(session, Actor(None, "test"), ShopCalendar("Africa/Johannesburg")).reorder([d, a, b, c])
+        await db.dispose()
+        return written
+
+    assert asyncio.run(move()) == 2
+
+
+def test_stale_or_foreign_orders_are_refused_without_changes(manager, queue_ids, db_query):
+    a, b, c, d = queue_ids
+    ranks = db_query("SELECT id, rank FROM queue_items ORDER BY id")
+    for bad in ([d, c, b, a], [a, a, b], [a, 999], [a, "x"]):
+        response = manager.post_form("/queue/reorder", {"item": bad}, htmx=True)
+        assert response.status_code in (409, 422), bad
+    assert db_query("SELECT id, rank FROM queue_items ORDER BY id") == ranks
+
+
+def test_only_active_items_can_be_reordered(manager, queue_ids, db_query):
+    a, b, _, _ = queue_ids
+    manager.post_form(f"/queue/{a}/status", {"status": "Cancelled"})
+    response = manager.post_form("/queue/reorder", {"item": [b, a]}, htmx=True)
+    assert response.status_code == 409
+
+
+def test_single_move_detection():
+    assert _single_move([1, 2, 3, 4], [4, 1, 2, 3]) == 4
+    assert _single_move([1, 2, 3, 4], [2, 3, 1, 4]) == 1
+    assert _single_move([1, 2, 3, 4], [1, 3, 2, 4]) in (2, 3)
+    assert _single_move([1, 2], [1, 2]) is None
+    with pytest.raises(Conflict):
+        _single_move([1, 2, 3, 4], [4, 3, 2, 1])
+
+
+def test_repeated_moves_into_one_gap_renumber_and_keep_the_order(settings, manager, queue_ids, db_query):
+    a, b, c, d = queue_ids
+    order = [a, b, c, d]
+    # Keep dropping the last item between the first two: halves the same gap every time.
+    for _ in range(25):
+        moved = order.pop()
+        order.insert(1, moved)
+        assert manager.post_form("/queue/reorder", {"item": order}, htmx=True).status_code in (200, 204)
+        assert shown_order(manager) == order
+    ranks = [row[0] for row in db_query("SELECT rank FROM queue_items ORDER BY rank")]
+    assert len(set(ranks)) == 4
+
+
+def test_start_moves_the_project_to_cutting(manager, queue_ids, db_query):
+    item = queue_ids[0]
+    response = manager.post_form(f"/queue/{item}/status", {"status": "In Progress", "next": "/queue"})
+    assert response.status_code == 303
+    assert db_query("SELECT q.status, q.started_at IS NOT NULL, p.stage FROM queue_items q JOIN projects p "
+                    "ON p.id = q.project_id WHERE q.id = ?", (item,)) == [("In Progress", 1, "cutting")]  # fmt: skip
+    details = [r[0] for r in db_query("SELECT details FROM activity_log WHERE action IN ('status_changed','stage_changed')")]
+    assert "Queued → In Progress (queue button)" in details
+    assert "Queued (ready to cut) → Cutting (queue sync)" in details
+
+
+@pytest.mark.parametrize(
+    ("steps", "status", "stage"),
+    [
+        (["In Progress", "Completed"], "Completed", "ready"),
+        (["Cancelled"], "Cancelled", "cancelled"),
+        (["In Progress", "Queued"], "Queued", "queued"),
+        (["Cancelled", "Queued"], "Queued", "queued"),
+        (["In Progress", "Completed", "Queued"], "Queued", "queued"),
+    ],
+)
+def test_queue_status_and_project_stage_stay_in_step(manager, queue_ids, db_query, steps, status, stage):
+    item = queue_ids[0]
+    for step in steps:
+        assert manager.post_form(f"/queue/{item}/status", {"status": step}).status_code == 303
+    assert db_query("SELECT q.status, p.stage FROM queue_items q JOIN projects p ON p.id = q.project_id "
+                    "WHERE q.id = ?", (item,)) == [(status, stage)]  # fmt: skip
+
+
+def test_requeued_items_go_to_the_end(manager, queue_ids):
+    first = queue_ids[0]
+    manager.post_form(f"/queue/{first}/status", {"status": "Cancelled"})
+    manager.post_form(f"/queue/{first}/status", {"status": "Queued"})
+    assert shown_order(manager)[-1] == first
+
+
+def test_forbidden_queue_moves_are_409_and_change_nothing(manager, queue_ids, db_query):
+    item = queue_ids[0]
+    response = manager.post_form(f"/queue/{item}/status", {"status": "Completed"})
+    assert response.status_code == 409
+    assert "cannot become Completed" in response.text
+    assert db_query("SELECT status FROM queue_items WHERE id = ?", (item,)) == [("Queued",)]
+    assert manager.post_form(f"/queue/{item}/status", {"status": "Exploded"}).status_code == 422
+
+
+def test_status_button_from_the_queue_page_returns_the_queue_section(manager, queue_ids):
+    item = queue_ids[0]
+    response = manager.post_form(f"/queue/{item}/status", {"status": "In Progress", "filter": "active"}, htmx=True)
+    assert response.status_code == 200
+    assert 'id="queue-section"' in response.text and "<html" not in response.text
+    assert "In Progress" in response.text
+
+
+def test_inline_edit_of_priority_date_and_notes(manager, queue_ids, db_query):
+    item = queue_ids[1]
+    data = {"priority": "Urgent", "scheduled_date": "2026-12-01", "notes": "Client collecting at 2pm"}
+    response = manager.post_form(f"/queue/{item}/edit", data, htmx=True)
+    assert response.status_code == 200
+    assert response.text.lstrip().startswith(f'<tr id="queue-item-{item}"')
+    assert db_query("SELECT priority, scheduled_date, notes FROM queue_items WHERE id = ?", (item,)) == [
+        ("Urgent", "2026-12-01", "Client collecting at 2pm")
+    ]
+    assert db_query("SELECT count(*) FROM activity_log WHERE entity_type='queue' AND action='updated'") == [(1,)]
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"priority": "Whenever", "scheduled_date": "", "notes": ""}, "Choose one of"),
+        ({"priority": "High", "scheduled_date": "next week", "notes": ""}, "YYYY-MM-DD"),
+        ({"priority": "High", "scheduled_date": "", "notes": "n" * 10_000}, "2000 characters"),
+    ],
+)
+def test_bad_inline_edit_is_422_and_writes_nothing(manager, queue_ids, db_query, data, message):
+    item = queue_ids[0]
+    before = db_query("SELECT priority, scheduled_date, notes FROM queue_items WHERE id = ?", (item,))
+    response = manager.post_form(f"/queue/{item}/edit", data, htmx=True)
+    assert response.status_code == 422 and message in response.text
+    full = manager.post_form(f"/queue/{item}/edit", data)
+    assert full.status_code == 422 and message in full.text and "<html" in full.text
+    assert db_query("SELECT priority, scheduled_date, notes FROM queue_items WHERE id = ?", (item,)) == before
+
+
+def test_all_filter_includes_finished_items(manager, queue_ids):
+    item = queue_ids[0]
+    manager.post_form(f"/queue/{item}/status", {"status": "Cancelled"})
+    assert item not in shown_order(manager)
+    assert f'id="queue-item-{item}"' in manager.get("/queue", params={"filter": "all"}).text
+
+
+def test_queue_item_page(manager, queue_ids):
+    page = manager.get(f"/queue/{queue_ids[2]}")
+    assert page.status_code == 200
+    assert "#3" in page.text and "Start" in page.text and "Timeline" in page.text
+    assert manager.get("/queue/999").status_code == 404
+
+
+def test_queue_csv(manager, queue_ids):
+    response = manager.get("/queue", params={"format": "csv"})
+    rows = list(csv.DictReader(io.StringIO(response.text.lstrip("\ufeff"))))
+    assert [int(r["id"]) for r in rows] == queue_ids
+    assert rows[0]["status"] == "Queued" and rows[0]["project_code"].startswith("JB-")
+    assert {"priority", "scheduled_date", "estimated_minutes", "material_type", "created_at"} <= set(rows[0])
+
+
+def test_dashboard_shows_counts_and_the_next_jobs(manager, queue_ids):
+    page = manager.get("/dashboard").text
+    assert "In the queue" in page and ">4<" in page
+    assert "Next in the queue" in page and "Job 0" in page
+
+
+def test_rank_gap_is_wide(queue_ids, db_query):
+    ranks = [row[0] for row in db_query("SELECT rank FROM queue_items ORDER BY rank")]
+    assert all(b - a == RANK_GAP for a, b in zip(ranks, ranks[1:], strict=False))
