@@ -92,7 +92,10 @@ def test_lock_ends_after_fifteen_minutes(app, settings):
         past = (datetime.now(UTC) - timedelta(minutes=16)).replace(tzinfo=None).isoformat(sep=" ")
         with sqlite3.connect(settings.data_dir / "laseros.db") as conn:
             conn.execute("UPDATE login_attempts SET created_at = ?", (past,))
-        assert client.post_form("/auth/login", {"username": "manager", "password": PASSWORDS["manager"]}).status_code == 303
+        assert (
+            client.post_form("/auth/login", {"username": "manager", "password": PASSWORDS["manager"]}).status_code
+            == 303
+        )
 
 
 def test_failures_spread_over_more_than_fifteen_minutes_do_not_lock(app, settings):
@@ -105,7 +108,10 @@ def test_failures_spread_over_more_than_fifteen_minutes_do_not_lock(app, setting
         with sqlite3.connect(settings.data_dir / "laseros.db") as conn:
             conn.execute("UPDATE login_attempts SET created_at = ?", (past,))
         client.post_form("/auth/login", {"username": "manager", "password": "bad"})
-        assert client.post_form("/auth/login", {"username": "manager", "password": PASSWORDS["manager"]}).status_code == 303
+        assert (
+            client.post_form("/auth/login", {"username": "manager", "password": PASSWORDS["manager"]}).status_code
+            == 303
+        )
 
 
 def test_a_success_resets_the_failure_count(anon):

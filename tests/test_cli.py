@@ -28,8 +28,17 @@ def test_db_upgrade_creates_the_schema_and_a_secret(tmp_path):
 
 
 def test_create_user(tmp_path):
-    args = ["create-user", "--username", "sipho", "--password", "long-enough-pw", "--role", "operator",
-            "--display-name", "Sipho M"]  # fmt: skip
+    args = [
+        "create-user",
+        "--username",
+        "sipho",
+        "--password",
+        "long-enough-pw",
+        "--role",
+        "operator",
+        "--display-name",
+        "Sipho M",
+    ]
     result = CliRunner().invoke(cli, args, env=_env(tmp_path))
     assert result.exit_code == 0, result.output
     with sqlite3.connect(tmp_path / "laseros.db") as conn:

@@ -58,7 +58,8 @@ def test_bad_edit_is_422_and_changes_nothing(manager, db_query):
 def test_editing_a_client(manager, db_query):
     client_id = create_client(manager, "Old Name")
     response = manager.post_form(
-        f"/clients/{client_id}/edit", {"name": "New Name", "contact_person": "Johan", "email": "johan@example.com", "phone": "+27 11 000 0000"}
+        f"/clients/{client_id}/edit",
+        {"name": "New Name", "contact_person": "Johan", "email": "johan@example.com", "phone": "+27 11 000 0000"},
     )
     assert response.status_code == 303
     assert db_query("SELECT name, phone, client_code FROM clients") == [("New Name", "+27 11 000 0000", "CL-0001")]
@@ -150,9 +151,20 @@ def test_clients_csv_has_the_record_columns_and_the_same_filter(manager):
     assert "attachment" in response.headers["content-disposition"]
     rows = list(csv.DictReader(io.StringIO(response.text.lstrip("\ufeff"))))
     assert list(rows[0].keys()) == [
-        "id", "client_code", "name", "contact_person", "email", "phone", "address", "notes", "created_at", "updated_at",
-    ]  # fmt: skip
-    assert [(r["client_code"], r["name"], r["email"]) for r in rows] == [("CL-0001", "Karoo Steelworks", "j@karoo.co.za")]
+        "id",
+        "client_code",
+        "name",
+        "contact_person",
+        "email",
+        "phone",
+        "address",
+        "notes",
+        "created_at",
+        "updated_at",
+    ]
+    assert [(r["client_code"], r["name"], r["email"]) for r in rows] == [
+        ("CL-0001", "Karoo Steelworks", "j@karoo.co.za")
+    ]
 
 
 def test_csv_cells_cannot_run_as_spreadsheet_formulas(manager):

@@ -212,7 +212,9 @@ def test_pop_received_queues_the_project_last_in_one_go(manager, db_query):
 
     received, deadline = date.fromisoformat(project[2]), date.fromisoformat(project[3])
     assert (deadline - received).days == 10
-    items = db_query("SELECT project_id, status, priority, estimated_minutes, scheduled_date FROM queue_items ORDER BY rank")
+    items = db_query(
+        "SELECT project_id, status, priority, estimated_minutes, scheduled_date FROM queue_items ORDER BY rank"
+    )
     assert [i[0] for i in items] == [first, project_id]  # placed last
     assert items[1][1:4] == ("Queued", "Normal", 75)
     assert date.fromisoformat(items[1][4]).weekday() < 5  # next business day
@@ -309,9 +311,23 @@ def test_projects_csv_has_spec_columns_and_the_stage_key(manager):
     assert len(rows) == 1
     row = rows[0]
     assert row["id"] == str(project_id) and row["stage"] == "queued" and row["client_code"] == "CL-0001"
-    for column in ("project_code", "client_id", "name", "material_type", "thickness_mm", "sheet_size",
-                   "sheets_required", "parts_quantity", "estimated_cut_time", "quoted_price", "due_date",
-                   "stage_changed_at", "pop_received_date", "created_at", "updated_at"):  # fmt: skip
+    for column in (
+        "project_code",
+        "client_id",
+        "name",
+        "material_type",
+        "thickness_mm",
+        "sheet_size",
+        "sheets_required",
+        "parts_quantity",
+        "estimated_cut_time",
+        "quoted_price",
+        "due_date",
+        "stage_changed_at",
+        "pop_received_date",
+        "created_at",
+        "updated_at",
+    ):
         assert column in row
     assert row["thickness_mm"] == "3.00" and row["quoted_price"] == "4500.00"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import itertools
 
 import pytest
 from sqlalchemy import event
@@ -126,9 +127,14 @@ def test_start_moves_the_project_to_cutting(manager, queue_ids, db_query):
     item = queue_ids[0]
     response = manager.post_form(f"/queue/{item}/status", {"status": "In Progress", "next": "/queue"})
     assert response.status_code == 303
-    assert db_query("SELECT q.status, q.started_at IS NOT NULL, p.stage FROM queue_items q JOIN projects p "
-                    "ON p.id = q.project_id WHERE q.id = ?", (item,)) == [("In Progress", 1, "cutting")]  # fmt: skip
-    details = [r[0] for r in db_query("SELECT details FROM activity_log WHERE action IN ('status_changed','stage_changed')")]
+    assert db_query(
+        "SELECT q.status, q.started_at IS NOT NULL, p.stage FROM queue_items q JOIN projects p "
+        "ON p.id = q.project_id WHERE q.id = ?",
+        (item,),
+    ) == [("In Progress", 1, "cutting")]
+    details = [
+        r[0] for r in db_query("SELECT details FROM activity_log WHERE action IN ('status_changed','stage_changed')")
+    ]
     assert "Queued → In Progress (queue button)" in details
     assert "Queued (ready to cut) → Cutting (queue sync)" in details
 
@@ -147,8 +153,9 @@ def test_queue_status_and_project_stage_stay_in_step(manager, queue_ids, db_quer
     item = queue_ids[0]
     for step in steps:
         assert manager.post_form(f"/queue/{item}/status", {"status": step}).status_code == 303
-    assert db_query("SELECT q.status, p.stage FROM queue_items q JOIN projects p ON p.id = q.project_id "
-                    "WHERE q.id = ?", (item,)) == [(status, stage)]  # fmt: skip
+    assert db_query(
+        "SELECT q.status, p.stage FROM queue_items q JOIN projects p ON p.id = q.project_id WHERE q.id = ?", (item,)
+    ) == [(status, stage)]
 
 
 def test_requeued_items_go_to_the_end(manager, queue_ids):
@@ -235,4 +242,4 @@ def test_dashboard_shows_counts_and_the_next_jobs(manager, queue_ids):
 
 def test_rank_gap_is_wide(queue_ids, db_query):
     ranks = [row[0] for row in db_query("SELECT rank FROM queue_items ORDER BY rank")]
-    assert all(b - a == RANK_GAP for a, b in zip(ranks, ranks[1:], strict=False))
+    assert all(b - a == RANK_GAP for a, b in itertools.pairwise(ranks))

@@ -27,8 +27,22 @@ DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 def test_the_thickness_list_is_the_spec_list():
     assert [float(t) for t in THICKNESSES_MM] == [
-        0.47, 0.53, 1.0, 1.2, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0, 6.0, 8.0, 10.0, 12.0, 16.0,
-    ]  # fmt: skip
+        0.47,
+        0.53,
+        1.0,
+        1.2,
+        2.0,
+        2.5,
+        3.0,
+        3.5,
+        4.0,
+        5.0,
+        6.0,
+        8.0,
+        10.0,
+        12.0,
+        16.0,
+    ]
 
 
 @pytest.mark.parametrize(("raw", "expected"), [("3", "3.00"), ("3.0", "3.00"), (" 0.47 ", "0.47"), ("16.00", "16.00")])
