@@ -82,36 +82,37 @@ def test_five_failures_lock_the_username_even_for_the_right_password(anon, db_qu
     assert anon.post_form("/auth/login", {"username": "viewer", "password": PASSWORDS["viewer"]}).status_code == 303
 
 
-def test_lock_ends_after_fifteen_minutes(app, settings):
+def _fail(client: ShopClient, times: int) -> None:
+    for _ in range(times):
+        assert client.post_form("/auth/login", {"username": "manager", "password": "bad"}).status_code == 401
+
+
+def _age_attempts(settings, minutes: int) -> None:
+    """Move every recorded attempt ``minutes`` into the past."""
     import sqlite3
 
-    with ShopClient(app=app) as client:
-        for _ in range(5):
-            client.post_form("/auth/login", {"username": "manager", "password": "bad"})
-        # Age the failures past the window, as if 16 minutes had passed.
-        past = (datetime.now(UTC) - timedelta(minutes=16)).replace(tzinfo=None).isoformat(sep=" ")
-        with sqlite3.connect(settings.data_dir / "laseros.db") as conn:
-            conn.execute("UPDATE login_attempts SET created_at = ?", (past,))
-        assert (
-            client.post_form("/auth/login", {"username": "manager", "password": PASSWORDS["manager"]}).status_code
-            == 303
-        )
+    past = (datetime.now(UTC) - timedelta(minutes=minutes)).replace(tzinfo=None).isoformat(sep=" ")
+    with sqlite3.connect(settings.data_dir / "laseros.db") as conn:
+        conn.execute("UPDATE login_attempts SET created_at = ?", (past,))
 
 
-def test_failures_spread_over_more_than_fifteen_minutes_do_not_lock(app, settings):
-    import sqlite3
+def _manager_can_log_in(client: ShopClient) -> bool:
+    response = client.post_form("/auth/login", {"username": "manager", "password": PASSWORDS["manager"]})
+    return response.status_code == 303
 
-    with ShopClient(app=app) as client:
-        for _ in range(4):
-            client.post_form("/auth/login", {"username": "manager", "password": "bad"})
-        past = (datetime.now(UTC) - timedelta(minutes=20)).replace(tzinfo=None).isoformat(sep=" ")
-        with sqlite3.connect(settings.data_dir / "laseros.db") as conn:
-            conn.execute("UPDATE login_attempts SET created_at = ?", (past,))
-        client.post_form("/auth/login", {"username": "manager", "password": "bad"})
-        assert (
-            client.post_form("/auth/login", {"username": "manager", "password": PASSWORDS["manager"]}).status_code
-            == 303
-        )
+
+def test_lock_ends_after_fifteen_minutes(anon, settings):
+    _fail(anon, 5)
+    assert not _manager_can_log_in(anon)
+    _age_attempts(settings, 16)
+    assert _manager_can_log_in(anon)
+
+
+def test_failures_spread_over_more_than_fifteen_minutes_do_not_lock(anon, settings):
+    _fail(anon, 4)
+    _age_attempts(settings, 20)
+    _fail(anon, 1)
+    assert _manager_can_log_in(anon)
 
 
 def test_a_success_resets_the_failure_count(anon):

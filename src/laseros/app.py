@@ -73,7 +73,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         },
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         state=State({"settings": settings, "db": db, "calendar": calendar}),
-        on_startup=[_freeze_startup_objects],
+        on_startup=[db.optimize, _freeze_startup_objects],
         on_shutdown=[db.dispose],
         openapi_config=None,
         debug=settings.debug,

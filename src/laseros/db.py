@@ -142,5 +142,13 @@ class Database:
         async with maker() as session:
             yield session
 
+    async def optimize(self) -> None:
+        """Refresh SQLite's planner statistics (cheap with analysis_limit; SQLite's own advice at start-up)."""
+        if self.engine.dialect.name != "sqlite":
+            return
+        async with self.engine.connect() as conn:
+            await conn.exec_driver_sql("PRAGMA analysis_limit=400")
+            await conn.exec_driver_sql("PRAGMA optimize")
+
     async def dispose(self) -> None:
         await self.engine.dispose()
