@@ -146,9 +146,10 @@ class Database:
         """Refresh SQLite's planner statistics (cheap with analysis_limit; SQLite's own advice at start-up)."""
         if self.engine.dialect.name != "sqlite":
             return
-        async with self.engine.connect() as conn:
+        async with self.engine.execution_options(**{WRITE_OPTION: True}).connect() as conn:
             await conn.exec_driver_sql("PRAGMA analysis_limit=400")
             await conn.exec_driver_sql("PRAGMA optimize")
+            await conn.commit()  # ANALYZE writes sqlite_stat1: keep it
 
     async def dispose(self) -> None:
         await self.engine.dispose()
