@@ -9,7 +9,7 @@ from typing import Any
 from jinja2_fragments.litestar import HTMXBlockTemplate
 from litestar import Request, Response
 from litestar.datastructures import Cookie
-from litestar.plugins.htmx import ClientRedirect, HTMXRequest
+from litestar.plugins.htmx import ClientRedirect
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER
 
@@ -74,6 +74,3 @@ def redirect(request: Request, url: str, message: str | None = None, level: str 
         response.cookies.extend(cookies)
         return response
     return Redirect(path=url, status_code=HTTP_303_SEE_OTHER, cookies=cookies)
-
-
-__all__ = ["HTMXRequest", "is_fragment_request", "redirect", "render"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 
 from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -234,7 +234,3 @@ class ProjectService:
         await set_stage(self.session, project, target, self.actor, "POP received", today=today)
         await self.session.commit()
         return project
-
-
-def days_in_stage(project: Project, today: date) -> int:
-    return (today - project.stage_changed_at.date()).days
