@@ -17,9 +17,18 @@
         chosenClass: "sortable-chosen",
         onEnd: function () { this.option("disabled", true); },
       });
-      el.addEventListener("htmx:afterRequest", function () {
+      el.addEventListener("htmx:afterRequest", function (evt) {
+        // A saved move answers 204: the rows are already where the user dropped them.
+        if (evt.detail.elt === el && evt.detail.xhr.status === 204) renumber(el);
         if (el._sortable && el.isConnected) el._sortable.option("disabled", false);
       });
+    });
+  }
+
+  function renumber(tbody) {
+    var first = parseInt(tbody.dataset.firstIndex || "1", 10);
+    tbody.querySelectorAll(":scope > tr > .queue-pos").forEach(function (cell, index) {
+      cell.textContent = String(first + index);
     });
   }
 

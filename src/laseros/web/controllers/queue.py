@@ -7,6 +7,7 @@ from typing import Any
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Stream, Template
+from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from laseros.domain.admin.roles import Permission
 from laseros.domain.clients.models import Client
@@ -149,7 +150,8 @@ class QueueController(Controller):
         except Conflict as refused:
             return await self._list(request, queue, show_all, page, str(refused), 409)
         if is_fragment_request(request):
-            return await self._list(request, queue, show_all, page)
+            # The browser already shows the new order (app.js renumbers the rows): nothing to swap.
+            return Response(content=None, status_code=HTTP_204_NO_CONTENT)
         return redirect(request, "/queue", "Queue order saved." if moved else None)
 
     @post("/{item_id:int}/status")
@@ -194,12 +196,18 @@ class QueueController(Controller):
                 return render(
                     request,
                     "queue/index.html",
-                    {"item": item, "row_form": form, "show_all": False},
+                    {"item": item, "row_form": form, "show_all": False, "position": await queue.position(item)},
                     block="queue_row",
                     status_code=422,
                 )
             return await self._detail(request, item_id, queue, projects, form, status_code=422)
         if is_fragment_request(request):
-            context = {"item": item, "row_form": FormState(), "show_all": False, "saved": True}
+            context = {
+                "item": item,
+                "row_form": FormState(),
+                "show_all": False,
+                "saved": True,
+                "position": await queue.position(item),
+            }
             return render(request, "queue/index.html", context, block="queue_row")
         return redirect(request, _safe_next(values.get("next"), f"/queue/{item_id}"), "Queue item saved.")

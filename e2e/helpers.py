@@ -1,0 +1,144 @@
+"""What a user does over and over: log in, pick a mode, drag a queue row; and layout checks."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+from playwright.sync_api import Locator, Page, Playwright, expect
+
+PASSWORDS = {
+    "admin": "laser-admin",
+    "manager": "laser-manager",
+    "operator": "laser-operator",
+    "viewer": "laser-viewer",
+}
+SIDEBAR_LINKS = ("Dashboard", "Clients", "Projects", "Queue")
+DESKTOP = {"viewport": {"width": 1366, "height": 900}}
+PHONE_DEVICE = "Pixel 7"
+LAYOUT_OF_HOME = {"/dashboard": "pc", "/phone/home": "phone", "/auth/login": "auth"}
+
+
+def phone_context_args(playwright: Playwright, **overrides: Any) -> dict[str, Any]:
+    """The Pixel 7 descriptor, minus the key that chooses a browser rather than a context."""
+    args = {k: v for k, v in playwright.devices[PHONE_DEVICE].items() if k != "default_browser_type"}
+    args.update(overrides)
+    return args
+
+
+def unique(prefix: str) -> str:
+    """A record name no other test (or earlier run on the same server) uses."""
+    return f"{prefix} {uuid.uuid4().hex[:8]}"
+
+
+def url(path_pattern: str) -> re.Pattern[str]:
+    """Match the page URL by its path (and query), whatever host and port the server has."""
+    return re.compile(rf"^https?://[^/]+{path_pattern}$")
+
+
+def log_in(page: Page, username: str) -> None:
+    """Log in through the form; ends on the mode choice."""
+    page.goto("/auth/login")
+    page.locator("#username").fill(username)
+    page.locator("#password").fill(PASSWORDS[username])
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(url("/auth/select-mode"))
+
+
+def expect_layout(page: Page, path: str) -> None:
+    """On `path`, drawn with its own layout (not the previous page's frame, styles and scripts)."""
+    expect(page).to_have_url(url(path))
+    expect(page.locator("body")).to_have_class(LAYOUT_OF_HOME[path])
+
+
+def choose_mode(page: Page, mode: str) -> None:
+    """Press "PC mode" or "Phone mode" on the mode choice page."""
+    page.get_by_role("button", name=mode).click()
+    expect_layout(page, "/dashboard" if mode == "PC mode" else "/phone/home")
+
+
+def log_in_to_pc(page: Page, username: str) -> None:
+    log_in(page, username)
+    choose_mode(page, "PC mode")
+
+
+def sidebar_link(page: Page, name: str) -> Locator:
+    return page.locator("#sidebar").get_by_role("link", name=name, exact=True)
+
+
+def settled(page: Page) -> None:
+    """htmx has wired up the page: the document is parsed and no request or swap is under way.
+
+    Content that htmx has just swapped in gets its behaviour (hx-get on inputs, SortableJS, ...)
+    when the swap settles, a moment after the URL changes; a fast robot must wait for that.
+    """
+    page.wait_for_load_state("domcontentloaded")
+    expect(page.locator(".htmx-request, .htmx-swapping, .htmx-settling")).to_have_count(0)
+
+
+def go_via_sidebar(page: Page, name: str, path: str) -> None:
+    sidebar_link(page, name).click()
+    expect(page).to_have_url(url(path))
+    settled(page)
+
+
+def assert_inside_viewport(page: Page, locator: Locator) -> None:
+    """The control is visible and entirely on screen without panning sideways."""
+    expect(locator).to_be_visible()
+    box = locator.bounding_box()
+    viewport = page.viewport_size
+    assert box is not None and viewport is not None
+    scroll_x = page.evaluate("window.scrollX")
+    left, right = box["x"] + scroll_x, box["x"] + scroll_x + box["width"]
+    assert left >= 0 and right <= viewport["width"] + 0.5, (
+        f"{locator} spans x={left:.0f}..{right:.0f}, outside the {viewport['width']} px wide screen"
+    )
+
+
+def assert_pc_frame_usable(page: Page) -> None:
+    """The PC frame (top bar and module menu) can be used at this width without panning."""
+    header = page.locator("header.topbar")
+    for name in ("Phone mode", "Log out"):
+        assert_inside_viewport(page, header.get_by_role("button", name=name))
+    for name in SIDEBAR_LINKS:
+        assert_inside_viewport(page, sidebar_link(page, name))
+
+
+def queue_row_ids(page: Page) -> list[str]:
+    return page.locator("#queue-rows > tr").evaluate_all("rows => rows.map(r => r.id)")
+
+
+def drag_queue_row_to_top(page: Page, row: Locator) -> None:
+    """Drag a queue row by its handle and drop it above the first row, as a user would.
+
+    SortableJS runs in fallback mode, so the drag is plain pointer events: press on the handle,
+    move, and release. When the first row is off screen the user scrolls with the wheel
+    while still holding the row. Returns once the server has answered the reorder.
+    """
+    settled(page)
+    page.wait_for_function("() => !!document.querySelector('#queue-rows.sortable')?._sortable")
+    first = page.locator("#queue-rows > tr").first
+    first_id = first.get_attribute("id")
+    handle = row.locator(".drag-handle")
+    handle.scroll_into_view_if_needed()
+    box = handle.bounding_box()
+    assert box is not None
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    with page.expect_response("**/queue/reorder") as reorder:
+        page.mouse.move(x, y)
+        page.mouse.down()
+        page.mouse.move(x, y - 20, steps=5)  # past SortableJS's fallback tolerance: the drag starts
+        target = page.locator(f"#{first_id}")
+        for _ in range(50):
+            top = target.bounding_box()
+            assert top is not None
+            if top["y"] >= 80:  # below the sticky top bar, on screen
+                break
+            page.mouse.wheel(0, -400)
+            page.mouse.move(x, min(y, 400), steps=2)
+        top = target.bounding_box()
+        assert top is not None and top["y"] >= 0, "could not scroll the first queue row into view while dragging"
+        page.mouse.move(x, top["y"] + top["height"] * 0.25, steps=15)
+        page.mouse.up()
+    assert reorder.value.ok, f"reorder answered {reorder.value.status}"
