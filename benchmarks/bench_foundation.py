@@ -2,7 +2,7 @@
 
 Builds, in a temporary folder, a database with 50 000 projects and a 5 000-item active queue, plus
 comparison databases with a 50-item queue (the target's reference) and a 100-item queue (exactly one
-/queue page, so the re-rendered page is the same size as the large queue's), starts the real server
+/queue page, the same size as the large queue's first page), starts the real server
 (``laseros serve``) on each, and measures sequential requests through the whole HTTP stack. Every
 figure is printed beside the same statistic for a static file served by the same process in the same
 run, so the numbers can be read on any machine. What is measured and the latest figures:
@@ -601,9 +601,9 @@ def measure_reorders(
 ) -> dict[str, ReorderRun]:
     """POST /queue/reorder, alternating the drag and its undo, servers interleaved.
 
-    With ``htmx`` the request is what the drag sends (HX-Request, answered with the re-rendered
-    queue section); without, it is the no-JavaScript form post (answered 303 → /queue), and the
-    companion GET /queue is the full page the browser then loads.
+    With ``htmx`` the request is what the drag sends (HX-Request, answered 204: the browser already
+    shows the new order and renumbers the rows itself); without, it is the no-JavaScript form post
+    (answered 303 → /queue), and the companion GET /queue is the full page the browser then loads.
     """
     moves: dict[str, tuple[list[int], list[int]]] = {}
     for name, client in servers.items():
@@ -611,7 +611,7 @@ def measure_reorders(
         moves[name] = ([ids[-1], *ids[:-1]], ids)
     results = {name: ReorderRun() for name in servers}
     headers = HTMX_HEADERS if htmx else {}
-    expect = 200 if htmx else 303
+    expect = 204 if htmx else 303
     total = warmup + requests + (warmup + requests) % 2  # even: the queue ends in its original order
     for round_ in range(total):
         for name, client in servers.items():
@@ -781,7 +781,7 @@ def report(
             f" → renumber wrote {renumber[1]} rows in {renumber[2]:.0f} ms; the next drag wrote {renumber[3]} rows"
         )
 
-    kind = "htmx drag, answered with the re-rendered queue section" if htmx else "plain form post, answered 303"
+    kind = "htmx drag, answered 204 (the browser keeps its order)" if htmx else "plain form post, answered 303"
     page_label = "GET /queue fragment" if htmx else "GET /queue page"
     print(
         f"\n== Reorder latency: POST /queue/reorder ({kind}); {args.requests} moves per server, "
@@ -815,9 +815,6 @@ def report(
             f"{large.static.median / other.static.median:.2f}; QueueService.reorder alone "
             f"{in_proc['large'].service.median / in_proc[name].service.median:.2f}"
         )
-        if htmx:
-            without = (large.reorder.median - large.page.median) / max(0.01, other.reorder.median - other.page.median)
-            line += f"; without the re-render (move − GET fragment) {without:.2f}"
         if name == small:
             line += f"  (target ≤ {TARGET_REORDER_RATIO}) [{verdict(ratio <= TARGET_REORDER_RATIO)}]"
         print(line)

@@ -6,7 +6,7 @@ import re
 import uuid
 from typing import Any
 
-from playwright.sync_api import Locator, Page, Playwright, expect
+from playwright.sync_api import FloatRect, Locator, Page, Playwright, expect
 
 PASSWORDS = {
     "admin": "laser-admin",
@@ -109,36 +109,59 @@ def queue_row_ids(page: Page) -> list[str]:
     return page.locator("#queue-rows > tr").evaluate_all("rows => rows.map(r => r.id)")
 
 
+def _box_at_rest(locator: Locator) -> FloatRect:
+    """The element's box once it stops moving: wheel scrolling and SortableJS animations are async."""
+    locator.evaluate(
+        """async (el) => {
+            let last = null;
+            for (let frame = 0; frame < 120; frame++) {
+                await new Promise((resolve) => requestAnimationFrame(resolve));
+                const top = el.getBoundingClientRect().top;
+                if (last !== null && Math.abs(top - last) < 0.5) return;
+                last = top;
+            }
+        }"""
+    )
+    box = locator.bounding_box()
+    assert box is not None, f"{locator} has no box"
+    return box
+
+
 def drag_queue_row_to_top(page: Page, row: Locator) -> None:
     """Drag a queue row by its handle and drop it above the first row, as a user would.
 
     SortableJS runs in fallback mode, so the drag is plain pointer events: press on the handle,
-    move, and release. When the first row is off screen the user scrolls with the wheel
-    while still holding the row. Returns once the server has answered the reorder.
+    move, and release. When the first row is off screen the user scrolls with the wheel while
+    still holding the row. SortableJS looks at the pointer every 50 ms rather than on each move,
+    so the row is held over the top until the list shows it there, then let go. Returns once
+    the server has answered the reorder.
     """
     settled(page)
     page.wait_for_function("() => !!document.querySelector('#queue-rows.sortable')?._sortable")
-    first = page.locator("#queue-rows > tr").first
-    first_id = first.get_attribute("id")
+    rows = page.locator("#queue-rows > tr")
+    first = page.locator(f"#{rows.first.get_attribute('id')}")
+    row_id = row.get_attribute("id")
     handle = row.locator(".drag-handle")
     handle.scroll_into_view_if_needed()
-    box = handle.bounding_box()
-    assert box is not None
+    box = _box_at_rest(handle)
     x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     with page.expect_response("**/queue/reorder") as reorder:
         page.mouse.move(x, y)
         page.mouse.down()
         page.mouse.move(x, y - 20, steps=5)  # past SortableJS's fallback tolerance: the drag starts
-        target = page.locator(f"#{first_id}")
-        for _ in range(50):
-            top = target.bounding_box()
-            assert top is not None
-            if top["y"] >= 80:  # below the sticky top bar, on screen
+        for _ in range(30):
+            if _box_at_rest(first)["y"] >= 80:  # on screen, below the sticky top bar
                 break
             page.mouse.wheel(0, -400)
             page.mouse.move(x, min(y, 400), steps=2)
-        top = target.bounding_box()
-        assert top is not None and top["y"] >= 0, "could not scroll the first queue row into view while dragging"
-        page.mouse.move(x, top["y"] + top["height"] * 0.25, steps=15)
+        for attempt in range(5):
+            top = _box_at_rest(first)
+            page.mouse.move(x, top["y"] + top["height"] * 0.25, steps=10)
+            try:
+                expect(rows.first).to_have_id(row_id or "", timeout=2_000)
+                break
+            except AssertionError:
+                if attempt == 4:
+                    raise
         page.mouse.up()
     assert reorder.value.ok, f"reorder answered {reorder.value.status}"
