@@ -211,3 +211,26 @@ def test_inactive_users_cannot_log_in(anon, settings):
     with sqlite3.connect(settings.data_dir / "laseros.db") as conn:
         conn.execute("UPDATE users SET is_active = 0 WHERE username = 'viewer'")
     assert anon.post_form("/auth/login", {"username": "viewer", "password": PASSWORDS["viewer"]}).status_code == 401
+
+
+def test_expired_sessions_are_refused_and_cleared_at_the_next_login(login_as, settings, db_query):
+    import sqlite3
+
+    manager = login_as("manager")
+    with sqlite3.connect(settings.data_dir / "laseros.db") as conn:
+        conn.execute("UPDATE user_sessions SET expires_at = '2020-01-01 00:00:00'")
+    assert manager.get("/dashboard", follow_redirects=False).headers["location"] == "/auth/login"
+    login_as("viewer")
+    assert db_query("SELECT count(*) FROM user_sessions") == [(1,)]
+
+
+def test_a_session_in_use_slides_its_expiry_forward(login_as, settings, db_query):
+    import sqlite3
+
+    manager = login_as("manager")
+    with sqlite3.connect(settings.data_dir / "laseros.db") as conn:
+        conn.execute("UPDATE user_sessions SET last_seen_at = '2020-01-01 00:00:00'")
+    before = db_query("SELECT expires_at FROM user_sessions")[0][0]
+    assert manager.get("/dashboard").status_code == 200
+    seen, expires = db_query("SELECT last_seen_at, expires_at FROM user_sessions")[0]
+    assert seen > "2026" and expires >= before

@@ -55,6 +55,7 @@ class SessionAuthMiddleware(AbstractAuthenticationMiddleware):
             if record is None:
                 raise NotAuthorizedException("Your session has ended; please log in again.")
             user = CurrentUser.from_session(record)
-        async with state.db.session(write=True) as session:
-            await AuthService(session, state.settings.session_days).touch(record)
+        if AuthService.needs_touch(record):
+            async with state.db.session(write=True) as session:
+                await AuthService(session, state.settings.session_days).touch(record)
         return AuthenticationResult(user=user, auth=record.id)

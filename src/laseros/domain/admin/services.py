@@ -195,6 +195,8 @@ class AuthService:
                 raise LoginRefused("Too many failed attempts: this username is locked for 15 minutes.")
             raise LoginRefused("Wrong username or password.")
         assert user is not None
+        # Logins are rare enough to carry the housekeeping: sessions that ran out are removed.
+        await self.session.execute(delete(UserSession).where(UserSession.expires_at < now))
         token = secrets.token_urlsafe(32)
         user.last_login_at = now
         self.session.add(
@@ -217,11 +219,13 @@ class AuthService:
             return None
         return record
 
+    @staticmethod
+    def needs_touch(record: UserSession) -> bool:
+        return utcnow() - record.last_seen_at >= SESSION_TOUCH_EVERY
+
     async def touch(self, record: UserSession) -> None:
-        """Slide the expiry forward, writing at most once every few minutes per session."""
+        """Slide the expiry forward; callers ask ``needs_touch`` first so this writes once every few minutes."""
         now = utcnow()
-        if now - record.last_seen_at < SESSION_TOUCH_EVERY:
-            return
         await self.session.execute(
             update(UserSession)
             .where(UserSession.id == record.id)

@@ -86,7 +86,6 @@ class ProjectController(Controller):
             service = ProjectService(session, request.user.actor, request.app.state.calendar)
             stmt = (
                 service.search_query(filters)
-                .options()
                 .join(Project.client)
                 .with_only_columns(
                     *(getattr(Project, f) for f in EXPORT_FIELDS[:3]),

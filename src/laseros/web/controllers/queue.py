@@ -102,7 +102,7 @@ class QueueController(Controller):
                 else getattr(QueueItem, c)
                 for c in EXPORT_COLUMNS
             ]
-            stmt = service.listing_query(show_all).options().with_only_columns(*columns)
+            stmt = service.listing_query(show_all).with_only_columns(*columns)
             async for row in await session.stream(stmt.execution_options(yield_per=500)):
                 yield row
 
