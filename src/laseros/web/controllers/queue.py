@@ -87,7 +87,7 @@ class QueueController(Controller):
         status_code: int = 200,
     ) -> Template:
         listing = await queue.list(show_all=show_all, page=page)
-        context = {"page": listing, "show_all": show_all, "error": error, "row_forms": {}}
+        context = {"page": listing, "show_all": show_all, "error": error}
         return render(request, "queue/index.html", context, block="queue_section", status_code=status_code)
 
     @staticmethod
