@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from jinja2 import Environment
+from jinja2.runtime import Macro
 from litestar import Request
 from litestar.utils.scope.state import ScopeState
 from markupsafe import Markup
@@ -83,3 +84,7 @@ def configure(env: Environment, calendar: ShopCalendar, company_name: str) -> No
         company_name=company_name,
         today=calendar.today,
     )
+    # The shared macros (form fields, badges, pagination) are globals, so a block rendered on its
+    # own as an htmx fragment has them just like the whole page does.
+    macros = env.get_template("_components/macros.html").module
+    env.globals.update({name: value for name, value in vars(macros).items() if isinstance(value, Macro)})
