@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Row, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 T = TypeVar("T")
@@ -45,3 +46,10 @@ async def paginate(session: AsyncSession, stmt: Select[Any], page: int, per_page
     total = await session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     rows = (await session.scalars(stmt.limit(per_page).offset((page - 1) * per_page))).unique().all()
     return Page(items=list(rows), total=total, page=page, per_page=per_page)
+
+
+async def stream_rows(session: AsyncSession, stmt: Select[Any]) -> AsyncIterator[Row[Any]]:
+    """Every row of ``stmt``, fetched 500 at a time from a server-side cursor (for exports)."""
+    result = await session.stream(stmt.execution_options(yield_per=500))
+    async for row in result:
+        yield row

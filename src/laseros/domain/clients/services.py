@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select, func, or_, select
+from collections.abc import AsyncIterator
+from typing import Any
+
+from sqlalchemy import Row, Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from laseros.domain.admin.services import Actor, next_code_value, record_activity
 from laseros.domain.clients.models import Client
 from laseros.domain.clients.schemas import ClientInput
 from laseros.domain.errors import NotFound
-from laseros.domain.paging import Page, paginate
+from laseros.domain.paging import Page, paginate, stream_rows
 from laseros.domain.search import contains
+
+EXPORT_COLUMNS = ("id", "client_code", "name", "contact_person", "email", "phone", "address", "notes",
+                  "created_at", "updated_at")  # fmt: skip
 
 
 class ClientService:
@@ -24,6 +30,11 @@ class ClientService:
             columns = (Client.name, Client.client_code, Client.contact_person, Client.email, Client.phone)
             stmt = stmt.where(or_(*(contains(self.session, column, term) for column in columns)))
         return stmt
+
+    def export_rows(self, q: str = "") -> AsyncIterator[Row[Any]]:
+        """The searched clients as ``EXPORT_COLUMNS`` rows, streamed."""
+        columns = (getattr(Client, name) for name in EXPORT_COLUMNS)
+        return stream_rows(self.session, self.search_query(q).with_only_columns(*columns))
 
     async def list(self, q: str = "", page: int = 1, per_page: int = 25) -> Page[Client]:
         return await paginate(self.session, self.search_query(q), page, per_page)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import Row, Select, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -13,7 +15,7 @@ from laseros.domain.admin.models import ActivityLog
 from laseros.domain.admin.services import Actor, record_activity
 from laseros.domain.clients.models import Client
 from laseros.domain.errors import Conflict, InvalidInput, NotFound
-from laseros.domain.paging import Page, paginate
+from laseros.domain.paging import Page, paginate, stream_rows
 from laseros.domain.projects.lifecycle import set_stage
 from laseros.domain.projects.models import Project
 from laseros.domain.projects.schemas import ProjectInput
@@ -28,6 +30,14 @@ from laseros.domain.projects.stages import (
 from laseros.domain.queue.services import QueueService, apply_queue_status
 from laseros.domain.search import contains
 from laseros.domain.shop import POP_PAYMENT_DAYS, ShopCalendar
+
+EXPORT_COLUMNS = (
+    "id", "project_code", "client_id", "client_code", "client_name", "name", "description", "material_type",
+    "thickness_mm", "sheet_size", "sheets_required", "parts_quantity", "estimated_cut_time", "quoted_price",
+    "due_date", "stage", "stage_changed_at", "pop_received", "pop_received_date", "pop_deadline",
+    "completion_date", "created_at", "updated_at",
+)  # fmt: skip
+_CLIENT_EXPORT_COLUMNS = {"client_code": Client.client_code, "client_name": Client.name}
 
 
 @dataclass(frozen=True)
@@ -75,6 +85,12 @@ class ProjectService:
                 Project.pop_deadline <= today + timedelta(days=3),
             )
         return stmt
+
+    def export_rows(self, filters: ProjectFilters) -> AsyncIterator[Row[Any]]:
+        """The filtered projects as ``EXPORT_COLUMNS`` rows (with their client's code and name), streamed."""
+        columns = (_CLIENT_EXPORT_COLUMNS.get(name, getattr(Project, name, None)) for name in EXPORT_COLUMNS)
+        stmt = self.search_query(filters).join(Project.client).with_only_columns(*columns)
+        return stream_rows(self.session, stmt)
 
     async def list(self, filters: ProjectFilters, page: int = 1, per_page: int = 25) -> Page[Project]:
         return await paginate(self.session, self.search_query(filters), page, per_page)

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from datetime import date
+from typing import Any
 
-from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy import Row, bindparam, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import contains_eager
 
 from laseros.db import utcnow
 from laseros.domain.admin.services import Actor, record_activity
+from laseros.domain.clients.models import Client
 from laseros.domain.errors import Conflict, NotFound
-from laseros.domain.paging import Page, paginate
+from laseros.domain.paging import Page, paginate, stream_rows
 from laseros.domain.projects.lifecycle import set_stage
 from laseros.domain.projects.models import Project
 from laseros.domain.projects.stages import (
@@ -22,6 +24,7 @@ from laseros.domain.projects.stages import (
     QueueStatus,
 )
 from laseros.domain.queue.models import Priority, QueueItem
+from laseros.domain.queue.schemas import QueueEdit
 from laseros.domain.shop import ShopCalendar
 
 # Distance between neighbouring ranks after a renumber: 20 moves into the same gap before the
@@ -30,11 +33,18 @@ RANK_GAP = 1 << 20
 _ACTIVE = [s.value for s in ACTIVE_QUEUE_STATUSES]
 
 
-@dataclass(frozen=True)
-class QueueEdit:
-    priority: str
-    scheduled_date: date | None
-    notes: str
+EXPORT_COLUMNS = (
+    "id", "project_id", "project_code", "client_name", "material_type", "thickness_mm", "sheet_size", "status",
+    "priority", "scheduled_date", "estimated_minutes", "notes", "started_at", "completed_at", "created_at",
+    "updated_at",
+)  # fmt: skip
+_JOINED_EXPORT_COLUMNS = {
+    "project_code": Project.project_code,
+    "client_name": Client.name,
+    "material_type": Project.material_type,
+    "thickness_mm": Project.thickness_mm,
+    "sheet_size": Project.sheet_size,
+}
 
 
 async def apply_queue_status(
@@ -79,6 +89,11 @@ class QueueService:
             .order_by(QueueItem.rank, QueueItem.id)
         )
         return stmt if show_all else stmt.where(QueueItem.status.in_(_ACTIVE))
+
+    def export_rows(self, show_all: bool = False) -> AsyncIterator[Row[Any]]:
+        """The queue in order as ``EXPORT_COLUMNS`` rows, streamed."""
+        columns = (_JOINED_EXPORT_COLUMNS.get(name, getattr(QueueItem, name, None)) for name in EXPORT_COLUMNS)
+        return stream_rows(self.session, self.listing_query(show_all).with_only_columns(*columns))
 
     async def list(self, show_all: bool = False, page: int = 1, per_page: int = 100) -> Page[QueueItem]:
         return await paginate(self.session, self.listing_query(show_all), page, per_page)

@@ -10,26 +10,13 @@ from litestar.response import Stream, Template
 
 from laseros.domain.admin.roles import Permission
 from laseros.domain.clients.schemas import ClientInput
-from laseros.domain.clients.services import ClientService
+from laseros.domain.clients.services import EXPORT_COLUMNS, ClientService
 from laseros.domain.errors import InvalidInput
 from laseros.web.deps import Clients, Projects
-from laseros.web.export import csv_response
+from laseros.web.export import csv_export
 from laseros.web.forms import FormState, form_values
 from laseros.web.guards import requires, unsafe_methods_require
 from laseros.web.htmx import redirect, render
-
-EXPORT_COLUMNS = (
-    "id",
-    "client_code",
-    "name",
-    "contact_person",
-    "email",
-    "phone",
-    "address",
-    "notes",
-    "created_at",
-    "updated_at",
-)
 
 
 class ClientController(Controller):
@@ -46,17 +33,10 @@ class ClientController(Controller):
         format: FromQuery[str] = "",
     ) -> Template | Stream:
         if format == "csv":
-            return csv_response("clients.csv", EXPORT_COLUMNS, self._export(request, q))
+            actor = request.user.actor
+            return csv_export(request, "clients.csv", EXPORT_COLUMNS, lambda s: ClientService(s, actor).export_rows(q))
         listing = await clients.list(q=q, page=page, per_page=request.app.state.settings.page_size)
         return render(request, "clients/index.html", {"page": listing, "q": q}, block="results")
-
-    @staticmethod
-    async def _export(request: Request, q: str):  # type: ignore[no-untyped-def]
-        async with request.app.state.db.session(write=False) as session:
-            service = ClientService(session, request.user.actor)
-            result = await session.stream_scalars(service.search_query(q).execution_options(yield_per=500))
-            async for client in result:
-                yield [getattr(client, column) for column in EXPORT_COLUMNS]
 
     @get("/new", guards=[requires(Permission.OFFICE_EDIT)])
     async def new_form(self, request: Request) -> Template:

@@ -9,42 +9,16 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Stream, Template
 
 from laseros.domain.admin.roles import Permission
-from laseros.domain.clients.models import Client
 from laseros.domain.errors import Conflict, InvalidInput
 from laseros.domain.projects.models import Project
 from laseros.domain.projects.schemas import ProjectInput
-from laseros.domain.projects.services import ProjectFilters, ProjectService
+from laseros.domain.projects.services import EXPORT_COLUMNS, ProjectFilters, ProjectService
 from laseros.domain.projects.stages import Stage
 from laseros.web.deps import Clients, Projects, Queue, ShopSettings
-from laseros.web.export import csv_response
+from laseros.web.export import csv_export
 from laseros.web.forms import FormState, form_values
 from laseros.web.guards import requires, unsafe_methods_require
 from laseros.web.htmx import redirect, render
-
-EXPORT_FIELDS = (
-    "id",
-    "project_code",
-    "client_id",
-    "name",
-    "description",
-    "material_type",
-    "thickness_mm",
-    "sheet_size",
-    "sheets_required",
-    "parts_quantity",
-    "estimated_cut_time",
-    "quoted_price",
-    "due_date",
-    "stage",
-    "stage_changed_at",
-    "pop_received",
-    "pop_received_date",
-    "pop_deadline",
-    "completion_date",
-    "created_at",
-    "updated_at",
-)
-EXPORT_COLUMNS = (*EXPORT_FIELDS[:3], "client_code", "client_name", *EXPORT_FIELDS[3:])
 
 
 def _filters(stage: str, client_id: str, q: str, pop_expiring: str) -> ProjectFilters:
@@ -75,28 +49,16 @@ class ProjectController(Controller):
     ) -> Template | Stream:
         filters = _filters(stage, client_id, q, pop_expiring)
         if format == "csv":
-            return csv_response("projects.csv", EXPORT_COLUMNS, self._export(request, filters))
+            actor, calendar = request.user.actor, request.app.state.calendar
+            return csv_export(
+                request,
+                "projects.csv",
+                EXPORT_COLUMNS,
+                lambda s: ProjectService(s, actor, calendar).export_rows(filters),
+            )
         listing = await projects.list(filters, page=page, per_page=request.app.state.settings.page_size)
         context = {"page": listing, "filters": filters, "client_choices": await clients.choices()}
         return render(request, "projects/index.html", context, block="results")
-
-    @staticmethod
-    async def _export(request: Request, filters: ProjectFilters):  # type: ignore[no-untyped-def]
-        async with request.app.state.db.session(write=False) as session:
-            service = ProjectService(session, request.user.actor, request.app.state.calendar)
-            stmt = (
-                service.search_query(filters)
-                .join(Project.client)
-                .with_only_columns(
-                    *(getattr(Project, f) for f in EXPORT_FIELDS[:3]),
-                    Client.client_code,
-                    Client.name,
-                    *(getattr(Project, f) for f in EXPORT_FIELDS[3:]),
-                )
-            )
-            result = await session.stream(stmt.execution_options(yield_per=500))
-            async for row in result:
-                yield row
 
     @get("/new", guards=[requires(Permission.OFFICE_EDIT)])
     async def new_form(

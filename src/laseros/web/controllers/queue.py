@@ -10,53 +10,19 @@ from litestar.response import Stream, Template
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from laseros.domain.admin.roles import Permission
-from laseros.domain.clients.models import Client
 from laseros.domain.errors import Conflict, InvalidInput
-from laseros.domain.fields import MAX_TEXT, FieldReader
-from laseros.domain.projects.models import Project
 from laseros.domain.projects.stages import QueueStatus
-from laseros.domain.queue.models import Priority, QueueItem
-from laseros.domain.queue.services import QueueEdit, QueueService
+from laseros.domain.queue.schemas import QueueEdit
+from laseros.domain.queue.services import EXPORT_COLUMNS, QueueService
 from laseros.web.deps import Projects, Queue
-from laseros.web.export import csv_response
+from laseros.web.export import csv_export
 from laseros.web.forms import FormState, form_list, form_values
 from laseros.web.guards import requires, unsafe_methods_require
 from laseros.web.htmx import is_fragment_request, redirect, render
 
-EXPORT_COLUMNS = (
-    "id",
-    "project_id",
-    "project_code",
-    "client_name",
-    "material_type",
-    "thickness_mm",
-    "sheet_size",
-    "status",
-    "priority",
-    "scheduled_date",
-    "estimated_minutes",
-    "notes",
-    "started_at",
-    "completed_at",
-    "created_at",
-    "updated_at",
-)
-_PROJECT_COLUMNS = {"project_code", "material_type", "thickness_mm", "sheet_size"}
-
 
 def _safe_next(raw: str | None, default: str) -> str:
     return raw if raw and raw.startswith("/") and not raw.startswith("//") else default
-
-
-def parse_edit(values: dict[str, str]) -> QueueEdit:
-    read = FieldReader(values)
-    data = QueueEdit(
-        priority=read.choice("priority", [p.value for p in Priority], required=True),
-        scheduled_date=read.date("scheduled_date"),
-        notes=read.text("notes", max_length=MAX_TEXT),
-    )
-    read.finish()
-    return data
 
 
 class QueueController(Controller):
@@ -74,7 +40,10 @@ class QueueController(Controller):
     ) -> Template | Stream:
         show_all = filter == "all"
         if format == "csv":
-            return csv_response("queue.csv", EXPORT_COLUMNS, self._export(request, show_all))
+            actor, calendar = request.user.actor, request.app.state.calendar
+            return csv_export(
+                request, "queue.csv", EXPORT_COLUMNS, lambda s: QueueService(s, actor, calendar).export_rows(show_all)
+            )
         return await self._list(request, queue, show_all, page)
 
     @staticmethod
@@ -89,22 +58,6 @@ class QueueController(Controller):
         listing = await queue.list(show_all=show_all, page=page)
         context = {"page": listing, "show_all": show_all, "error": error}
         return render(request, "queue/index.html", context, block="queue_section", status_code=status_code)
-
-    @staticmethod
-    async def _export(request: Request, show_all: bool):  # type: ignore[no-untyped-def]
-        async with request.app.state.db.session(write=False) as session:
-            service = QueueService(session, request.user.actor, request.app.state.calendar)
-            columns = [
-                getattr(Project, c)
-                if c in _PROJECT_COLUMNS
-                else Client.name
-                if c == "client_name"
-                else getattr(QueueItem, c)
-                for c in EXPORT_COLUMNS
-            ]
-            stmt = service.listing_query(show_all).with_only_columns(*columns)
-            async for row in await session.stream(stmt.execution_options(yield_per=500)):
-                yield row
 
     @get("/{item_id:int}")
     async def detail(
@@ -189,7 +142,7 @@ class QueueController(Controller):
         values = await form_values(request)
         item = await queue.get(item_id)
         try:
-            item = await queue.edit(item_id, parse_edit(values))
+            item = await queue.edit(item_id, QueueEdit.parse(values))
         except InvalidInput as bad:
             form = FormState(values, bad.errors)
             if is_fragment_request(request):
