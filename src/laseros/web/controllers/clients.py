@@ -79,11 +79,11 @@ class ClientController(Controller):
 
     @post("/{client_id:int}/edit")
     async def update(self, request: Request, client_id: FromPath[int], clients: Clients) -> Response[Any]:
-        client = await clients.get(client_id)
         values = await form_values(request)
         try:
             await clients.update(client_id, ClientInput.parse(values))
         except InvalidInput as bad:
+            client = await clients.get(client_id)
             return self._form(request, FormState(values, bad.errors), client, status_code=422)
         return redirect(request, f"/clients/{client_id}", "Client details saved.")
 

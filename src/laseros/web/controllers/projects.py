@@ -9,6 +9,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Stream, Template
 
 from laseros.domain.admin.roles import Permission
+from laseros.domain.admin.services import SettingsService
 from laseros.domain.errors import Conflict, InvalidInput
 from laseros.domain.projects.models import Project
 from laseros.domain.projects.schemas import ProjectInput
@@ -87,12 +88,7 @@ class ProjectController(Controller):
     ) -> Response[Any]:
         values = await form_values(request)
         try:
-            data = ProjectInput.parse(
-                values,
-                materials=await shop_settings.materials(),
-                sheet_sizes=await shop_settings.sheet_sizes(),
-            )
-            project = await projects.create(data)
+            project = await projects.create(await self._parse(values, shop_settings))
         except InvalidInput as bad:
             return await self._form(request, clients, shop_settings, FormState(values, bad.errors), None, 422)
         return redirect(request, f"/projects/{project.id}", f"Project {project.project_code} created.")
@@ -149,16 +145,11 @@ class ProjectController(Controller):
         clients: Clients,
         shop_settings: ShopSettings,
     ) -> Response[Any]:
-        project = await projects.get(project_id)
         values = await form_values(request)
         try:
-            data = ProjectInput.parse(
-                values,
-                materials=await shop_settings.materials(),
-                sheet_sizes=await shop_settings.sheet_sizes(),
-            )
-            await projects.update(project_id, data)
+            await projects.update(project_id, await self._parse(values, shop_settings))
         except InvalidInput as bad:
+            project = await projects.get(project_id)
             return await self._form(request, clients, shop_settings, FormState(values, bad.errors), project, 422)
         return redirect(request, f"/projects/{project_id}", "Project saved.")
 
@@ -175,7 +166,6 @@ class ProjectController(Controller):
         projects: Projects,
         queue: Queue,
     ) -> Response[Any]:
-        await projects.get(project_id)
         raw = (await form_values(request)).get("stage", "")
         if raw not in {s.value for s in Stage}:
             return await self._detail(request, project_id, projects, queue, f"{raw[:40]!r} is not a stage.", 422)
@@ -202,6 +192,13 @@ class ProjectController(Controller):
             request,
             f"/projects/{project_id}",
             f"POP received: {project.project_code} is {Stage(project.stage).label}, #{position} in the queue.",
+        )
+
+    @staticmethod
+    async def _parse(values: dict[str, str], shop_settings: SettingsService) -> ProjectInput:
+        """The submitted project, checked against the shop's materials and sheet sizes."""
+        return ProjectInput.parse(
+            values, materials=await shop_settings.materials(), sheet_sizes=await shop_settings.sheet_sizes()
         )
 
     @staticmethod

@@ -118,7 +118,6 @@ class QueueController(Controller):
         values = await form_values(request)
         back = _safe_next(values.get("next"), f"/queue/{item_id}")
         raw = values.get("status", "")
-        await queue.get(item_id)
         if raw not in {s.value for s in QueueStatus}:
             return await self._detail(
                 request, item_id, queue, projects, FormState(), f"{raw[:40]!r} is not a queue status.", 422
@@ -140,10 +139,10 @@ class QueueController(Controller):
         projects: Projects,
     ) -> Response[Any]:
         values = await form_values(request)
-        item = await queue.get(item_id)
         try:
             item = await queue.edit(item_id, QueueEdit.parse(values))
         except InvalidInput as bad:
+            item = await queue.get(item_id)
             form = FormState(values, bad.errors)
             if is_fragment_request(request):
                 return render(
