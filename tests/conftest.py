@@ -22,10 +22,28 @@ from litestar.testing import TestClient  # noqa: E402
 from laseros import migrate  # noqa: E402
 from laseros.app import create_app  # noqa: E402
 from laseros.db import Database  # noqa: E402
-from laseros.domain.admin.services import UserService  # noqa: E402
+from laseros.domain.admin.services import SYSTEM, UserService  # noqa: E402
+from laseros.domain.inventory.schemas import ItemInput  # noqa: E402
+from laseros.domain.inventory.services import InventoryService  # noqa: E402
+from laseros.domain.shop import DEFAULT_MATERIALS, DEFAULT_SHEET_SIZES, ShopCalendar  # noqa: E402
 from laseros.settings import Settings  # noqa: E402
 
 PASSWORDS = {role: f"{role}-password" for role in ("admin", "manager", "operator", "viewer")}
+STOCKED_SHEET = {
+    "item_code": "MS-3-3015",
+    "name": "Mild Steel 3 mm 3000x1500",
+    "category": "Sheet",
+    "material_type": "Mild Steel",
+    "thickness_mm": "3.00",
+    "sheet_size": "3000x1500",
+    "unit": "sheets",
+    "quantity_on_hand": "500",
+    "min_required": "10",
+    "reorder_quantity": "50",
+    "unit_cost": "1450.00",
+    "supplier_name": "Macsteel",
+    "location": "Rack A",
+}
 DISPLAY_NAMES = {"admin": "Ada Admin", "manager": "Mo Manager", "operator": "Olu Operator", "viewer": "Vi Viewer"}
 
 
@@ -50,6 +68,11 @@ def template_db() -> Path:
         for role, password in PASSWORDS.items():
             async with db.session(write=True) as session:
                 await UserService(session).create(role, password, role, DISPLAY_NAMES[role])
+        # The sheet the factories' projects use, well stocked, so paid jobs queue unless a test says otherwise.
+        async with db.session(write=True) as session:
+            await InventoryService(session, SYSTEM, ShopCalendar("Africa/Johannesburg")).create(
+                ItemInput.parse(STOCKED_SHEET, materials=DEFAULT_MATERIALS, sheet_sizes=DEFAULT_SHEET_SIZES, creating=True)
+            )
         await db.dispose()
 
     asyncio.run(add_users())

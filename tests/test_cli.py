@@ -19,7 +19,8 @@ def test_db_upgrade_creates_the_schema_and_a_secret(tmp_path):
     with sqlite3.connect(tmp_path / "laseros.db") as conn:
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         assert {"clients", "projects", "queue_items", "users", "user_sessions", "activity_log"} <= tables
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == ("0001",)
+        assert {"inventory_items", "inventory_transactions", "presets", "extra_operators", "laser_runs"} <= tables
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == ("0002",)
     secret = (tmp_path / "secret_key").read_text()
     assert len(secret) > 40
     # A second run keeps the same secret.

@@ -19,7 +19,18 @@ from laseros.domain.shop import ShopCalendar
 from laseros.settings import STATIC_DIR, TEMPLATES_DIR, Settings
 from laseros.web import deps, templating
 from laseros.web.auth import PUBLIC_PATHS, SessionAuthMiddleware
-from laseros.web.controllers import auth, clients, dashboard, phone, projects, queue
+from laseros.web.controllers import (
+    auth,
+    clients,
+    dashboard,
+    inventory,
+    operators,
+    phone,
+    presets,
+    projects,
+    queue,
+    runs,
+)
 from laseros.web.errors import EXCEPTION_HANDLERS
 
 
@@ -47,6 +58,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             clients.ClientController,
             projects.ProjectController,
             queue.QueueController,
+            runs.RunController,
+            inventory.InventoryController,
+            presets.PresetController,
+            operators.OperatorController,
             phone.PhoneController,
             create_static_files_router(path="/static", directories=[STATIC_DIR], send_as_attachment=False),
         ],
@@ -68,6 +83,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "clients": Provide(deps.provide_clients, sync_to_thread=False),
             "projects": Provide(deps.provide_projects, sync_to_thread=False),
             "queue": Provide(deps.provide_queue, sync_to_thread=False),
+            "inventory": Provide(deps.provide_inventory, sync_to_thread=False),
+            "presets": Provide(deps.provide_presets, sync_to_thread=False),
+            "operators": Provide(deps.provide_operators, sync_to_thread=False),
+            "runs": Provide(deps.provide_runs, sync_to_thread=False),
             "shop_settings": Provide(deps.provide_shop_settings, sync_to_thread=False),
             "auth_service": Provide(deps.provide_auth_service, sync_to_thread=False),
         },

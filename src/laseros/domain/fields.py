@@ -80,6 +80,41 @@ class FieldReader:
             self.errors[name] = "Use at most two decimal places."
         return amount.quantize(Decimal("0.01")) if name not in self.errors else None
 
+    def decimal(
+        self,
+        name: str,
+        *,
+        required: bool = False,
+        minimum: Decimal | None = Decimal(0),
+        maximum: Decimal = Decimal(100_000),
+        places: int = 2,
+    ) -> Decimal | None:
+        """A measured number such as a pressure or a focus offset (``minimum=None`` allows negatives)."""
+        value = self._value(name).replace(",", ".")
+        if not value:
+            if required:
+                self.errors[name] = "This field is required."
+            return None
+        try:
+            number = Decimal(value)
+        except InvalidOperation:
+            self.errors[name] = "Enter a number like 1.5."
+            return None
+        step = Decimal(1).scaleb(-places)
+        if not number.is_finite():
+            self.errors[name] = "Enter a number like 1.5."
+        elif minimum is not None and number < minimum:
+            self.errors[name] = f"Enter a number of at least {minimum}."
+        elif number > maximum:
+            self.errors[name] = f"Enter a number of at most {maximum}."
+        elif number != number.quantize(step):
+            self.errors[name] = f"Use at most {places} decimal places."
+        return number.quantize(step) if name not in self.errors else None
+
+    def flag(self, name: str) -> bool:
+        """A checkbox: ticked when sent with any value but an explicit off."""
+        return self._value(name).lower() not in ("", "0", "false", "off", "no")
+
     def date(self, name: str, *, required: bool = False) -> date | None:
         value = self._value(name)
         if not value:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -50,6 +50,17 @@ class ShopCalendar:
 
     def local(self, moment: datetime) -> datetime:
         return moment.astimezone(self.zone)
+
+    def start_of(self, day: date) -> datetime:
+        """The UTC moment the shop's ``day`` begins."""
+        return datetime.combine(day, time.min, tzinfo=self.zone).astimezone(UTC)
+
+    def utc_range(self, start: date | None, end: date | None) -> tuple[datetime | None, datetime | None]:
+        """[from, to) in UTC covering the shop dates ``start`` to ``end`` inclusive (either may be open)."""
+        return (
+            self.start_of(start) if start else None,
+            self.start_of(end + timedelta(days=1)) if end else None,
+        )
 
     @staticmethod
     def next_business_day(day: date) -> date:

@@ -12,8 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from laseros.db import Database
 from laseros.domain.admin.services import Actor, AuthService, SettingsService
 from laseros.domain.clients.services import ClientService
+from laseros.domain.inventory.services import InventoryService
+from laseros.domain.operators.services import OperatorService
+from laseros.domain.presets.services import PresetService
 from laseros.domain.projects.services import ProjectService
 from laseros.domain.queue.services import QueueService
+from laseros.domain.runs.services import RunService
 from laseros.domain.shop import ShopCalendar
 from laseros.web.guards import SAFE_METHODS
 
@@ -24,6 +28,10 @@ Calendar = NamedDependency[ShopCalendar]
 Clients = NamedDependency[ClientService]
 Projects = NamedDependency[ProjectService]
 Queue = NamedDependency[QueueService]
+Inventory = NamedDependency[InventoryService]
+Presets = NamedDependency[PresetService]
+Operators = NamedDependency[OperatorService]
+Runs = NamedDependency[RunService]
 ShopSettings = NamedDependency[SettingsService]
 Auth = NamedDependency[AuthService]
 
@@ -52,6 +60,22 @@ def provide_projects(db_session: DbSession, actor: CurrentActor, calendar: Calen
 
 def provide_queue(db_session: DbSession, actor: CurrentActor, calendar: Calendar) -> QueueService:
     return QueueService(db_session, actor, calendar)
+
+
+def provide_inventory(db_session: DbSession, actor: CurrentActor, calendar: Calendar) -> InventoryService:
+    return InventoryService(db_session, actor, calendar)
+
+
+def provide_presets(db_session: DbSession, actor: CurrentActor) -> PresetService:
+    return PresetService(db_session, actor)
+
+
+def provide_operators(db_session: DbSession, actor: CurrentActor) -> OperatorService:
+    return OperatorService(db_session, actor)
+
+
+def provide_runs(db_session: DbSession, actor: CurrentActor, calendar: Calendar) -> RunService:
+    return RunService(db_session, actor, calendar)
 
 
 def provide_shop_settings(db_session: DbSession) -> SettingsService:

@@ -18,7 +18,10 @@ _MESSAGES = {
     Permission.PC_VIEW: "PC mode is for the office.",
     Permission.OFFICE_EDIT: "Your role can look but not change this.",
     Permission.PHONE_USE: "Phone mode is not available to your role.",
-    Permission.USERS_MANAGE: "Only an admin can manage users.",
+    Permission.RUNS_LOG: "Your role cannot log production runs.",
+    Permission.STOCK_RECORD: "Only a manager or an admin can record stock movements.",
+    Permission.SETUP_EDIT: "Only an admin can change inventory items and machine presets.",
+    Permission.USERS_MANAGE: "Only an admin can manage users and operators.",
 }
 
 

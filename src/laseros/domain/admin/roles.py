@@ -16,13 +16,19 @@ class Permission(StrEnum):
     PC_VIEW = "pc.view"  # read PC-mode pages
     OFFICE_EDIT = "office.edit"  # clients, projects, stages, POP, queue
     PHONE_USE = "phone.use"  # phone-mode pages
-    USERS_MANAGE = "users.manage"
+    RUNS_LOG = "runs.log"  # start and end runs on the phone
+    STOCK_RECORD = "stock.record"  # purchases, usage, adjustments and returns
+    SETUP_EDIT = "setup.edit"  # inventory item definitions and machine presets
+    USERS_MANAGE = "users.manage"  # logins and extra operators
 
 
 PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.PC_VIEW: frozenset({Role.ADMIN, Role.MANAGER, Role.VIEWER}),
     Permission.OFFICE_EDIT: frozenset({Role.ADMIN, Role.MANAGER}),
     Permission.PHONE_USE: frozenset({Role.ADMIN, Role.MANAGER, Role.OPERATOR, Role.VIEWER}),
+    Permission.RUNS_LOG: frozenset({Role.ADMIN, Role.MANAGER, Role.OPERATOR}),
+    Permission.STOCK_RECORD: frozenset({Role.ADMIN, Role.MANAGER}),
+    Permission.SETUP_EDIT: frozenset({Role.ADMIN}),
     Permission.USERS_MANAGE: frozenset({Role.ADMIN}),
 }
 

@@ -110,7 +110,9 @@ class UserService:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def create(self, username: str, password: str, role: str, display_name: str | None = None) -> User:
+    async def create(
+        self, username: str, password: str, role: str, display_name: str | None = None, actor: Actor = SYSTEM
+    ) -> User:
         """Create a login; commits."""
         errors: dict[str, str] = {}
         username = username.strip()
@@ -123,7 +125,7 @@ class UserService:
         if errors:
             raise InvalidInput(errors)
         if await self.session.scalar(select(User.id).where(func.lower(User.username) == username.lower())):
-            raise Conflict(f"A user called {username!r} already exists.")
+            raise InvalidInput({"username": f"A user called {username!r} already exists."})
         password_hash = await anyio.to_thread.run_sync(_hasher.hash, password)
         user = User(
             username=username,
@@ -133,9 +135,16 @@ class UserService:
         )
         self.session.add(user)
         await self.session.flush()
-        await record_activity(self.session, SYSTEM, "user_created", "user", user.id, f"{username} ({role})")
+        await record_activity(self.session, actor, "user_created", "user", user.id, f"{username} ({role})")
         await self.session.commit()
         return user
+
+    async def set_password(self, user: User, password: str) -> None:
+        """Replace a password (caller's transaction); every open session of the user is ended."""
+        if len(password) < 8:
+            raise InvalidInput({"password": "Use at least 8 characters."})
+        user.password_hash = await anyio.to_thread.run_sync(_hasher.hash, password)
+        await self.session.execute(delete(UserSession).where(UserSession.user_id == user.id))
 
 
 class AuthService:

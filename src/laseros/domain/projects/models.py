@@ -14,6 +14,7 @@ from laseros.domain.projects.stages import Stage
 
 if TYPE_CHECKING:
     from laseros.domain.clients.models import Client
+    from laseros.domain.presets.models import Preset
     from laseros.domain.queue.models import QueueItem
 
 
@@ -44,8 +45,11 @@ class Project(TimestampedBase):
     pop_received_date: Mapped[date | None] = mapped_column(Date, default=None)
     pop_deadline: Mapped[date | None] = mapped_column(Date, default=None, index=True)
     completion_date: Mapped[date | None] = mapped_column(Date, default=None)
+    # The active preset for the project's (material, thickness), attached automatically.
+    preset_id: Mapped[int | None] = mapped_column(ForeignKey("presets.id", ondelete="SET NULL"), index=True)
 
     client: Mapped[Client] = relationship(back_populates="projects", lazy="raise")
+    preset: Mapped[Preset | None] = relationship(lazy="raise")
     queue_item: Mapped[QueueItem | None] = relationship(
         back_populates="project",
         uselist=False,

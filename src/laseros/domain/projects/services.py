@@ -15,7 +15,9 @@ from laseros.domain.admin.models import ActivityLog
 from laseros.domain.admin.services import Actor, record_activity
 from laseros.domain.clients.models import Client
 from laseros.domain.errors import Conflict, InvalidInput, NotFound
+from laseros.domain.inventory.stock import stock_is_available
 from laseros.domain.paging import Page, paginate, stream_rows
+from laseros.domain.presets.services import active_preset_id
 from laseros.domain.projects.lifecycle import set_stage
 from laseros.domain.projects.models import Project
 from laseros.domain.projects.schemas import ProjectInput
@@ -28,6 +30,7 @@ from laseros.domain.projects.stages import (
     refusal,
 )
 from laseros.domain.queue.services import QueueService, apply_queue_status
+from laseros.domain.runs.models import LaserRun
 from laseros.domain.search import contains
 from laseros.domain.shop import POP_PAYMENT_DAYS, ShopCalendar
 
@@ -46,15 +49,6 @@ class ProjectFilters:
     client_id: int | None = None
     q: str = ""
     pop_expiring: bool = False
-
-
-async def stock_is_available(session: AsyncSession, project: Project) -> bool:
-    """Whether the sheets this project needs are in stock, after the jobs ahead of it.
-
-    The single place the POP flow asks about stock. Inventory arrives with the shop-floor
-    issue; until sheets are tracked there is nothing to be short of, so every job may queue.
-    """
-    return True
 
 
 class ProjectService:
@@ -99,7 +93,7 @@ class ProjectService:
         project = await self.session.scalar(
             select(Project)
             .where(Project.id == project_id)
-            .options(selectinload(Project.client), selectinload(Project.queue_item))
+            .options(selectinload(Project.client), selectinload(Project.queue_item), selectinload(Project.preset))
         )
         if project is None:
             raise NotFound(f"Project {project_id} does not exist.")
@@ -168,6 +162,7 @@ class ProjectService:
         project = Project(
             project_code=f"JB-{today:%Y-%m}-{client.compact_code}-{seq:03d}",
             stage=Stage.REQUEST.value,
+            preset_id=await active_preset_id(self.session, data.material_type, data.thickness_mm),
             **data.as_dict(),
         )
         self.session.add(project)
@@ -193,6 +188,8 @@ class ProjectService:
             setattr(project, key, value)
         if project.queue_item is not None and "estimated_cut_time" in changed:
             project.queue_item.estimated_minutes = data.estimated_cut_time
+        if "material_type" in changed or "thickness_mm" in changed:
+            project.preset_id = await active_preset_id(self.session, data.material_type, data.thickness_mm)
         await record_activity(
             self.session,
             self.actor,
@@ -205,8 +202,14 @@ class ProjectService:
         return project
 
     async def delete(self, project_id: int) -> str:
-        """Delete a project with its queue item. Commits."""
+        """Delete a project with its queue item; one with production runs is kept (cancel it instead). Commits."""
         project = await self.get(project_id)
+        runs = await self.session.scalar(select(func.count(LaserRun.id)).where(LaserRun.project_id == project_id))
+        if runs:
+            raise Conflict(
+                f"{project.project_code} has {runs} production run(s) on record, so it cannot be deleted; "
+                "cancel it instead to keep the production history."
+            )
         label = f"{project.project_code} {project.name}"
         await self.session.delete(project)
         await record_activity(self.session, self.actor, "deleted", "project", project_id, label)
@@ -245,8 +248,9 @@ class ProjectService:
         project.pop_received_date = today
         project.pop_deadline = today + timedelta(days=POP_PAYMENT_DAYS)
         await record_activity(self.session, self.actor, "pop_received", "project", project.id, f"POP received {today}")
-        await QueueService(self.session, self.actor, self.calendar).enqueue(project)
-        target = Stage.QUEUED if await stock_is_available(self.session, project) else Stage.WAITING_MATERIAL
+        item = await QueueService(self.session, self.actor, self.calendar).enqueue(project)
+        in_stock = await stock_is_available(self.session, project, item)
+        target = Stage.QUEUED if in_stock else Stage.WAITING_MATERIAL
         await set_stage(self.session, project, target, self.actor, "POP received", today=today)
         await self.session.commit()
         return project

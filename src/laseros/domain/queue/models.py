@@ -37,5 +37,7 @@ class QueueItem(TimestampedBase):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     notes: Mapped[str] = mapped_column(Text, default="")
+    # Sheets already cut off this job by its runs: what it still needs is sheets_required minus this.
+    sheets_cut: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     project: Mapped[Project] = relationship(back_populates="queue_item", lazy="raise")

@@ -1,0 +1,323 @@
+"""Inventory: item definitions, the stock ledger, and the one function that moves stock."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Row, Select, case, func, or_, select, type_coerce, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import contains_eager
+
+from laseros.db import ScaledDecimal, utcnow
+from laseros.domain.admin.services import Actor, next_code_value, record_activity
+from laseros.domain.errors import InvalidInput, NotFound
+from laseros.domain.inventory.models import Category, InventoryItem, InventoryTransaction, TransactionType
+from laseros.domain.inventory.schemas import ItemInput, TransactionInput
+from laseros.domain.inventory.stock import SheetSpec, release_waiting, sheet_item_for
+from laseros.domain.paging import Page, paginate, stream_rows
+from laseros.domain.projects.models import Project
+from laseros.domain.search import contains
+from laseros.domain.shop import ShopCalendar
+
+ITEM_EXPORT_COLUMNS = (
+    "id", "item_code", "name", "category", "material_type", "thickness_mm", "sheet_size", "unit",
+    "quantity_on_hand", "min_required", "reorder_quantity", "unit_cost", "supplier_name", "location",
+    "created_at", "updated_at",
+)  # fmt: skip
+TRANSACTION_EXPORT_COLUMNS = (
+    "id", "item_code", "item_name", "transaction_type", "quantity", "balance_after", "shortfall", "unit_cost",
+    "reference", "notes", "project_id", "run_id", "created_by", "created_at",
+)  # fmt: skip
+_JOINED_TRANSACTION_COLUMNS = {"item_code": InventoryItem.item_code, "item_name": InventoryItem.name}
+
+
+@dataclass(frozen=True)
+class ItemFilters:
+    q: str = ""
+    category: str = ""
+    low_only: bool = False
+
+
+@dataclass(frozen=True)
+class TransactionFilters:
+    item_id: int | None = None
+    transaction_type: str = ""
+    start: date | None = None
+    end: date | None = None
+    q: str = ""
+
+
+@dataclass(frozen=True)
+class StockSummary:
+    items: int
+    low: int
+    valuation: Decimal
+
+
+async def move_stock(
+    session: AsyncSession,
+    item_id: int,
+    change: int,
+    kind: TransactionType,
+    actor: Actor,
+    *,
+    clamp: bool = False,
+    unit_cost: Decimal | None = None,
+    reference: str = "",
+    notes: str = "",
+    project_id: int | None = None,
+    run_id: int | None = None,
+) -> InventoryTransaction:
+    """Change an item's on hand by ``change`` with one atomic UPDATE and its ledger row (caller's transaction).
+
+    The UPDATE reads and writes the row in one statement, so concurrent runs never lose a
+    deduction. Without ``clamp`` a change that would go below zero is refused; with it (a run
+    that used more than the shelf held) stock stops at 0 and the ledger row records the shortfall.
+    """
+    on_hand = InventoryItem.quantity_on_hand
+    stmt = update(InventoryItem).where(InventoryItem.id == item_id)
+    if clamp:
+        stmt = stmt.values(quantity_on_hand=case((on_hand + change < 0, 0), else_=on_hand + change))
+    else:
+        stmt = stmt.where(on_hand + change >= 0).values(quantity_on_hand=on_hand + change)
+    balance = await session.scalar(stmt.values(updated_at=utcnow()).returning(on_hand))
+    if balance is None:
+        current = await session.scalar(select(on_hand).where(InventoryItem.id == item_id))
+        if current is None:
+            raise NotFound(f"Inventory item {item_id} does not exist.")
+        raise InvalidInput(
+            {"quantity": f"Only {current} on hand: this would leave {current + change}. Stock cannot go below 0."}
+        )
+    applied = change
+    if balance == 0 and change < 0:
+        # Clamped (or exactly emptied): what left the shelf is what was on it. The row is locked by
+        # the UPDATE above, so the last ledger balance is the balance before this change.
+        before = await session.scalar(
+            select(InventoryTransaction.balance_after)
+            .where(InventoryTransaction.item_id == item_id)
+            .order_by(InventoryTransaction.id.desc())
+            .limit(1)
+        )
+        applied = -int(before or 0)
+    row = InventoryTransaction(
+        item_id=item_id,
+        transaction_type=kind.value,
+        quantity=applied,
+        balance_after=balance,
+        shortfall=applied - change,
+        unit_cost=unit_cost,
+        reference=reference,
+        notes=notes,
+        project_id=project_id,
+        run_id=run_id,
+        user_id=actor.user_id,
+        created_by=actor.name,
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+class InventoryService:
+    def __init__(self, session: AsyncSession, actor: Actor, calendar: ShopCalendar) -> None:
+        self.session = session
+        self.actor = actor
+        self.calendar = calendar
+
+    # -- items -------------------------------------------------------------------------------
+
+    def search_query(self, filters: ItemFilters) -> Select[tuple[InventoryItem]]:
+        stmt = select(InventoryItem).order_by(InventoryItem.category, InventoryItem.name, InventoryItem.id)
+        if filters.category:
+            stmt = stmt.where(InventoryItem.category == filters.category)
+        if filters.low_only:
+            stmt = stmt.where(InventoryItem.quantity_on_hand < InventoryItem.min_required)
+        if term := filters.q.strip():
+            columns = (InventoryItem.name, InventoryItem.item_code, InventoryItem.material_type, InventoryItem.supplier_name)
+            stmt = stmt.where(or_(*(contains(self.session, c, term) for c in columns)))
+        return stmt
+
+    async def list(self, filters: ItemFilters, page: int = 1, per_page: int = 50) -> Page[InventoryItem]:
+        return await paginate(self.session, self.search_query(filters), page, per_page)
+
+    def export_items(self, filters: ItemFilters) -> AsyncIterator[Row[Any]]:
+        columns = (getattr(InventoryItem, name) for name in ITEM_EXPORT_COLUMNS)
+        return stream_rows(self.session, self.search_query(filters).with_only_columns(*columns))
+
+    async def summary(self) -> StockSummary:
+        """Item count, low-stock count and total valuation, in one aggregate query."""
+        value = type_coerce(
+            func.sum(InventoryItem.quantity_on_hand * func.coalesce(InventoryItem.unit_cost, 0)), ScaledDecimal(2)
+        )
+        low = func.sum(case((InventoryItem.quantity_on_hand < InventoryItem.min_required, 1), else_=0))
+        row = (await self.session.execute(select(func.count(InventoryItem.id), low, value))).one()
+        return StockSummary(items=row[0], low=int(row[1] or 0), valuation=row[2] or Decimal("0.00"))
+
+    async def low_stock(self, limit: int = 10) -> list[InventoryItem]:
+        return list(
+            await self.session.scalars(
+                select(InventoryItem)
+                .where(InventoryItem.quantity_on_hand < InventoryItem.min_required)
+                .order_by((InventoryItem.min_required - InventoryItem.quantity_on_hand).desc(), InventoryItem.name)
+                .limit(limit)
+            )
+        )
+
+    async def get(self, item_id: int) -> InventoryItem:
+        item = await self.session.get(InventoryItem, item_id)
+        if item is None:
+            raise NotFound(f"Inventory item {item_id} does not exist.")
+        return item
+
+    async def sheet_for(self, project: Project) -> InventoryItem | None:
+        spec = SheetSpec.of(project)
+        return await sheet_item_for(self.session, spec) if spec else None
+
+    async def _check_unique(self, data: ItemInput, item_id: int | None) -> None:
+        errors = {}
+        same_code = select(InventoryItem.id).where(func.upper(InventoryItem.item_code) == data.item_code)
+        if data.item_code and await self.session.scalar(same_code.where(InventoryItem.id != (item_id or 0))):
+            errors["item_code"] = f"{data.item_code} is already used by another item."
+        if data.category == Category.SHEET.value and data.thickness_mm is not None:
+            spec = SheetSpec(data.material_type, data.thickness_mm, data.sheet_size)
+            other = await sheet_item_for(self.session, spec)
+            if other is not None and other.id != item_id:
+                errors["sheet_size"] = f"{other.item_code} already holds {spec.label()} sheets; record stock there."
+        if errors:
+            raise InvalidInput(errors)
+
+    def _normalised(self, data: ItemInput) -> dict[str, Any]:
+        fields = data.item_fields()
+        if data.category != Category.SHEET.value:
+            fields.update(material_type=data.material_type, thickness_mm=data.thickness_mm, sheet_size="")
+        return fields
+
+    async def create(self, data: ItemInput) -> InventoryItem:
+        """Define an item; a starting quantity goes in as the first ledger row. Commits."""
+        await self._check_unique(data, None)
+        fields = self._normalised(data)
+        if not fields["item_code"]:
+            fields["item_code"] = f"INV-{await next_code_value(self.session, 'inventory'):04d}"
+        item = InventoryItem(**fields, quantity_on_hand=0)
+        self.session.add(item)
+        await self.session.flush()
+        await record_activity(self.session, self.actor, "created", "inventory", item.id, f"{item.item_code} {item.name}")
+        if data.quantity_on_hand:
+            await move_stock(
+                self.session,
+                item.id,
+                data.quantity_on_hand,
+                TransactionType.ADJUSTMENT,
+                self.actor,
+                unit_cost=data.unit_cost,
+                reference="Opening stock",
+            )
+            await release_waiting(self.session, item, self.actor, today=self.calendar.today())
+        await self.session.commit()
+        await self.session.refresh(item)
+        return item
+
+    async def update(self, item_id: int, data: ItemInput) -> InventoryItem:
+        """Save an item's definition (its stock level changes only through transactions). Commits."""
+        item = await self.get(item_id)
+        if not data.item_code:
+            data = ItemInput(**{**data.item_fields(), "item_code": item.item_code})
+        await self._check_unique(data, item_id)
+        fields = self._normalised(data)
+        changed = [key for key, value in fields.items() if getattr(item, key) != value]
+        for key, value in fields.items():
+            setattr(item, key, value)
+        await record_activity(
+            self.session, self.actor, "updated", "inventory", item.id, "Changed: " + (", ".join(changed) or "nothing")
+        )
+        await self.session.flush()
+        await release_waiting(self.session, item, self.actor, today=self.calendar.today())
+        await self.session.commit()
+        return item
+
+    # -- the ledger --------------------------------------------------------------------------
+
+    async def record(self, item_id: int, data: TransactionInput) -> tuple[InventoryTransaction, list[Project]]:
+        """Record a purchase, usage, adjustment or return; stock arriving releases waiting jobs. Commits.
+
+        Returns the ledger row and the projects that moved from Waiting on material to Queued.
+        """
+        item = await self.get(item_id)
+        row = await move_stock(
+            self.session,
+            item.id,
+            data.change,
+            data.transaction_type,
+            self.actor,
+            unit_cost=data.unit_cost,
+            reference=data.reference,
+            notes=data.notes,
+        )
+        if data.transaction_type == TransactionType.PURCHASE and data.unit_cost is not None:
+            item.unit_cost = data.unit_cost  # stock is valued at the latest purchase price
+        await record_activity(
+            self.session,
+            self.actor,
+            "stock_" + data.transaction_type.value.lower(),
+            "inventory",
+            item.id,
+            f"{row.quantity:+d} → {row.balance_after} {item.unit}" + (f" ({data.reference})" if data.reference else ""),
+        )
+        released: list[Project] = []
+        if row.quantity > 0:
+            await self.session.refresh(item, ["quantity_on_hand"])
+            released = await release_waiting(self.session, item, self.actor, today=self.calendar.today())
+        await self.session.commit()
+        return row, released
+
+    def transactions_query(self, filters: TransactionFilters) -> Select[tuple[InventoryTransaction]]:
+        stmt = (
+            select(InventoryTransaction)
+            .join(InventoryTransaction.item)
+            .options(contains_eager(InventoryTransaction.item))
+            .order_by(InventoryTransaction.id.desc())
+        )
+        if filters.item_id:
+            stmt = stmt.where(InventoryTransaction.item_id == filters.item_id)
+        if filters.transaction_type:
+            stmt = stmt.where(InventoryTransaction.transaction_type == filters.transaction_type)
+        start, end = self.calendar.utc_range(filters.start, filters.end)
+        if start:
+            stmt = stmt.where(InventoryTransaction.created_at >= start)
+        if end:
+            stmt = stmt.where(InventoryTransaction.created_at < end)
+        if term := filters.q.strip():
+            stmt = stmt.where(
+                or_(
+                    contains(self.session, InventoryTransaction.reference, term),
+                    contains(self.session, InventoryItem.item_code, term),
+                    contains(self.session, InventoryItem.name, term),
+                )
+            )
+        return stmt
+
+    async def transactions(
+        self, filters: TransactionFilters, page: int = 1, per_page: int = 50
+    ) -> Page[InventoryTransaction]:
+        return await paginate(self.session, self.transactions_query(filters), page, per_page)
+
+    def export_transactions(self, filters: TransactionFilters) -> AsyncIterator[Row[Any]]:
+        columns = (
+            _JOINED_TRANSACTION_COLUMNS.get(name, getattr(InventoryTransaction, name, None))
+            for name in TRANSACTION_EXPORT_COLUMNS
+        )
+        return stream_rows(self.session, self.transactions_query(filters).with_only_columns(*columns))
+
+    async def ledger_matches(self, item_id: int) -> bool:
+        """Whether the item's on hand equals the sum of its ledger (a check for tests and support)."""
+        total = await self.session.scalar(
+            select(func.coalesce(func.sum(InventoryTransaction.quantity), 0)).where(
+                InventoryTransaction.item_id == item_id
+            )
+        )
+        item = await self.get(item_id)
+        return int(total or 0) == item.quantity_on_hand

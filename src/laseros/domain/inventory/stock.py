@@ -1,0 +1,209 @@
+"""Sheets on the shelf against sheets the queue needs: the stock check, releases and queue badges.
+
+Claims: a job that is queued or being cut holds the sheets it still needs (required minus
+already cut). A job waiting on material holds nothing, since it cannot be cut. A job may queue
+when the shelf covers its need after every claim; stock arriving releases waiting jobs oldest
+POP first. See docs/inventory_management.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import case, func, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from laseros.domain.admin.services import Actor
+from laseros.domain.inventory.models import Category, InventoryItem
+from laseros.domain.projects.lifecycle import set_stage
+from laseros.domain.projects.models import Project
+from laseros.domain.projects.stages import ACTIVE_QUEUE_STATUSES, Stage
+from laseros.domain.queue.models import QueueItem
+
+# Stages whose queue items hold stock for themselves.
+CLAIMING_STAGES = (Stage.QUEUED.value, Stage.CUTTING.value)
+_ACTIVE = [s.value for s in ACTIVE_QUEUE_STATUSES]
+
+
+class StockBadge(StrEnum):
+    OK = "ok"  # the shelf covers this job after every job ahead of it
+    SHORT = "short"  # queued, but the jobs ahead will have used the sheets by the time it is cut
+    BLOCKED = "blocked"  # waiting on material
+
+
+@dataclass(frozen=True)
+class SheetSpec:
+    material_type: str
+    thickness_mm: Decimal
+    sheet_size: str
+
+    @classmethod
+    def of(cls, record: Any) -> SheetSpec | None:
+        """The sheet a project or run needs (or an item holds); None when material, thickness or size is unset."""
+        if not (record.material_type and record.thickness_mm is not None and record.sheet_size):
+            return None
+        return cls(record.material_type, record.thickness_mm, record.sheet_size)
+
+    def label(self) -> str:
+        from laseros.domain.shop import thickness_label
+
+        return f"{thickness_label(self.thickness_mm)} mm {self.material_type} {self.sheet_size}"
+
+
+def _remaining_need():  # type: ignore[no-untyped-def]
+    """SQL: the sheets a queued job still needs."""
+    left = func.coalesce(Project.sheets_required, 0) - QueueItem.sheets_cut
+    return case((left > 0, left), else_=0)
+
+
+def _same_spec(spec: SheetSpec):  # type: ignore[no-untyped-def]
+    return (
+        (Project.material_type == spec.material_type)
+        & (Project.thickness_mm == spec.thickness_mm)
+        & (Project.sheet_size == spec.sheet_size)
+    )
+
+
+async def sheet_item_for(session: AsyncSession, spec: SheetSpec) -> InventoryItem | None:
+    return await session.scalar(
+        select(InventoryItem).where(
+            InventoryItem.category == Category.SHEET.value,
+            InventoryItem.material_type == spec.material_type,
+            InventoryItem.thickness_mm == spec.thickness_mm,
+            InventoryItem.sheet_size == spec.sheet_size,
+        )
+    )
+
+
+async def claimed_sheets(session: AsyncSession, spec: SheetSpec, *, excluding_project: int) -> int:
+    """Sheets of ``spec`` still needed by queued or cutting jobs other than ``excluding_project``."""
+    total = await session.scalar(
+        select(func.sum(_remaining_need()))
+        .select_from(QueueItem)
+        .join(Project, Project.id == QueueItem.project_id)
+        .where(
+            QueueItem.status.in_(_ACTIVE),
+            Project.stage.in_(CLAIMING_STAGES),
+            Project.id != excluding_project,
+            _same_spec(spec),
+        )
+    )
+    return int(total or 0)
+
+
+def sheets_still_needed(project: Project, item: QueueItem | None) -> int:
+    cut = item.sheets_cut if item is not None else 0
+    return max((project.sheets_required or 0) - cut, 0)
+
+
+async def stock_is_available(session: AsyncSession, project: Project, item: QueueItem | None) -> bool:
+    """Whether the shelf covers what ``project`` still needs once every other claim is met."""
+    spec = SheetSpec.of(project)
+    need = sheets_still_needed(project, item)
+    if spec is None or need == 0:
+        return True
+    stock = await sheet_item_for(session, spec)
+    on_hand = stock.quantity_on_hand if stock else 0
+    return on_hand - await claimed_sheets(session, spec, excluding_project=project.id) >= need
+
+
+async def release_waiting(session: AsyncSession, stock: InventoryItem, actor: Actor, *, today: date) -> list[Project]:
+    """Move jobs waiting on ``stock``'s sheet to Queued while the shelf covers them, oldest POP first.
+
+    A job too big for what arrived stays waiting and a smaller one behind it may go: it cannot be
+    cut anyway, and holding the sheets back would stop the machine for nothing.
+    """
+    spec = SheetSpec.of(stock) if stock.category == Category.SHEET.value else None
+    if spec is None:
+        return []
+    waiting = (
+        await session.execute(
+            select(Project, QueueItem)
+            .join(QueueItem, QueueItem.project_id == Project.id)
+            .where(
+                Project.stage == Stage.WAITING_MATERIAL.value,
+                QueueItem.status.in_(_ACTIVE),
+                _same_spec(spec),
+            )
+            .order_by(Project.pop_received_date, QueueItem.rank, Project.id)
+        )
+    ).all()
+    released = []
+    for project, item in waiting:
+        if await stock_is_available(session, project, item):
+            await set_stage(session, project, Stage.QUEUED, actor, f"{spec.label()} in stock", today=today)
+            await session.flush()
+            released.append(project)
+    return released
+
+
+async def queue_badges(session: AsyncSession, items: list[QueueItem]) -> dict[int, StockBadge]:
+    """The stock badge of each listed queue item (items needing no sheets get none).
+
+    One windowed query over the listed specs gives every item's running total of sheets needed by
+    the claiming jobs up to and including it, in queue order.
+    """
+    badges: dict[int, StockBadge] = {}
+    specs: set[SheetSpec] = set()
+    for item in items:
+        spec = SheetSpec.of(item.project)
+        if spec is None or not item.project.sheets_required:
+            continue
+        if item.project.stage == Stage.WAITING_MATERIAL.value:
+            badges[item.id] = StockBadge.BLOCKED
+        else:
+            specs.add(spec)
+    if not specs:
+        return badges
+    keys = [(s.material_type, s.thickness_mm, s.sheet_size) for s in specs]
+    spec_columns = (Project.material_type, Project.thickness_mm, Project.sheet_size)
+    last_rank = max(item.rank for item in items)
+    running = (
+        select(
+            QueueItem.id.label("item_id"),
+            func.sum(_remaining_need())
+            .over(partition_by=spec_columns, order_by=(QueueItem.rank, QueueItem.id))
+            .label("needed"),
+        )
+        .join(Project, Project.id == QueueItem.project_id)
+        .where(
+            QueueItem.status.in_(_ACTIVE),
+            Project.stage.in_(CLAIMING_STAGES),
+            QueueItem.rank <= last_rank,
+            tuple_(*spec_columns).in_(keys),
+        )
+        .subquery()
+    )
+    wanted = [item.id for item in items if item.id not in badges]
+    needed = dict((await session.execute(select(running.c.item_id, running.c.needed).where(running.c.item_id.in_(wanted)))).all())
+    shelves = dict(
+        (
+            (row.material_type, row.thickness_mm, row.sheet_size),
+            row.quantity_on_hand,
+        )
+        for row in (
+            await session.execute(
+                select(
+                    InventoryItem.material_type,
+                    InventoryItem.thickness_mm,
+                    InventoryItem.sheet_size,
+                    InventoryItem.quantity_on_hand,
+                ).where(
+                    InventoryItem.category == Category.SHEET.value,
+                    tuple_(InventoryItem.material_type, InventoryItem.thickness_mm, InventoryItem.sheet_size).in_(keys),
+                )
+            )
+        ).all()
+    )
+    for item in items:
+        if item.id in badges or item.id not in needed:
+            continue
+        spec = SheetSpec.of(item.project)
+        assert spec is not None
+        on_hand = shelves.get((spec.material_type, spec.thickness_mm, spec.sheet_size), 0)
+        badges[item.id] = StockBadge.OK if int(needed[item.id] or 0) <= on_hand else StockBadge.SHORT
+    return badges

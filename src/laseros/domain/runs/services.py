@@ -1,0 +1,327 @@
+"""Production runs: start and end on the phone, log on a PC; ending one moves stock and the job."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Row, Select, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased, selectinload
+
+from laseros.db import utcnow
+from laseros.domain.admin.models import User
+from laseros.domain.admin.roles import Permission, role_can
+from laseros.domain.admin.services import Actor, record_activity
+from laseros.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from laseros.domain.inventory.models import TransactionType
+from laseros.domain.inventory.services import move_stock
+from laseros.domain.inventory.stock import SheetSpec, sheet_item_for
+from laseros.domain.operators.models import ExtraOperator
+from laseros.domain.paging import Page, paginate, stream_rows
+from laseros.domain.presets.models import Preset
+from laseros.domain.projects.lifecycle import set_stage
+from laseros.domain.projects.models import Project
+from laseros.domain.projects.stages import QueueStatus, Stage
+from laseros.domain.queue.models import QueueItem
+from laseros.domain.queue.services import QueueService, apply_queue_status
+from laseros.domain.runs.models import LaserRun, RunStatus
+from laseros.domain.runs.schemas import RunEnd, RunLog
+from laseros.domain.search import contains
+from laseros.domain.shop import ShopCalendar
+
+# A run logged on a PC for an earlier day is taken to have ended at this shop time.
+_LOGGED_RUN_ENDS_AT = time(16, 0)
+
+EXPORT_COLUMNS = (
+    "id", "project_id", "project_code", "operator_id", "operator_name", "extra_operator_id", "extra_operator_name",
+    "logged_by_id", "preset_id", "status", "started_at", "ended_at", "cut_minutes", "material_type", "thickness_mm",
+    "sheet_size", "sheets_used", "parts_produced", "job_finished", "stock_shortfall", "notes", "created_at",
+)  # fmt: skip
+_Operator = aliased(User)
+_JOINED_EXPORT_COLUMNS = {
+    "project_code": Project.project_code,
+    "operator_name": _Operator.display_name,
+    "extra_operator_name": ExtraOperator.display_name,
+}
+
+
+@dataclass(frozen=True)
+class RunFilters:
+    start: date | None = None
+    end: date | None = None
+    operator: str = ""  # "u<user id>" or "x<extra operator id>"
+    project_id: int | None = None
+    q: str = ""  # project code or name
+    status: str = ""
+
+
+def _minutes_between(start: datetime, end: datetime) -> Decimal:
+    return (Decimal((end - start).total_seconds()) / 60).quantize(Decimal("0.01"))
+
+
+def attribution_filter(operator: str):  # type: ignore[no-untyped-def]
+    """SQL condition for runs that count for ``operator`` ("u12" or "x3"); None if it is not understood.
+
+    A run counts for its extra operator when it names one, otherwise for the logged-in operator.
+    """
+    kind, number = operator[:1], operator[1:]
+    if not number.isdigit() or len(number) > 12:
+        return None
+    if kind == "u":
+        return (LaserRun.operator_id == int(number)) & LaserRun.extra_operator_id.is_(None)
+    if kind == "x":
+        return LaserRun.extra_operator_id == int(number)
+    return None
+
+
+class RunService:
+    def __init__(self, session: AsyncSession, actor: Actor, calendar: ShopCalendar) -> None:
+        self.session = session
+        self.actor = actor
+        self.calendar = calendar
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def _with_people(self, stmt: Select[Any]) -> Select[Any]:
+        return stmt.options(
+            selectinload(LaserRun.project).options(
+                selectinload(Project.client), selectinload(Project.queue_item), selectinload(Project.preset)
+            ),
+            selectinload(LaserRun.operator),
+            selectinload(LaserRun.extra_operator),
+            selectinload(LaserRun.logged_by),
+            selectinload(LaserRun.preset),
+        )
+
+    def search_query(self, filters: RunFilters) -> Select[tuple[LaserRun]]:
+        stmt = select(LaserRun).order_by(LaserRun.started_at.desc(), LaserRun.id.desc())
+        start, end = self.calendar.utc_range(filters.start, filters.end)
+        if start:
+            stmt = stmt.where(LaserRun.started_at >= start)
+        if end:
+            stmt = stmt.where(LaserRun.started_at < end)
+        if filters.operator and (condition := attribution_filter(filters.operator)) is not None:
+            stmt = stmt.where(condition)
+        if filters.project_id:
+            stmt = stmt.where(LaserRun.project_id == filters.project_id)
+        if filters.status:
+            stmt = stmt.where(LaserRun.status == filters.status)
+        if term := filters.q.strip():
+            matching = select(Project.id).where(
+                or_(contains(self.session, Project.project_code, term), contains(self.session, Project.name, term))
+            )
+            stmt = stmt.where(LaserRun.project_id.in_(matching))
+        return stmt
+
+    async def list(self, filters: RunFilters, page: int = 1, per_page: int = 50) -> Page[LaserRun]:
+        return await paginate(self.session, self._with_people(self.search_query(filters)), page, per_page)
+
+    def export_rows(self, filters: RunFilters) -> AsyncIterator[Row[Any]]:
+        columns = (_JOINED_EXPORT_COLUMNS.get(name, getattr(LaserRun, name, None)) for name in EXPORT_COLUMNS)
+        stmt = (
+            self.search_query(filters)
+            .join(Project, Project.id == LaserRun.project_id)
+            .join(_Operator, _Operator.id == LaserRun.operator_id)
+            .outerjoin(ExtraOperator, ExtraOperator.id == LaserRun.extra_operator_id)
+            .with_only_columns(*columns)
+        )
+        return stream_rows(self.session, stmt)
+
+    async def get(self, run_id: int) -> LaserRun:
+        run = await self.session.scalar(self._with_people(select(LaserRun).where(LaserRun.id == run_id)))
+        if run is None:
+            raise NotFound(f"Run {run_id} does not exist.")
+        return run
+
+    async def running_for(self, user_id: int) -> LaserRun | None:
+        """The operator's run that has not been ended, if any."""
+        return await self.session.scalar(
+            self._with_people(
+                select(LaserRun).where(LaserRun.operator_id == user_id, LaserRun.status == RunStatus.RUNNING.value)
+            )
+        )
+
+    async def for_project(self, project_id: int, limit: int = 50) -> list[LaserRun]:
+        return list(await self.session.scalars(self._with_people(self.search_query(RunFilters(project_id=project_id)).limit(limit))))
+
+    async def recent(self, operator: str, limit: int = 20) -> list[LaserRun]:
+        return list(await self.session.scalars(self._with_people(self.search_query(RunFilters(operator=operator)).limit(limit))))
+
+    # -- writing -----------------------------------------------------------------------------
+
+    async def _project(self, project_id: int) -> Project:
+        project = await self.session.scalar(
+            select(Project)
+            .where(Project.id == project_id)
+            .options(selectinload(Project.queue_item), selectinload(Project.client), selectinload(Project.preset))
+        )
+        if project is None:
+            raise NotFound(f"Project {project_id} does not exist.")
+        return project
+
+    async def _extra_operator(self, extra_operator_id: int | None) -> ExtraOperator | None:
+        if extra_operator_id is None:
+            return None
+        extra = await self.session.get(ExtraOperator, extra_operator_id)
+        if extra is None or not extra.is_active:
+            raise InvalidInput({"extra_operator_id": "Choose someone from the list of active operators."})
+        return extra
+
+    async def _into_production(self, project: Project, today: date) -> QueueItem:
+        """Production comes first: whatever stage the job was in, it is now being cut."""
+        item = project.queue_item
+        if item is None:
+            item = await QueueService(self.session, self.actor, self.calendar).enqueue(project)
+        item.project = project
+        await apply_queue_status(self.session, item, QueueStatus.IN_PROGRESS, self.actor, today=today, cause="run started")
+        await set_stage(self.session, project, Stage.CUTTING, self.actor, "run started", today=today)
+        return item
+
+    async def start(self, project_id: int, extra_operator_id: int | None = None) -> LaserRun:
+        """Start a run for the acting user; the job goes In Progress / Cutting. Commits.
+
+        Refused (409) while the user has another run going, naming that run.
+        """
+        assert self.actor.user_id is not None
+        running = await self.running_for(self.actor.user_id)
+        if running is not None:
+            raise Conflict(
+                f"You already have a run going on {running.project.project_code} "
+                f"(started {self.calendar.local(running.started_at):%H:%M}). End it before starting another."
+            )
+        project = await self._project(project_id)
+        extra = await self._extra_operator(extra_operator_id)
+        today = self.calendar.today()
+        item = await self._into_production(project, today)
+        run = LaserRun(
+            project_id=project.id,
+            queue_item_id=item.id,
+            operator_id=self.actor.user_id,
+            extra_operator_id=extra.id if extra else None,
+            logged_by_id=self.actor.user_id,
+            preset_id=project.preset_id,
+            status=RunStatus.RUNNING.value,
+            started_at=utcnow(),
+            material_type=project.material_type,
+            thickness_mm=project.thickness_mm,
+            sheet_size=project.sheet_size,
+        )
+        self.session.add(run)
+        try:
+            await self.session.flush()
+        except IntegrityError as clash:  # a second start in a race with the first
+            await self.session.rollback()
+            raise Conflict("You already have a run going. End it before starting another.") from clash
+        who = f" for {extra.display_name}" if extra else ""
+        await record_activity(self.session, self.actor, "run_started", "project", project.id, f"Run #{run.id}{who}")
+        await self.session.commit()
+        return await self.get(run.id)
+
+    async def end(self, run_id: int, report: RunEnd, *, may_end_others: bool = False) -> LaserRun:
+        """End a running run: cut minutes from the clock, sheets off the shelf, the job on if finished. Commits."""
+        run = await self.get(run_id)
+        if run.operator_id != self.actor.user_id and not may_end_others:
+            raise PermissionDenied(f"Run #{run.id} is {run.operator.display_name}'s; only they can end it.")
+        ended_at = utcnow()
+        # Conditional on still running, so two End Run taps (or two devices) end it once.
+        claimed = await self.session.scalar(
+            update(LaserRun)
+            .where(LaserRun.id == run.id, LaserRun.status == RunStatus.RUNNING.value)
+            .values(status=RunStatus.COMPLETED.value, ended_at=ended_at, updated_at=ended_at)
+            .returning(LaserRun.id)
+        )
+        if claimed is None:
+            raise Conflict(f"Run #{run.id} was already ended at {self.calendar.local(run.ended_at or ended_at):%H:%M}.")
+        run.status, run.ended_at = RunStatus.COMPLETED.value, ended_at
+        run.cut_minutes = _minutes_between(run.started_at, ended_at)
+        await self._complete(run, report)
+        await self.session.commit()
+        return await self.get(run.id)
+
+    async def log(self, project_id: int, data: RunLog) -> LaserRun:
+        """Record a finished run typed in on a PC (stock and job move as for End Run). Commits."""
+        project = await self._project(project_id)
+        operator = await self.session.get(User, data.operator_id)
+        if operator is None or not operator.is_active or not role_can(operator.role, Permission.RUNS_LOG):
+            raise InvalidInput({"operator_id": "Choose an active operator from the list."})
+        extra = await self._extra_operator(data.extra_operator_id)
+        preset_id = data.preset_id
+        if preset_id is not None and await self.session.get(Preset, preset_id) is None:
+            raise InvalidInput({"preset_id": "Choose a preset from the list."})
+        today = self.calendar.today()
+        if data.run_date is None or data.run_date == today:
+            ended_at = utcnow()
+        else:
+            ended_at = datetime.combine(data.run_date, _LOGGED_RUN_ENDS_AT, tzinfo=self.calendar.zone)
+        item = await self._into_production(project, today)
+        run = LaserRun(
+            project_id=project.id,
+            queue_item_id=item.id,
+            operator_id=operator.id,
+            extra_operator_id=extra.id if extra else None,
+            logged_by_id=self.actor.user_id,
+            preset_id=preset_id if preset_id is not None else project.preset_id,
+            status=RunStatus.COMPLETED.value,
+            started_at=ended_at - timedelta(minutes=float(data.cut_time_minutes)),
+            ended_at=ended_at,
+            cut_minutes=data.cut_time_minutes,
+            material_type=project.material_type,
+            thickness_mm=project.thickness_mm,
+            sheet_size=project.sheet_size,
+        )
+        self.session.add(run)
+        await self.session.flush()
+        await record_activity(self.session, self.actor, "run_logged", "project", project.id, f"Run #{run.id}")
+        run.project = project
+        await self._complete(run, data.report)
+        await self.session.commit()
+        return await self.get(run.id)
+
+    async def _complete(self, run: LaserRun, report: RunEnd) -> None:
+        """The shared end of a run: report, stock, the job's progress (caller's transaction)."""
+        project = run.project
+        run.sheets_used = report.sheets_used
+        run.parts_produced = report.parts_produced
+        run.notes = report.notes
+        run.job_finished = report.job_finished
+        spec = SheetSpec.of(run)  # the sheet the run was cut from, as copied at its start
+        stock = await sheet_item_for(self.session, spec) if spec and report.sheets_used else None
+        if stock is not None:
+            usage = await move_stock(
+                self.session,
+                stock.id,
+                -report.sheets_used,
+                TransactionType.USAGE,
+                self.actor,
+                clamp=True,
+                reference=project.project_code,
+                notes=f"Run #{run.id}",
+                project_id=project.id,
+                run_id=run.id,
+            )
+            run.inventory_item_id = stock.id
+            run.stock_shortfall = usage.shortfall
+        elif report.sheets_used and spec is not None:
+            run.stock_shortfall = report.sheets_used  # nothing on record to take them from
+        item = project.queue_item
+        if item is not None and report.sheets_used:
+            await self.session.execute(
+                update(QueueItem)
+                .where(QueueItem.id == item.id)
+                .values(sheets_cut=QueueItem.sheets_cut + report.sheets_used)
+                .execution_options(synchronize_session=False)
+            )
+        details = f"Run #{run.id}: {run.cut_minutes} min, {report.sheets_used} sheets, {report.parts_produced} parts"
+        if run.stock_shortfall:
+            details += f" ({run.stock_shortfall} more than the shelf held)"
+        await record_activity(self.session, self.actor, "run_ended", "project", project.id, details)
+        if report.job_finished and item is not None:
+            item.project = project
+            await apply_queue_status(
+                self.session, item, QueueStatus.COMPLETED, self.actor, today=self.calendar.today(), cause="job finished"
+            )
