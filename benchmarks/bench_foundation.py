@@ -45,7 +45,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from laseros import migrate
-from laseros.db import Base, Database, create_engine
+from laseros.db import Base, Database
 from laseros.domain.admin.services import Actor
 from laseros.domain.clients.services import ClientService
 from laseros.domain.projects.services import ProjectFilters, ProjectService
@@ -397,8 +397,8 @@ async def _move(db: Database, ordered: list[int]) -> int | None:
 
 async def in_process(settings: Settings, moves: int, sql_samples: int) -> InProcessResult:
     """The drag the browser makes on /queue page 1 (last row to the top), straight through QueueService."""
-    db = Database(create_engine(settings))
-    recorder = SqlRecorder(db.engine)
+    db = Database.from_settings(settings)
+    recorder = SqlRecorder(db.write_engine)
     try:
         ids = await _page_one_ids(db)
         dragged, original = [ids[-1], *ids[:-1]], ids
@@ -457,8 +457,8 @@ async def _sql_per_page(db: Database, recorder: SqlRecorder, samples: int) -> di
 
 async def renumber_probe(settings: Settings) -> tuple[int, int, float, int]:
     """Drag into the same gap until it is used up: (moves until renumber, rows it wrote, its ms, next move rows)."""
-    db = Database(create_engine(settings))
-    recorder = SqlRecorder(db.engine)
+    db = Database.from_settings(settings)
+    recorder = SqlRecorder(db.write_engine)
     try:
         for count in range(1, 64):
             ids = await _page_one_ids(db)

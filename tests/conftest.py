@@ -71,7 +71,9 @@ def template_db() -> Path:
         # The sheet the factories' projects use, well stocked, so paid jobs queue unless a test says otherwise.
         async with db.session(write=True) as session:
             await InventoryService(session, SYSTEM, ShopCalendar("Africa/Johannesburg")).create(
-                ItemInput.parse(STOCKED_SHEET, materials=DEFAULT_MATERIALS, sheet_sizes=DEFAULT_SHEET_SIZES, creating=True)
+                ItemInput.parse(
+                    STOCKED_SHEET, materials=DEFAULT_MATERIALS, sheet_sizes=DEFAULT_SHEET_SIZES, creating=True
+                )
             )
         await db.dispose()
 

@@ -63,9 +63,30 @@ def test_demo_loads_a_small_shop_once(tmp_path):
     with sqlite3.connect(tmp_path / "laseros.db") as conn:
         assert conn.execute("SELECT count(*) FROM users").fetchone() == (4,)
         assert conn.execute("SELECT count(*) FROM clients").fetchone() == (8,)
-        assert conn.execute("SELECT count(*) FROM projects").fetchone() == (30,)
+        assert conn.execute("SELECT count(*) FROM projects").fetchone() == (45,)
         stages = {row[0] for row in conn.execute("SELECT DISTINCT stage FROM projects")}
-        assert {"request", "quote", "queued", "cutting", "ready", "delivered", "cancelled"} <= stages
+        assert {
+            "request",
+            "quote",
+            "waiting_material",
+            "queued",
+            "cutting",
+            "ready",
+            "delivered",
+            "cancelled",
+        } <= stages
+        # Stock, presets, an extra operator and weeks of runs, with the ledger adding up.
+        assert conn.execute("SELECT count(*) FROM inventory_items").fetchone()[0] >= 10
+        assert conn.execute("SELECT count(*) FROM presets WHERE is_active").fetchone()[0] >= 5
+        assert conn.execute("SELECT count(*) FROM extra_operators").fetchone() == (1,)
+        runs, days = conn.execute("SELECT count(*), count(DISTINCT date(started_at)) FROM laser_runs").fetchone()
+        assert runs >= 20 and days >= 10
+        assert conn.execute("SELECT count(*) FROM laser_runs WHERE status = 'running'").fetchone() == (1,)
+        mismatched = conn.execute(
+            "SELECT count(*) FROM inventory_items i WHERE quantity_on_hand != "
+            "(SELECT coalesce(sum(quantity), 0) FROM inventory_transactions t WHERE t.item_id = i.id)"
+        ).fetchone()
+        assert mismatched == (0,)
         active = conn.execute("SELECT count(*) FROM queue_items WHERE status IN ('Queued','In Progress')").fetchone()
         assert active[0] >= 5
     again = CliRunner().invoke(cli, ["demo"], env=_env(tmp_path))

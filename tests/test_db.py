@@ -31,9 +31,11 @@ def test_write_sessions_begin_immediate(settings):
         db = Database.from_settings(settings)
         from sqlalchemy import event
 
-        @event.listens_for(db.engine.sync_engine, "before_cursor_execute")
         def record(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
             statements.append(statement)
+
+        event.listen(db.write_engine.sync_engine, "before_cursor_execute", record)
+        event.listen(db.engine.sync_engine, "before_cursor_execute", record)
 
         async with db.session(write=True) as session:
             await session.execute(text("SELECT 1"))

@@ -71,7 +71,7 @@ def test_a_move_writes_one_queue_row_and_one_activity_row(settings, manager, que
         db = Database.from_settings(settings)
         written = 0
 
-        @event.listens_for(db.engine.sync_engine, "after_cursor_execute")
+        @event.listens_for(db.write_engine.sync_engine, "after_cursor_execute")
         def count(conn, cursor, statement, params, context, executemany):  # type: ignore[no-untyped-def]
             nonlocal written
             if statement.lstrip().split()[0].upper() in ("INSERT", "UPDATE", "DELETE"):

@@ -3,6 +3,11 @@
 SQLite is tuned per SPEC §10: WAL, busy_timeout, foreign keys, synchronous=NORMAL, and every
 write transaction opens with ``BEGIN IMMEDIATE`` so concurrent writers queue on the lock instead
 of failing with "database is locked" when a deferred transaction tries to upgrade.
+
+Within one process, writes go through a pool of exactly one connection: SQLite runs one writer
+at a time anyway, and waiting in the pool's queue is first-come first-served with no delay,
+where waiting in SQLite's busy handler sleeps in steps of up to 100 ms (docs/performance.md).
+busy_timeout still covers other processes (a worker, the CLI).
 """
 
 from __future__ import annotations
@@ -107,11 +112,11 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE_OPTION) else "BEGIN")
 
 
-def create_engine(settings: Settings) -> AsyncEngine:
+def create_engine(settings: Settings, *, writer: bool = False) -> AsyncEngine:
     kwargs: dict[str, Any] = {}
     if settings.is_sqlite:
-        kwargs["pool_size"] = 10
-        kwargs["max_overflow"] = 20
+        kwargs["pool_size"] = 1 if writer else 10
+        kwargs["max_overflow"] = 0 if writer else 20
         kwargs["pool_timeout"] = 60
     engine = create_async_engine(settings.database_url, **kwargs)
     if settings.is_sqlite:
@@ -121,19 +126,25 @@ def create_engine(settings: Settings) -> AsyncEngine:
 
 @dataclass
 class Database:
-    """The engine plus its two session factories: reads begin deferred, writes begin immediate."""
+    """Reading and writing engines with a session factory each: reads begin deferred, writes immediate.
+
+    On SQLite the writing engine is a separate one-connection pool (see the module docstring);
+    on PostgreSQL both are the same engine.
+    """
 
     engine: AsyncEngine
+    write_engine: AsyncEngine
 
     def __post_init__(self) -> None:
         self.read_sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self.write_sessions = async_sessionmaker(
-            self.engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False
+            self.write_engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False
         )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
-        return cls(create_engine(settings))
+        engine = create_engine(settings)
+        return cls(engine, create_engine(settings, writer=True) if settings.is_sqlite else engine)
 
     @asynccontextmanager
     async def session(self, *, write: bool) -> AsyncIterator[AsyncSession]:
@@ -146,10 +157,12 @@ class Database:
         """Refresh SQLite's planner statistics (cheap with analysis_limit; SQLite's own advice at start-up)."""
         if self.engine.dialect.name != "sqlite":
             return
-        async with self.engine.execution_options(**{WRITE_OPTION: True}).connect() as conn:
+        async with self.write_engine.execution_options(**{WRITE_OPTION: True}).connect() as conn:
             await conn.exec_driver_sql("PRAGMA analysis_limit=400")
             await conn.exec_driver_sql("PRAGMA optimize")
             await conn.commit()  # ANALYZE writes sqlite_stat1: keep it
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.write_engine is not self.engine:
+            await self.write_engine.dispose()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -14,11 +14,19 @@ from laseros.domain.admin.models import User
 from laseros.domain.admin.services import Actor, UserService
 from laseros.domain.clients.schemas import ClientInput
 from laseros.domain.clients.services import ClientService
+from laseros.domain.inventory.schemas import ItemInput
+from laseros.domain.inventory.services import InventoryService
+from laseros.domain.operators.models import ExtraOperator
+from laseros.domain.operators.schemas import ExtraOperatorInput
+from laseros.domain.operators.services import OperatorService
+from laseros.domain.presets.schemas import PresetInput
+from laseros.domain.presets.services import PresetService
 from laseros.domain.projects.schemas import ProjectInput
 from laseros.domain.projects.services import ProjectService
-from laseros.domain.projects.stages import QueueStatus, Stage
-from laseros.domain.queue.services import QueueService
-from laseros.domain.shop import DEFAULT_MATERIALS, DEFAULT_SHEET_SIZES, THICKNESSES_MM, ShopCalendar
+from laseros.domain.projects.stages import Stage
+from laseros.domain.runs.schemas import RunEnd, RunLog
+from laseros.domain.runs.services import RunService
+from laseros.domain.shop import DEFAULT_MATERIALS, DEFAULT_SHEET_SIZES, ShopCalendar
 
 
 @dataclass(frozen=True)
@@ -50,6 +58,36 @@ CLIENTS = [
 JOBS = ["Bracket set", "Gate panels", "Sign letters", "Trailer ribs", "Gusset plates", "Base plates",
         "Shelf brackets", "Decorative screen", "Flange rings", "Machine guards", "Name plates",
         "Pump mounts", "Balustrade infill", "Chassis plates", "Enclosure parts"]  # fmt: skip
+
+# The sheet rack: (material, thickness, size, opening stock, minimum, unit cost). The last one is
+# nearly empty, so a job that needs it waits on material and the list shows it as low.
+SHEETS = [
+    ("Mild Steel", "1.00", "2500x1250", 60, 15, "520.00"),
+    ("Mild Steel", "2.00", "3000x1500", 80, 20, "1150.00"),
+    ("Mild Steel", "3.00", "3000x1500", 90, 20, "1680.00"),
+    ("Mild Steel", "5.00", "3000x1500", 40, 10, "2790.00"),
+    ("Stainless Steel", "1.20", "2500x1250", 45, 10, "2350.00"),
+    ("Galvanised", "1.00", "2500x1250", 50, 12, "690.00"),
+    ("Aluminium", "2.00", "2500x1250", 35, 8, "1980.00"),
+    ("Stainless Steel", "3.00", "3000x1500", 2, 6, "6100.00"),
+]
+STOCKED = SHEETS[:-1]
+SHORT_SHEET = SHEETS[-1]
+CONSUMABLES = [
+    ("Consumable", "Nozzle 1.5 mm single", "each", 24, 10, "85.00"),
+    ("Consumable", "Protective lens", "each", 6, 4, "420.00"),
+    ("Spare Part", "Ceramic ring", "each", 3, 2, "650.00"),
+    ("Tool", "Nozzle centring kit", "each", 1, 0, "1200.00"),
+]
+# Presets for the common sheets: (material, thickness, power W, speed mm/min, gas, bar, nozzle mm, focus mm).
+PRESETS = [
+    ("Mild Steel", "1.00", 1500, 9000, "N2", "12.00", "1.50", "0.00"),
+    ("Mild Steel", "2.00", 2000, 5200, "O2", "0.80", "1.20", "1.00"),
+    ("Mild Steel", "3.00", 3000, 3200, "O2", "0.60", "1.20", "1.50"),
+    ("Stainless Steel", "1.20", 2000, 8000, "N2", "14.00", "2.00", "-1.00"),
+    ("Galvanised", "1.00", 1500, 8500, "Air", "10.00", "1.50", "0.00"),
+]
+HISTORY_JOBS = 14  # delivered jobs cut over the past three weeks, for the run log and operator totals
 
 # How many demo projects end in each stage (30 in all).
 STAGE_PLAN = [
@@ -83,48 +121,179 @@ async def load_demo(db: Database, calendar: ShopCalendar) -> bool:
                                address=f"{rng.randint(1, 200)} Industrial Road", notes="")  # fmt: skip
             client_ids.append((await ClientService(session, manager).create(data)).id)
 
+    async with db.session(write=True) as session:
+        operator = Actor.of(await _user(session, "operator"))
+        admin_user = await _user(session, "admin")
+        admin = Actor.of(admin_user)
+    await _stock_the_shop(db, calendar, admin, rng)
+    async with db.session(write=True) as session:
+        extra = await OperatorService(session, admin).create_extra(
+            ExtraOperatorInput(display_name="Themba (night shift)", notes="Runs the machine on night shifts; no login.")
+        )
+
+    # Three weeks of finished work first, so the run log, stock ledger and operator totals have a history.
+    today = calendar.today()
+    for number in range(HISTORY_JOBS):
+        spec = rng.choice(STOCKED)
+        project_id = await _new_project(db, calendar, manager, rng, client_ids, f"{rng.choice(JOBS)} (earlier)", spec)
+        await _pay(db, calendar, manager, project_id)
+        runs = rng.randint(1, 3)
+        for part in range(runs):
+            day = today - timedelta(days=21 - number - part)
+            who = extra if rng.random() < 0.25 else None
+            await _log_run(db, calendar, manager, operator, project_id, rng, day, who, finished=part == runs - 1)
+        async with db.session(write=True) as session:
+            await ProjectService(session, manager, calendar).change_stage(project_id, Stage.DELIVERED)
+
     stages = [stage for stage, count in STAGE_PLAN for _ in range(count)]
     rng.shuffle(stages)
+    running_started = False
     for number, target in enumerate(stages):
-        async with db.session(write=True) as session:
-            projects = ProjectService(session, manager, calendar)
-            sheets = rng.randint(1, 12)
-            data = ProjectInput(
-                client_id=rng.choice(client_ids),
-                name=f"{rng.choice(JOBS)} #{number + 1}",
-                description="Demo job: cut to the client's DXF.",
-                material_type=rng.choice(DEFAULT_MATERIALS),
-                thickness_mm=rng.choice(THICKNESSES_MM[2:10]),
-                sheet_size=rng.choice(DEFAULT_SHEET_SIZES),
-                sheets_required=sheets,
-                parts_quantity=sheets * rng.randint(4, 40),
-                estimated_cut_time=sheets * rng.randint(10, 35),
-                quoted_price=Decimal(sheets * rng.randint(900, 2400)),
-                due_date=calendar.today() + timedelta(days=rng.randint(3, 30)),
-            )
-            project = await projects.create(data)
-            await _advance(projects, QueueService(session, manager, calendar), project.id, target)
+        spec = rng.choice(STOCKED)
+        project_id = await _new_project(
+            db, calendar, manager, rng, client_ids, f"{rng.choice(JOBS)} #{number + 1}", spec
+        )
+        live_run = await _advance(
+            db, calendar, manager, operator, project_id, target, rng, start_live_run=not running_started
+        )
+        running_started = running_started or live_run
+    # One job needs a sheet the rack is short of: it waits on material until stock is bought.
+    project_id = await _new_project(
+        db, calendar, manager, rng, client_ids, "Balustrade infill (316)", SHORT_SHEET, sheets=8
+    )
+    await _pay(db, calendar, manager, project_id)
     return True
 
 
-async def _advance(projects: ProjectService, queue: QueueService, project_id: int, target: Stage) -> None:
-    """Walk a new project through the real workflow until it reaches ``target``."""
+async def _user(session, username: str) -> User:  # type: ignore[no-untyped-def]
+    return (await session.scalars(select(User).where(User.username == username))).one()
+
+
+async def _stock_the_shop(db: Database, calendar: ShopCalendar, admin: Actor, rng: random.Random) -> None:
+    materials, sizes = list(DEFAULT_MATERIALS), list(DEFAULT_SHEET_SIZES)
+    for number, (material, thickness, size, on_hand, minimum, cost) in enumerate(SHEETS, start=1):
+        values = {"item_code": f"SH-{number:03d}", "name": f"{material} {thickness} mm {size}", "category": "Sheet",
+                  "material_type": material, "thickness_mm": thickness, "sheet_size": size, "unit": "sheets",
+                  "quantity_on_hand": str(on_hand), "min_required": str(minimum), "reorder_quantity": str(minimum * 2),
+                  "unit_cost": cost, "supplier_name": rng.choice(["Macsteel", "Steelbuild", "Allied Metals"]),
+                  "location": f"Rack {chr(64 + number)}"}  # fmt: skip
+        async with db.session(write=True) as session:
+            item = ItemInput.parse(values, materials=materials, sheet_sizes=sizes, creating=True)
+            await InventoryService(session, admin, calendar).create(item)
+    for number, (category, name, unit, on_hand, minimum, cost) in enumerate(CONSUMABLES, start=1):
+        values = {"item_code": f"CS-{number:03d}", "name": name, "category": category, "unit": unit,
+                  "quantity_on_hand": str(on_hand), "min_required": str(minimum), "reorder_quantity": str(minimum or 1),
+                  "unit_cost": cost, "supplier_name": "Laser Parts SA", "location": "Store room"}  # fmt: skip
+        async with db.session(write=True) as session:
+            item = ItemInput.parse(values, materials=materials, sheet_sizes=sizes, creating=True)
+            await InventoryService(session, admin, calendar).create(item)
+    for material, thickness, power, speed, gas, bar, nozzle, focus in PRESETS:
+        values = {"name": f"{material} {thickness} mm {gas}", "material_type": material, "thickness_mm": thickness,
+                  "power_w": str(power), "speed_mm_min": str(speed), "frequency_hz": "5000", "gas": gas,
+                  "pressure_bar": bar, "nozzle_mm": nozzle, "focus_mm": focus, "pierce_time_s": "0.50",
+                  "is_active": "1", "notes": "Checked on the machine in the last service."}  # fmt: skip
+        async with db.session(write=True) as session:
+            await PresetService(session, admin).create(PresetInput.parse(values, materials=materials))
+
+
+async def _new_project(
+    db: Database,
+    calendar: ShopCalendar,
+    manager: Actor,
+    rng: random.Random,
+    client_ids: list[int],
+    name: str,
+    spec: tuple,  # type: ignore[type-arg]
+    sheets: int | None = None,
+) -> int:
+    material, thickness, size = spec[:3]
+    sheets = sheets or rng.randint(1, 8)
+    data = ProjectInput(
+        client_id=rng.choice(client_ids),
+        name=name,
+        description="Demo job: cut to the client's DXF.",
+        material_type=material,
+        thickness_mm=Decimal(thickness),
+        sheet_size=size,
+        sheets_required=sheets,
+        parts_quantity=sheets * rng.randint(4, 40),
+        estimated_cut_time=sheets * rng.randint(10, 35),
+        quoted_price=Decimal(sheets * rng.randint(900, 2400)),
+        due_date=calendar.today() + timedelta(days=rng.randint(3, 30)),
+    )
+    async with db.session(write=True) as session:
+        return (await ProjectService(session, manager, calendar).create(data)).id
+
+
+async def _pay(db: Database, calendar: ShopCalendar, manager: Actor, project_id: int) -> None:
+    async with db.session(write=True) as session:
+        await ProjectService(session, manager, calendar).mark_pop_received(project_id)
+
+
+async def _log_run(
+    db: Database,
+    calendar: ShopCalendar,
+    manager: Actor,
+    operator: Actor,
+    project_id: int,
+    rng: random.Random,
+    day: date,
+    extra: ExtraOperator | None,
+    *,
+    finished: bool,
+) -> None:
+    async with db.session(write=True) as session:
+        sheets = rng.randint(1, 3)
+        data = RunLog(
+            operator_id=operator.user_id or 0,
+            extra_operator_id=extra.id if extra else None,
+            preset_id=None,
+            cut_time_minutes=Decimal(rng.randint(20, 150)),
+            run_date=day,
+            report=RunEnd(
+                sheets_used=sheets, parts_produced=sheets * rng.randint(5, 30), notes="", job_finished=finished
+            ),
+        )
+        await RunService(session, manager, calendar).log(project_id, data)
+
+
+async def _advance(
+    db: Database,
+    calendar: ShopCalendar,
+    manager: Actor,
+    operator: Actor,
+    project_id: int,
+    target: Stage,
+    rng: random.Random,
+    *,
+    start_live_run: bool,
+) -> bool:
+    """Walk a new project through the real workflow until it reaches ``target``.
+
+    Returns True when it left a run going on the operator's phone (there can be one per operator).
+    """
     if target == Stage.REQUEST:
-        return
-    await projects.change_stage(project_id, Stage.QUOTE)
-    if target == Stage.QUOTE:
-        return
-    if target == Stage.CANCELLED:
-        await projects.change_stage(project_id, Stage.CANCELLED)
-        return
-    project = await projects.mark_pop_received(project_id)
-    assert project.queue_item is not None
-    item_id = project.queue_item.id
+        return False
+    async with db.session(write=True) as session:
+        projects = ProjectService(session, manager, calendar)
+        await projects.change_stage(project_id, Stage.QUOTE)
+        if target == Stage.CANCELLED:
+            await projects.change_stage(project_id, Stage.CANCELLED)
+    if target in (Stage.QUOTE, Stage.CANCELLED):
+        return False
+    await _pay(db, calendar, manager, project_id)
     if target == Stage.QUEUED:
-        return
-    await queue.set_status(item_id, QueueStatus.IN_PROGRESS)
+        return False
+    yesterday = calendar.today() - timedelta(days=1)
     if target == Stage.CUTTING:
-        return
-    await queue.set_status(item_id, QueueStatus.COMPLETED)
+        if start_live_run:
+            async with db.session(write=True) as session:
+                await RunService(session, operator, calendar).start(project_id)
+            return True
+        await _log_run(db, calendar, manager, operator, project_id, rng, yesterday, None, finished=False)
+        return False
+    await _log_run(db, calendar, manager, operator, project_id, rng, yesterday, None, finished=True)
     if target == Stage.DELIVERED:
-        await projects.change_stage(project_id, Stage.DELIVERED)
+        async with db.session(write=True) as session:
+            await ProjectService(session, manager, calendar).change_stage(project_id, Stage.DELIVERED)
+    return False

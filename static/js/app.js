@@ -49,12 +49,55 @@
     });
   }
 
+  // Run timers count from the run's start time as the server recorded it. The offset between
+  // the server's clock and this phone's is measured once per page, so the timer is right after
+  // a reload and keeps counting with no network at all.
+  function initTimers(root) {
+    root.querySelectorAll(".run-timer[data-started]").forEach(function (el) {
+      if (el._timer) return;
+      var started = Date.parse(el.dataset.started);
+      var offset = el.dataset.serverNow ? Date.parse(el.dataset.serverNow) - Date.now() : 0;
+      if (isNaN(started)) return;
+      var tick = function () {
+        if (!el.isConnected) { clearInterval(el._timer); return; }
+        var seconds = Math.max(0, Math.floor((Date.now() + offset - started) / 1000));
+        var h = Math.floor(seconds / 3600), m = Math.floor(seconds / 60) % 60, s = seconds % 60;
+        el.textContent = h + ":" + (m < 10 ? "0" : "") + m + ":" + (s < 10 ? "0" : "") + s;
+      };
+      tick();
+      el._timer = setInterval(tick, 1000);
+    });
+  }
+
+  // − / + buttons beside a number input (the input still works on its own).
+  function initSteppers(root) {
+    root.querySelectorAll("[data-stepper]").forEach(function (box) {
+      if (box._bound) return;
+      box._bound = true;
+      var input = box.querySelector("input");
+      box.querySelectorAll("[data-step]").forEach(function (button) {
+        button.addEventListener("click", function () {
+          var value = parseInt(input.value || "0", 10);
+          if (isNaN(value)) value = 0;
+          input.value = String(Math.max(0, value + parseInt(button.dataset.step, 10)));
+          input.dispatchEvent(new Event("change", { bubbles: true }));
+        });
+      });
+    });
+  }
+
+  function initAll(root) {
+    initSortables(root);
+    initTimers(root);
+    initSteppers(root);
+  }
+
   function boot() {
     initSidebar();
     if (window.htmx) {
-      htmx.onLoad(function (content) { initSortables(content); });
+      htmx.onLoad(function (content) { initAll(content); });
     } else {
-      initSortables(document);
+      initAll(document);
     }
   }
 

@@ -13,6 +13,7 @@ from litestar import Request
 from litestar.utils.scope.state import ScopeState
 from markupsafe import Markup
 
+from laseros.db import utcnow
 from laseros.domain.admin.roles import Permission
 from laseros.domain.projects.stages import (
     POP_FROM,
@@ -25,6 +26,12 @@ from laseros.domain.projects.stages import (
 )
 from laseros.domain.queue.models import Priority
 from laseros.domain.shop import THICKNESSES_MM, ShopCalendar, thickness_label
+
+
+def elapsed(started_at: datetime) -> str:
+    """H:MM:SS since ``started_at``: the run timer's first frame before app.js takes over."""
+    seconds = max(int((utcnow() - started_at).total_seconds()), 0)
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
 
 def money(value: Decimal | None) -> str:
@@ -64,6 +71,7 @@ def configure(env: Environment, calendar: ShopCalendar, company_name: str) -> No
         localtime=localtime,
         isodate=isodate,
         thickness=thickness_label,
+        elapsed=elapsed,
         stage_label=lambda s: STAGE_LABELS[Stage(s)] if s else "",
     )
     env.globals.update(
@@ -83,6 +91,7 @@ def configure(env: Environment, calendar: ShopCalendar, company_name: str) -> No
         POP_FROM=POP_FROM,
         company_name=company_name,
         today=calendar.today,
+        now_utc=utcnow,
     )
     # The shared macros (form fields, badges, pagination) are globals, so a block rendered on its
     # own as an htmx fragment has them just like the whole page does.

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from laseros.db import utcnow
 from laseros.domain.admin.models import ActivityLog, LoginAttempt, ShopSetting, User, UserSession
 from laseros.domain.admin.roles import Role
-from laseros.domain.errors import Conflict, InvalidInput
+from laseros.domain.errors import InvalidInput
 from laseros.domain.shop import DEFAULT_MATERIALS, DEFAULT_SHEET_SIZES
 
 LOCKOUT_FAILURES = 5

@@ -75,7 +75,8 @@ class TransactionInput:
     def parse(cls, raw: Mapping[str, str]) -> TransactionInput:
         """Purchase, Usage and Return take a positive count; an Adjustment is a signed correction."""
         read = FieldReader(raw)
-        kind = read.choice("transaction_type", [t.value for t in TransactionType], required=True)
+        kinds = [t.value for t in TransactionType]
+        kind = read.choice("transaction_type", kinds, required=True)
         adjustment = kind == TransactionType.ADJUSTMENT.value
         quantity = read.integer(
             "quantity",
@@ -86,7 +87,8 @@ class TransactionInput:
         if adjustment and quantity == 0:
             read.errors["quantity"] = "An adjustment of 0 changes nothing: enter how many to add (+) or remove (−)."
         data = cls(
-            transaction_type=TransactionType(kind) if kind else TransactionType.PURCHASE,
+            # A missing or unknown type is already an error, so the placeholder is never saved.
+            transaction_type=TransactionType(kind) if kind in kinds else TransactionType.PURCHASE,
             change=-(quantity or 0) if kind == TransactionType.USAGE.value else (quantity or 0),
             unit_cost=read.money("unit_cost"),
             reference=read.text("reference", max_length=100),

@@ -137,7 +137,12 @@ class InventoryService:
         if filters.low_only:
             stmt = stmt.where(InventoryItem.quantity_on_hand < InventoryItem.min_required)
         if term := filters.q.strip():
-            columns = (InventoryItem.name, InventoryItem.item_code, InventoryItem.material_type, InventoryItem.supplier_name)
+            columns = (
+                InventoryItem.name,
+                InventoryItem.item_code,
+                InventoryItem.material_type,
+                InventoryItem.supplier_name,
+            )
             stmt = stmt.where(or_(*(contains(self.session, c, term) for c in columns)))
         return stmt
 
@@ -196,16 +201,28 @@ class InventoryService:
             fields.update(material_type=data.material_type, thickness_mm=data.thickness_mm, sheet_size="")
         return fields
 
+    async def _next_free_code(self) -> str:
+        """The next INV- number, skipping any an admin already typed in by hand."""
+        while True:
+            code = f"INV-{await next_code_value(self.session, 'inventory'):04d}"
+            taken = await self.session.scalar(
+                select(InventoryItem.id).where(func.upper(InventoryItem.item_code) == code)
+            )
+            if taken is None:
+                return code
+
     async def create(self, data: ItemInput) -> InventoryItem:
         """Define an item; a starting quantity goes in as the first ledger row. Commits."""
         await self._check_unique(data, None)
         fields = self._normalised(data)
         if not fields["item_code"]:
-            fields["item_code"] = f"INV-{await next_code_value(self.session, 'inventory'):04d}"
+            fields["item_code"] = await self._next_free_code()
         item = InventoryItem(**fields, quantity_on_hand=0)
         self.session.add(item)
         await self.session.flush()
-        await record_activity(self.session, self.actor, "created", "inventory", item.id, f"{item.item_code} {item.name}")
+        await record_activity(
+            self.session, self.actor, "created", "inventory", item.id, f"{item.item_code} {item.name}"
+        )
         if data.quantity_on_hand:
             await move_stock(
                 self.session,

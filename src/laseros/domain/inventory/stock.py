@@ -179,7 +179,9 @@ async def queue_badges(session: AsyncSession, items: list[QueueItem]) -> dict[in
         .subquery()
     )
     wanted = [item.id for item in items if item.id not in badges]
-    needed = dict((await session.execute(select(running.c.item_id, running.c.needed).where(running.c.item_id.in_(wanted)))).all())
+    needed = dict(
+        (await session.execute(select(running.c.item_id, running.c.needed).where(running.c.item_id.in_(wanted)))).all()
+    )
     shelves = dict(
         (
             (row.material_type, row.thickness_mm, row.sheet_size),

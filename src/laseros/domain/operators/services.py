@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from laseros.domain.admin.models import User
+from laseros.domain.admin.models import User, UserSession
 from laseros.domain.admin.roles import Permission, Role, role_can
 from laseros.domain.admin.services import Actor, UserService, record_activity
 from laseros.domain.errors import NotFound
@@ -143,7 +143,8 @@ class OperatorService:
             raise NotFound(f"Operator {user_id} does not exist.")
         return user
 
-    async def _operator_login(self, user_id: int) -> User:
+    async def get_login(self, user_id: int) -> User:
+        """An operator login (role operator); other users are managed under users, so they are not found here."""
         user = await self.get_user(user_id)
         if user.role != Role.OPERATOR.value:
             raise NotFound(f"User {user_id} is not an operator login; manage it under users.")
@@ -157,7 +158,7 @@ class OperatorService:
 
     async def update_login(self, user_id: int, data: OperatorLoginInput) -> User:
         """Rename an operator and, when a new password is given, reset it (ending their sessions). Commits."""
-        user = await self._operator_login(user_id)
+        user = await self.get_login(user_id)
         changes = []
         if user.display_name != data.display_name:
             changes.append(f"name: {user.display_name} → {data.display_name}")
@@ -170,9 +171,12 @@ class OperatorService:
         return user
 
     async def toggle_login(self, user_id: int) -> User:
-        """Deactivate (they can no longer log in) or reactivate an operator login. Commits."""
-        user = await self._operator_login(user_id)
+        """Deactivate (they can no longer log in; open sessions end) or reactivate an operator login. Commits."""
+        user = await self.get_login(user_id)
         user.is_active = not user.is_active
+        if not user.is_active:
+            # Ended, not just refused: reactivating must not bring back a session on a lost or shared phone.
+            await self.session.execute(delete(UserSession).where(UserSession.user_id == user.id))
         action = "activated" if user.is_active else "deactivated"
         await record_activity(self.session, self.actor, action, "user", user.id, user.username)
         await self.session.commit()

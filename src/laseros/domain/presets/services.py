@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Row, Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from laseros.domain.admin.services import Actor, record_activity
 from laseros.domain.errors import NotFound
-from laseros.domain.paging import Page, paginate
+from laseros.domain.paging import Page, paginate, stream_rows
 from laseros.domain.presets.models import Preset
 from laseros.domain.presets.schemas import PresetInput
 from laseros.domain.projects.models import Project
@@ -18,6 +20,11 @@ from laseros.domain.projects.stages import Stage
 
 # Jobs whose preset still matters: not yet delivered or cancelled.
 _OPEN_STAGES = [s.value for s in Stage if s not in (Stage.DELIVERED, Stage.CANCELLED)]
+
+EXPORT_COLUMNS = (
+    "id", "name", "material_type", "thickness_mm", "power_w", "speed_mm_min", "frequency_hz", "gas",
+    "pressure_bar", "nozzle_mm", "focus_mm", "pierce_time_s", "is_active", "notes", "created_at", "updated_at",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,11 @@ class PresetService:
         elif filters.active == "inactive":
             stmt = stmt.where(Preset.is_active.is_(False))
         return stmt
+
+    def export_rows(self, filters: PresetFilters) -> AsyncIterator[Row[Any]]:
+        """The filtered presets as ``EXPORT_COLUMNS`` rows, streamed."""
+        columns = (getattr(Preset, name) for name in EXPORT_COLUMNS)
+        return stream_rows(self.session, self.search_query(filters).with_only_columns(*columns))
 
     async def list(self, filters: PresetFilters, page: int = 1, per_page: int = 50) -> Page[Preset]:
         return await paginate(self.session, self.search_query(filters), page, per_page)
@@ -100,21 +112,28 @@ class PresetService:
         await self.session.commit()
         return preset
 
-    async def toggle(self, preset_id: int) -> Preset:
-        """Activate (replacing the active one for its sheet) or deactivate. Commits."""
+    async def toggle(self, preset_id: int) -> tuple[Preset, Preset | None]:
+        """Activate (replacing the active one for its sheet) or deactivate. Commits.
+
+        Returns the preset and, when activating it retired another, the one it replaced.
+        """
         preset = await self.get(preset_id)
+        replaced = None
         if preset.is_active:
             await self._deactivate(preset)
             action = "deactivated"
         else:
-            await self._activate(preset)
+            replaced = await self._activate(preset)
             action = "activated"
         await record_activity(self.session, self.actor, action, "preset", preset.id, preset.name)
         await self.session.commit()
-        return preset
+        return preset, replaced
 
-    async def _activate(self, preset: Preset) -> None:
-        """Make ``preset`` the active one for its sheet and attach it to the open jobs on that sheet."""
+    async def _activate(self, preset: Preset) -> Preset | None:
+        """Make ``preset`` the active one for its sheet and attach it to the open jobs on that sheet.
+
+        Returns the preset it replaced, if another was active for the sheet.
+        """
         current = await self.session.scalar(
             select(Preset).where(
                 Preset.material_type == preset.material_type,
@@ -141,6 +160,7 @@ class PresetService:
             .values(preset_id=preset.id)
             .execution_options(synchronize_session=False)
         )
+        return current
 
     async def _deactivate(self, preset: Preset) -> None:
         """Retire ``preset``: open jobs that carried it no longer have one (the phone shows the warning)."""

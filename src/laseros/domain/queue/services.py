@@ -98,6 +98,20 @@ class QueueService:
     async def list(self, show_all: bool = False, page: int = 1, per_page: int = 100) -> Page[QueueItem]:
         return await paginate(self.session, self.listing_query(show_all), page, per_page)
 
+    async def stock_badges(self, items: list[QueueItem]) -> dict[int, str]:
+        """ok / short / blocked per listed item (see ``inventory.stock.queue_badges``)."""
+        from laseros.domain.inventory.stock import queue_badges  # inventory builds on the queue
+
+        return {item_id: badge.value for item_id, badge in (await queue_badges(self.session, items)).items()}
+
+    async def stock_badge(self, project: Project) -> str | None:
+        """The badge of a project's queue item, if it has one."""
+        item = project.queue_item
+        if item is None:
+            return None
+        item.project = project
+        return (await self.stock_badges([item])).get(item.id)
+
     async def next_up(self, limit: int = 5) -> list[QueueItem]:
         return list((await self.session.scalars(self.listing_query(False).limit(limit))).unique())
 

@@ -147,10 +147,16 @@ class RunService:
         )
 
     async def for_project(self, project_id: int, limit: int = 50) -> list[LaserRun]:
-        return list(await self.session.scalars(self._with_people(self.search_query(RunFilters(project_id=project_id)).limit(limit))))
+        return list(
+            await self.session.scalars(
+                self._with_people(self.search_query(RunFilters(project_id=project_id)).limit(limit))
+            )
+        )
 
     async def recent(self, operator: str, limit: int = 20) -> list[LaserRun]:
-        return list(await self.session.scalars(self._with_people(self.search_query(RunFilters(operator=operator)).limit(limit))))
+        return list(
+            await self.session.scalars(self._with_people(self.search_query(RunFilters(operator=operator)).limit(limit)))
+        )
 
     # -- writing -----------------------------------------------------------------------------
 
@@ -178,7 +184,9 @@ class RunService:
         if item is None:
             item = await QueueService(self.session, self.actor, self.calendar).enqueue(project)
         item.project = project
-        await apply_queue_status(self.session, item, QueueStatus.IN_PROGRESS, self.actor, today=today, cause="run started")
+        await apply_queue_status(
+            self.session, item, QueueStatus.IN_PROGRESS, self.actor, today=today, cause="run started"
+        )
         await set_stage(self.session, project, Stage.CUTTING, self.actor, "run started", today=today)
         return item
 

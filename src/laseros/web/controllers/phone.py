@@ -1,14 +1,27 @@
-"""Phone mode: the shop floor's view of the jobs ready or being cut."""
+"""Phone mode: the jobs to cut, Start Run, the running run with its timer, and End Run."""
 
 from __future__ import annotations
 
-from litestar import Controller, Request, get
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath
 from litestar.response import Template
 
+from laseros.db import utcnow
 from laseros.domain.admin.roles import Permission
-from laseros.web.deps import Queue
+from laseros.domain.errors import Conflict, InvalidInput
+from laseros.domain.projects.stages import Stage
+from laseros.domain.runs.schemas import RunEnd
+from laseros.web.deps import Operators, Queue, Runs
+from laseros.web.forms import FormState, form_values
 from laseros.web.guards import requires
-from laseros.web.htmx import render
+from laseros.web.htmx import redirect, render
+
+
+def _reference(values: dict[str, str], name: str) -> int | None:
+    raw = values.get(name, "").strip()
+    return int(raw) if raw.isdigit() and len(raw) < 12 else None
 
 
 class PhoneController(Controller):
@@ -16,6 +29,85 @@ class PhoneController(Controller):
     guards = [requires(Permission.PHONE_USE)]
 
     @get("/home")
-    async def home(self, request: Request, queue: Queue) -> Template:
+    async def home(self, request: Request, queue: Queue, runs: Runs, operators: Operators) -> Template:
+        return await self._home(request, queue, runs, operators)
+
+    @staticmethod
+    async def _home(
+        request: Request,
+        queue: Queue,
+        runs: Runs,
+        operators: Operators,
+        error: str | None = None,
+        status_code: int = 200,
+    ) -> Template:
         jobs = await queue.list(show_all=False, page=1, per_page=50)
-        return render(request, "phone/home.html", {"jobs": jobs.items, "total": jobs.total})
+        context = {
+            "jobs": jobs.items,
+            "total": jobs.total,
+            "badges": await queue.stock_badges(jobs.items),
+            "running": await runs.running_for(request.user.id),
+            "extras": await operators.active_extras(),
+            "error": error,
+        }
+        return render(request, "phone/home.html", context, status_code=status_code)
+
+    @post("/run/start", guards=[requires(Permission.RUNS_LOG)])
+    async def start(self, request: Request, queue: Queue, runs: Runs, operators: Operators) -> Response[Any]:
+        values = await form_values(request)
+        project_id = _reference(values, "project_id")
+        if project_id is None:
+            return await self._home(request, queue, runs, operators, "Choose a job to start.", 422)
+        try:
+            run = await runs.start(project_id, _reference(values, "extra_operator_id"))
+        except (Conflict, InvalidInput) as refused:
+            status = 409 if isinstance(refused, Conflict) else 422
+            message = str(refused) if isinstance(refused, Conflict) else "; ".join(refused.errors.values())
+            return await self._home(request, queue, runs, operators, message, status)
+        return redirect(request, f"/phone/run/{run.id}", f"Run started on {run.project.project_code}.")
+
+    @get("/run/{run_id:int}")
+    async def run_page(self, request: Request, run_id: FromPath[int], runs: Runs) -> Template:
+        return await self._run_page(request, run_id, runs, FormState({"sheets_used": "0"}))
+
+    @staticmethod
+    async def _run_page(
+        request: Request,
+        run_id: int,
+        runs: Runs,
+        form: FormState,
+        error: str | None = None,
+        status_code: int = 200,
+    ) -> Template:
+        run = await runs.get(run_id)
+        user = request.user
+        context = {
+            "run": run,
+            "form": form,
+            "error": error,
+            "server_now": utcnow(),
+            "may_end": run.is_running
+            and user.can(Permission.RUNS_LOG)
+            and (run.operator_id == user.id or user.can(Permission.OFFICE_EDIT)),
+        }
+        return render(request, "phone/run.html", context, status_code=status_code)
+
+    @post("/run/end", guards=[requires(Permission.RUNS_LOG)])
+    async def end(self, request: Request, runs: Runs) -> Response[Any]:
+        values = await form_values(request)
+        run_id = _reference(values, "run_id")
+        if run_id is None:
+            raise InvalidInput({"run_id": "This form does not say which run to end; open the run and try again."})
+        try:
+            report = RunEnd.parse(values)
+            run = await runs.end(run_id, report, may_end_others=request.user.can(Permission.OFFICE_EDIT))
+        except InvalidInput as bad:
+            return await self._run_page(request, run_id, runs, FormState(values, bad.errors), status_code=422)
+        except Conflict as refused:
+            return await self._run_page(request, run_id, runs, FormState(values), str(refused), 409)
+        message = f"Run ended on {run.project.project_code}: {run.sheets_used} sheets in {run.cut_minutes} min."
+        if run.job_finished:
+            message += f" The job is {Stage(run.project.stage).label}."
+        if run.stock_shortfall:
+            message += f" Stock ran out: {run.stock_shortfall} more sheets were used than were on record."
+        return redirect(request, "/phone/home", message)

@@ -15,7 +15,7 @@ from laseros.domain.projects.models import Project
 from laseros.domain.projects.schemas import ProjectInput
 from laseros.domain.projects.services import EXPORT_COLUMNS, ProjectFilters, ProjectService
 from laseros.domain.projects.stages import Stage
-from laseros.web.deps import Clients, Projects, Queue, ShopSettings
+from laseros.web.deps import Clients, Projects, Queue, Runs, ShopSettings
 from laseros.web.export import csv_export
 from laseros.web.forms import FormState, form_values
 from laseros.web.guards import requires, unsafe_methods_require
@@ -100,8 +100,9 @@ class ProjectController(Controller):
         project_id: FromPath[int],
         projects: Projects,
         queue: Queue,
+        runs: Runs,
     ) -> Template:
-        return await self._detail(request, project_id, projects, queue)
+        return await self._detail(request, project_id, projects, queue, runs)
 
     @staticmethod
     async def _detail(
@@ -109,6 +110,7 @@ class ProjectController(Controller):
         project_id: FromPath[int],
         projects: Projects,
         queue: Queue,
+        runs: Runs,
         error: str | None = None,
         status_code: int = 200,
     ) -> Template:
@@ -118,6 +120,8 @@ class ProjectController(Controller):
             "project": project,
             "item": item,
             "position": await queue.position(item) if item else None,
+            "badge": await queue.stock_badge(project),
+            "runs": await runs.for_project(project.id, limit=20),
             "timeline": await projects.timeline(project),
             "error": error,
         }
@@ -154,8 +158,13 @@ class ProjectController(Controller):
         return redirect(request, f"/projects/{project_id}", "Project saved.")
 
     @post("/{project_id:int}/delete")
-    async def delete(self, request: Request, project_id: FromPath[int], projects: Projects) -> Response[Any]:
-        label = await projects.delete(project_id)
+    async def delete(
+        self, request: Request, project_id: FromPath[int], projects: Projects, queue: Queue, runs: Runs
+    ) -> Response[Any]:
+        try:
+            label = await projects.delete(project_id)
+        except Conflict as refused:
+            return await self._detail(request, project_id, projects, queue, runs, str(refused), 409)
         return redirect(request, "/projects", f"Deleted project {label}.")
 
     @post("/{project_id:int}/status")
@@ -165,14 +174,15 @@ class ProjectController(Controller):
         project_id: FromPath[int],
         projects: Projects,
         queue: Queue,
+        runs: Runs,
     ) -> Response[Any]:
         raw = (await form_values(request)).get("stage", "")
         if raw not in {s.value for s in Stage}:
-            return await self._detail(request, project_id, projects, queue, f"{raw[:40]!r} is not a stage.", 422)
+            return await self._detail(request, project_id, projects, queue, runs, f"{raw[:40]!r} is not a stage.", 422)
         try:
             project = await projects.change_stage(project_id, Stage(raw))
         except Conflict as refused:
-            return await self._detail(request, project_id, projects, queue, str(refused), 409)
+            return await self._detail(request, project_id, projects, queue, runs, str(refused), 409)
         return redirect(request, f"/projects/{project_id}", f"{project.project_code} is now {Stage(raw).label}.")
 
     @post("/{project_id:int}/pop")
@@ -182,16 +192,21 @@ class ProjectController(Controller):
         project_id: FromPath[int],
         projects: Projects,
         queue: Queue,
+        runs: Runs,
     ) -> Response[Any]:
         try:
             project = await projects.mark_pop_received(project_id)
         except Conflict as refused:
-            return await self._detail(request, project_id, projects, queue, str(refused), 409)
+            return await self._detail(request, project_id, projects, queue, runs, str(refused), 409)
         position = await queue.position(project.queue_item) if project.queue_item else None
+        message = f"POP received: {project.project_code} is {Stage(project.stage).label}, #{position} in the queue."
+        if project.stage == Stage.WAITING_MATERIAL:
+            message += " Not enough sheets in stock: it will queue itself when the stock arrives."
         return redirect(
             request,
             f"/projects/{project_id}",
-            f"POP received: {project.project_code} is {Stage(project.stage).label}, #{position} in the queue.",
+            message,
+            "warning" if project.stage == Stage.WAITING_MATERIAL else "success",
         )
 
     @staticmethod

@@ -56,7 +56,12 @@ class QueueController(Controller):
         status_code: int = 200,
     ) -> Template:
         listing = await queue.list(show_all=show_all, page=page)
-        context = {"page": listing, "show_all": show_all, "error": error}
+        context = {
+            "page": listing,
+            "show_all": show_all,
+            "error": error,
+            "badges": await queue.stock_badges(listing.items),
+        }
         return render(request, "queue/index.html", context, block="queue_section", status_code=status_code)
 
     @get("/{item_id:int}")
@@ -148,7 +153,13 @@ class QueueController(Controller):
                 return render(
                     request,
                     "queue/index.html",
-                    {"item": item, "row_form": form, "show_all": False, "position": await queue.position(item)},
+                    {
+                        "item": item,
+                        "row_form": form,
+                        "show_all": False,
+                        "position": await queue.position(item),
+                        "badges": await queue.stock_badges([item]),
+                    },
                     block="queue_row",
                     status_code=422,
                 )
@@ -160,6 +171,7 @@ class QueueController(Controller):
                 "show_all": False,
                 "saved": True,
                 "position": await queue.position(item),
+                "badges": await queue.stock_badges([item]),
             }
             return render(request, "queue/index.html", context, block="queue_row")
         return redirect(request, _safe_next(values.get("next"), f"/queue/{item_id}"), "Queue item saved.")
