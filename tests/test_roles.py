@@ -19,6 +19,24 @@ PC_PAGES = [
     "/queue?filter=all",
     "/queue?format=csv",
     "/queue/{item_id}",
+    "/queue/runs",
+    "/queue/runs?format=csv",
+    "/inventory",
+    "/inventory?format=csv",
+    "/inventory/{stock_id}",
+    "/inventory/transactions",
+    "/inventory/transactions?format=csv",
+    "/presets",
+    "/presets?format=csv",
+    "/operators",
+]
+# Shop set-up only an admin may change (SPEC §2): inventory item definitions, presets, operators.
+ADMIN_PAGES = [
+    "/inventory/new",
+    "/inventory/{stock_id}/edit",
+    "/presets/new",
+    "/operators/new",
+    "/operators/extra/new",
 ]
 # Pages only editors may open.
 EDIT_PAGES = ["/clients/new", "/clients/{client_id}/edit", "/projects/new", "/projects/{project_id}/edit"]
@@ -48,7 +66,14 @@ def ids(manager, db_query):
     fresh = manager.post_form("/projects/new", {"client_id": str(client_id), "name": "Fresh"})
     fresh_id = int(fresh.headers["location"].rsplit("/", 1)[1])
     item_id = db_query("SELECT id FROM queue_items WHERE project_id = ?", (project_id,))[0][0]
-    return {"client_id": client_id, "project_id": project_id, "item_id": item_id, "fresh_id": fresh_id}
+    stock_id = db_query("SELECT id FROM inventory_items")[0][0]
+    return {
+        "client_id": client_id,
+        "project_id": project_id,
+        "item_id": item_id,
+        "fresh_id": fresh_id,
+        "stock_id": stock_id,
+    }
 
 
 def _fill(value, ids):
@@ -62,6 +87,19 @@ def test_pc_roles_can_read_every_pc_page(login_as, ids, role):
     client = login_as(role)
     for path in PC_PAGES:
         assert client.get(path.format(**ids)).status_code == 200, path
+
+
+@pytest.mark.parametrize("role", ["manager", "viewer", "operator"])
+def test_only_an_admin_may_open_shop_setup_forms(login_as, ids, role):
+    client = login_as(role)
+    for path in ADMIN_PAGES:
+        assert client.get(path.format(**ids)).status_code == 403, (role, path)
+
+
+def test_an_admin_may_open_shop_setup_forms(login_as, ids):
+    admin = login_as("admin")
+    for path in ADMIN_PAGES:
+        assert admin.get(path.format(**ids)).status_code == 200, path
 
 
 def test_operators_get_403_on_every_pc_page(login_as, ids):
@@ -113,8 +151,12 @@ def test_viewer_sees_no_edit_controls(login_as, ids):
         "/projects/{project_id}": ["Mark POP", "/edit", "Change stage", "/status", "Delete"],
         "/queue": ["drag-handle", "/status", "/edit", "/reorder"],
         "/queue/{item_id}": ["/status", "/edit"],
+        "/inventory": ["/inventory/new"],
+        "/inventory/{stock_id}": ["/{stock_id}/transaction", "/edit", "Record stock movement"],
+        "/presets": ["/presets/new"],
+        "/operators": ["/operators/new"],
     }
     for path, forbidden in pages.items():
         text = viewer.get(path.format(**ids)).text
         for marker in forbidden:
-            assert marker not in text, (path, marker)
+            assert marker.format(**ids) not in text, (path, marker)
