@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from litestar import Request
@@ -29,3 +30,25 @@ class FormState:
     def value(self, name: str, default: Any = "") -> Any:
         value = self.values.get(name)
         return default if value is None else value
+
+
+# List filters are lenient: a value that does not parse is ignored (the list shows unfiltered)
+# rather than refused, so an edited or stale URL still shows a page.
+
+
+def filter_id(raw: str) -> int | None:
+    """A record id from a query string or hidden field, or None."""
+    raw = raw.strip()
+    return int(raw) if raw.isdigit() and len(raw) <= 12 else None
+
+
+def filter_date(raw: str) -> date | None:
+    """A YYYY-MM-DD filter date, or None."""
+    try:
+        return date.fromisoformat(raw.strip()) if raw.strip() else None
+    except ValueError:
+        return None
+
+
+def filter_flag(raw: str) -> bool:
+    return raw in ("1", "on", "true")

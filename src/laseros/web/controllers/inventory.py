@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
@@ -23,7 +22,7 @@ from laseros.domain.inventory.services import (
 )
 from laseros.web.deps import Inventory, ShopSettings
 from laseros.web.export import csv_export
-from laseros.web.forms import FormState, form_values
+from laseros.web.forms import FormState, filter_date, filter_flag, filter_id, form_values
 from laseros.web.guards import requires
 from laseros.web.htmx import redirect, render
 
@@ -37,24 +36,16 @@ def _item_filters(q: str, category: str, low: str) -> ItemFilters:
     return ItemFilters(
         q=q[:200],
         category=category if category in CATEGORIES else "",
-        low_only=low in ("1", "on", "true"),
+        low_only=filter_flag(low),
     )
-
-
-def _day(raw: str) -> date | None:
-    """A YYYY-MM-DD filter date; anything else is ignored rather than refused."""
-    try:
-        return date.fromisoformat(raw.strip()) if raw.strip() else None
-    except ValueError:
-        return None
 
 
 def _transaction_filters(item_id: str, transaction_type: str, start: str, end: str, q: str) -> TransactionFilters:
     return TransactionFilters(
-        item_id=int(item_id) if item_id.isdigit() and len(item_id) <= 12 else None,
+        item_id=filter_id(item_id),
         transaction_type=transaction_type if transaction_type in TRANSACTION_TYPES else "",
-        start=_day(start),
-        end=_day(end),
+        start=filter_date(start),
+        end=filter_date(end),
         q=q[:200],
     )
 

@@ -14,14 +14,9 @@ from laseros.domain.errors import Conflict, InvalidInput
 from laseros.domain.projects.stages import Stage
 from laseros.domain.runs.schemas import RunEnd
 from laseros.web.deps import Operators, Queue, Runs
-from laseros.web.forms import FormState, form_values
+from laseros.web.forms import FormState, filter_id, form_values
 from laseros.web.guards import requires
 from laseros.web.htmx import redirect, render
-
-
-def _reference(values: dict[str, str], name: str) -> int | None:
-    raw = values.get(name, "").strip()
-    return int(raw) if raw.isdigit() and len(raw) < 12 else None
 
 
 class PhoneController(Controller):
@@ -55,11 +50,11 @@ class PhoneController(Controller):
     @post("/run/start", guards=[requires(Permission.RUNS_LOG)])
     async def start(self, request: Request, queue: Queue, runs: Runs, operators: Operators) -> Response[Any]:
         values = await form_values(request)
-        project_id = _reference(values, "project_id")
+        project_id = filter_id(values.get("project_id", ""))
         if project_id is None:
             return await self._home(request, queue, runs, operators, "Choose a job to start.", 422)
         try:
-            run = await runs.start(project_id, _reference(values, "extra_operator_id"))
+            run = await runs.start(project_id, filter_id(values.get("extra_operator_id", "")))
         except (Conflict, InvalidInput) as refused:
             status = 409 if isinstance(refused, Conflict) else 422
             message = str(refused) if isinstance(refused, Conflict) else "; ".join(refused.errors.values())
@@ -95,7 +90,7 @@ class PhoneController(Controller):
     @post("/run/end", guards=[requires(Permission.RUNS_LOG)])
     async def end(self, request: Request, runs: Runs) -> Response[Any]:
         values = await form_values(request)
-        run_id = _reference(values, "run_id")
+        run_id = filter_id(values.get("run_id", ""))
         if run_id is None:
             raise InvalidInput({"run_id": "This form does not say which run to end; open the run and try again."})
         try:

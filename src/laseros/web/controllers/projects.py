@@ -17,7 +17,7 @@ from laseros.domain.projects.services import EXPORT_COLUMNS, ProjectFilters, Pro
 from laseros.domain.projects.stages import Stage
 from laseros.web.deps import Clients, Projects, Queue, Runs, ShopSettings
 from laseros.web.export import csv_export
-from laseros.web.forms import FormState, form_values
+from laseros.web.forms import FormState, filter_flag, filter_id, form_values
 from laseros.web.guards import requires, unsafe_methods_require
 from laseros.web.htmx import redirect, render
 
@@ -25,9 +25,9 @@ from laseros.web.htmx import redirect, render
 def _filters(stage: str, client_id: str, q: str, pop_expiring: str) -> ProjectFilters:
     return ProjectFilters(
         stage=stage if stage in {s.value for s in Stage} else "",
-        client_id=int(client_id) if client_id.isdigit() else None,
+        client_id=filter_id(client_id),
         q=q[:200],
-        pop_expiring=pop_expiring in ("1", "on", "true"),
+        pop_expiring=filter_flag(pop_expiring),
     )
 
 

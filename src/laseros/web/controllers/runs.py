@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
@@ -17,24 +16,17 @@ from laseros.domain.runs.services import EXPORT_COLUMNS, RunFilters, RunService
 from laseros.domain.shop import thickness_label
 from laseros.web.deps import Operators, Presets, Projects, Runs
 from laseros.web.export import csv_export
-from laseros.web.forms import FormState, form_values
+from laseros.web.forms import FormState, filter_date, filter_id, form_values
 from laseros.web.guards import requires
 from laseros.web.htmx import redirect, render
 
 
-def _date(raw: str) -> date | None:
-    try:
-        return date.fromisoformat(raw) if raw else None
-    except ValueError:
-        return None
-
-
 def _filters(start: str, end: str, operator: str, project_id: str, q: str) -> RunFilters:
     return RunFilters(
-        start=_date(start),
-        end=_date(end),
+        start=filter_date(start),
+        end=filter_date(end),
         operator=operator[:14],
-        project_id=int(project_id) if project_id.isdigit() and len(project_id) < 12 else None,
+        project_id=filter_id(project_id),
         q=q[:100],
     )
 
