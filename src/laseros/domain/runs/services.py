@@ -228,7 +228,8 @@ class RunService:
         who = f" for {extra.display_name}" if extra else ""
         await record_activity(self.session, self.actor, "run_started", "project", project.id, f"Run #{run.id}{who}")
         await self.session.commit()
-        return await self.get(run.id)
+        run.project = project
+        return run
 
     async def end(self, run_id: int, report: RunEnd, *, may_end_others: bool = False) -> LaserRun:
         """End a running run: cut minutes from the clock, sheets off the shelf, the job on if finished. Commits."""
@@ -249,7 +250,7 @@ class RunService:
         run.cut_minutes = _minutes_between(run.started_at, ended_at)
         await self._complete(run, report)
         await self.session.commit()
-        return await self.get(run.id)
+        return run
 
     async def log(self, project_id: int, data: RunLog) -> LaserRun:
         """Record a finished run typed in on a PC (stock and job move as for End Run). Commits."""
@@ -288,7 +289,7 @@ class RunService:
         run.project = project
         await self._complete(run, data.report)
         await self.session.commit()
-        return await self.get(run.id)
+        return run
 
     async def _complete(self, run: LaserRun, report: RunEnd) -> None:
         """The shared end of a run: report, stock, the job's progress (caller's transaction)."""
