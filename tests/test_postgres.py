@@ -13,9 +13,12 @@ import pytest
 from laseros import migrate
 from laseros.app import create_app
 from laseros.db import Database
-from laseros.domain.admin.services import UserService
+from laseros.domain.admin.services import SYSTEM, UserService
+from laseros.domain.inventory.schemas import ItemInput
+from laseros.domain.inventory.services import InventoryService
+from laseros.domain.shop import DEFAULT_MATERIALS, DEFAULT_SHEET_SIZES, ShopCalendar
 from laseros.settings import Settings
-from tests.conftest import ShopClient
+from tests.conftest import STOCKED_SHEET, ShopClient
 from tests.factories import create_client, create_project, paid_project
 
 SERVER = os.environ.get("LASEROS_TEST_POSTGRES", "postgresql+asyncpg://postgres@127.0.0.1:5432")
@@ -46,6 +49,14 @@ def pg_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
         db = Database.from_settings(settings)
         async with db.session(write=True) as session:
             await UserService(session).create("manager", "manager-password", "manager", "Pg Manager")
+        async with db.session(write=True) as session:
+            await UserService(session).create("admin", "admin-password", "admin", "Pg Admin")
+        async with db.session(write=True) as session:
+            await InventoryService(session, SYSTEM, ShopCalendar("Africa/Johannesburg")).create(
+                ItemInput.parse(
+                    STOCKED_SHEET, materials=DEFAULT_MATERIALS, sheet_sizes=DEFAULT_SHEET_SIZES, creating=True
+                )
+            )
         await db.dispose()
 
     asyncio.run(add_manager())
@@ -66,7 +77,7 @@ def test_the_office_workflow_runs_on_postgresql(pg_manager):
     second = paid_project(pg_manager, client_id)
     create_project(pg_manager, client_id, name="Unpaid")
     page = pg_manager.get(f"/projects/{second}").text
-    assert "Queued (ready to cut)" in page and "-002" in page
+    assert '<span class="badge stage-queued">' in page and "-002" in page
     queue = pg_manager.get("/queue").text
     assert queue.index(f"/projects/{first}") < queue.index(f"/projects/{second}")
     search = pg_manager.get("/projects", params={"q": "UNPAID"}).text
@@ -87,3 +98,57 @@ def test_reorder_and_renumber_on_postgresql(pg_manager):
         assert pg_manager.post_form("/queue/reorder", {"item": order}, htmx=True).status_code in (200, 204)
     shown = [int(i) for i in re.findall(r'id="queue-item-(\d+)"', pg_manager.get("/queue").text)]
     assert shown == order
+
+
+def test_the_shop_floor_runs_on_postgresql(pg_settings, pg_manager):
+    """Stock-aware POP, a release on purchase, and a run's atomic clamped deduction, on PostgreSQL."""
+    with ShopClient(app=create_app(pg_settings)) as admin:
+        assert admin.login("admin", "admin-password").status_code == 303
+        sheet = {
+            **STOCKED_SHEET,
+            "item_code": f"AL-{uuid.uuid4().hex[:6]}",
+            "name": "Alu 2",
+            "material_type": "Aluminium",
+            "thickness_mm": "2.00",
+            "sheet_size": "2500x1250",
+            "quantity_on_hand": "1",
+        }
+        created = admin.post_form("/inventory/new", sheet)
+        assert created.status_code == 303, created.text[:500]
+        stock_url = created.headers["location"]
+    client_id = create_client(pg_manager, f"Pg Floor {uuid.uuid4().hex[:6]}")
+    fields = {"material_type": "Aluminium", "thickness_mm": "2.00", "sheet_size": "2500x1250", "sheets_required": "3"}
+    waiting = paid_project(pg_manager, client_id, **fields)
+    assert '<span class="badge stage-waiting_material">' in pg_manager.get(f"/projects/{waiting}").text
+    assert "Blocked" in pg_manager.get("/queue").text
+    bought = pg_manager.post_form(f"{stock_url}/transaction", {"transaction_type": "Purchase", "quantity": "4"})
+    assert bought.status_code == 303
+    assert '<span class="badge stage-queued">' in pg_manager.get(f"/projects/{waiting}").text
+    started = pg_manager.post_form("/phone/run/start", {"project_id": str(waiting)})
+    assert started.status_code == 303, started.text[:500]
+    run_id = started.headers["location"].rsplit("/", 1)[1]
+    ended = pg_manager.post_form("/phone/run/end", {"run_id": run_id, "sheets_used": "7", "job_finished": "1"})
+    assert ended.status_code == 303
+    stock_id = int(stock_url.rsplit("/", 1)[1])
+    on_hand, ledger, shortfall = _pg_row(
+        pg_settings,
+        "SELECT i.quantity_on_hand, sum(t.quantity), sum(t.shortfall) FROM inventory_items i "
+        "JOIN inventory_transactions t ON t.item_id = i.id WHERE i.id = :id GROUP BY i.quantity_on_hand",
+        id=stock_id,
+    )
+    assert (on_hand, ledger, shortfall) == (0, 0, 2)  # 1 + 4 bought, 7 used: stops at 0, 2 short
+    assert '<span class="badge stage-ready">' in pg_manager.get(f"/projects/{waiting}").text
+
+
+def _pg_row(settings: Settings, sql: str, **params: object) -> tuple:  # type: ignore[type-arg]
+    from sqlalchemy import text
+
+    async def query() -> tuple:  # type: ignore[type-arg]
+        db = Database.from_settings(settings)
+        try:
+            async with db.session(write=False) as session:
+                return tuple((await session.execute(text(sql), params)).one())
+        finally:
+            await db.dispose()
+
+    return asyncio.run(query())
