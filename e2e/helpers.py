@@ -165,3 +165,89 @@ def drag_queue_row_to_top(page: Page, row: Locator) -> None:
                     raise
         page.mouse.up()
     assert reorder.value.ok, f"reorder answered {reorder.value.status}"
+
+
+# -- shop floor: records made through the office pages, and the operator's phone ----------------
+
+
+def log_in_to_phone(page: Page, username: str) -> None:
+    log_in(page, username)
+    choose_mode(page, "Phone mode")
+
+
+def create_client(page: Page, prefix: str = "E2E Shop Floor") -> tuple[str, str]:
+    """A new client through /clients/new; returns its id and name."""
+    page.goto("/clients/new")
+    name = unique(prefix)
+    page.get_by_role("textbox", name="Name", exact=True).fill(name)
+    page.get_by_role("button", name="Create client").click()
+    expect(page).to_have_url(url(r"/clients/\d+"))
+    expect(page.get_by_role("heading", level=1)).to_contain_text(name)
+    return page.url.rsplit("/", 1)[1], name
+
+
+def create_project(
+    page: Page,
+    client_id: str,
+    *,
+    name: str,
+    material: str,
+    thickness: str,
+    sheet_size: str,
+    sheets: int,
+) -> tuple[str, str]:
+    """A new project through /projects/new (thickness as the select shows it, e.g. "3.0 mm").
+
+    Ends on the project page; returns the project's id and code.
+    """
+    page.goto(f"/projects/new?client_id={client_id}")
+    expect(page.get_by_label("Client")).to_have_value(client_id)
+    page.get_by_label("Project name").fill(name)
+    page.get_by_label("Material", exact=True).select_option(material)
+    page.get_by_label("Thickness (mm)").select_option(label=thickness)
+    page.get_by_label("Sheet size").select_option(sheet_size)
+    page.get_by_label("Sheets required").fill(str(sheets))
+    page.get_by_role("button", name="Create project").click()
+    expect(page).to_have_url(url(r"/projects/\d+"))
+    expect(page.get_by_role("heading", level=1)).to_contain_text(name)
+    code = page.locator(".page-head h1 small").inner_text().strip()
+    return page.url.rsplit("/", 1)[1], code
+
+
+def stage_badge(page: Page) -> Locator:
+    """The stage badge under a project page's title."""
+    return page.locator(".page-head .badge").first
+
+
+def mark_pop_received(page: Page, expected_stage: str = "Queued (ready to cut)") -> None:
+    """On a project page: press "✓ Mark POP received" and see the stage it lands in."""
+    page.get_by_role("button", name="✓ Mark POP received").click()
+    expect(stage_badge(page)).to_have_text(expected_stage)
+    expect(page.get_by_role("button", name="✓ Mark POP received")).to_have_count(0)
+
+
+def end_run_on_phone(page: Page, sheets: int | None = None, *, finished: bool = False) -> Locator:
+    """On a phone run page: fill the End Run form, press "■ End Run"; returns the flash on /phone/home."""
+    form = page.locator("#end-run")
+    if sheets is not None:
+        form.locator("input[name=sheets_used]").fill(str(sheets))
+    if finished:
+        form.get_by_label("Job finished").check()
+    form.get_by_role("button", name="■ End Run").click()
+    expect(page).to_have_url(url("/phone/home"))
+    flash = page.locator("#flash .flash")
+    expect(flash.first).to_contain_text("Run ended on")
+    return flash.first
+
+
+def end_own_running_run(page: Page) -> None:
+    """On /phone/home: if the red "Your run on …" banner is there, open that run and end it (0 sheets)."""
+    expect(page).to_have_url(url("/phone/home"))
+    page.wait_for_load_state("domcontentloaded")
+    banner = page.locator("a.running-banner")
+    if banner.count() == 0:
+        return
+    banner.click()
+    expect(page).to_have_url(url(r"/phone/run/\d+"))
+    end_run_on_phone(page, 0)
+    expect(page.locator("a.running-banner")).to_have_count(0)

@@ -65,7 +65,8 @@ def test_manager_takes_a_new_job_from_request_to_cutting(page: Page, form_factor
     stage = page.locator(".page-head .badge")
     expect(page.get_by_role("heading", level=1)).to_contain_text(project_name)
     expect(stage).to_have_text("Request")
-    expect(page.locator(".details")).to_contain_text("Mild Steel · 3.0 mm · 3000x1500")
+    job_card = page.locator("section.card").filter(has=page.get_by_role("heading", name="Job", exact=True))
+    expect(job_card.locator(".details")).to_contain_text("Mild Steel · 3.0 mm · 3000x1500")
     code = page.locator(".page-head h1 small").inner_text().strip()
     assert re.fullmatch(r"JB-\d{4}-\d{2}-CL\d{4}-001", code), code
 

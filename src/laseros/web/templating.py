@@ -34,6 +34,17 @@ def elapsed(started_at: datetime) -> str:
     return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
 
+def sheets(count: int | None) -> str:
+    return "" if count is None else f"{count} sheet{'' if count == 1 else 's'}"
+
+
+def number(value: Decimal | None) -> str:
+    """A measured quantity without trailing zeros: 42.00 → 42, 42.50 → 42.5."""
+    if value is None:
+        return ""
+    return f"{value.normalize():f}" if value != value.to_integral() else f"{value:.0f}"
+
+
 def money(value: Decimal | None) -> str:
     """ZAR as the shop writes it: R 15,000.00."""
     return "" if value is None else f"R {value:,.2f}"
@@ -72,6 +83,8 @@ def configure(env: Environment, calendar: ShopCalendar, company_name: str) -> No
         isodate=isodate,
         thickness=thickness_label,
         elapsed=elapsed,
+        sheets=sheets,
+        number=number,
         stage_label=lambda s: STAGE_LABELS[Stage(s)] if s else "",
     )
     env.globals.update(

@@ -17,6 +17,7 @@ from laseros.web.deps import Operators, Queue, Runs
 from laseros.web.forms import FormState, filter_id, form_values
 from laseros.web.guards import requires
 from laseros.web.htmx import redirect, render
+from laseros.web.templating import number, sheets
 
 
 class PhoneController(Controller):
@@ -100,7 +101,9 @@ class PhoneController(Controller):
             return await self._run_page(request, run_id, runs, FormState(values, bad.errors), status_code=422)
         except Conflict as refused:
             return await self._run_page(request, run_id, runs, FormState(values), str(refused), 409)
-        message = f"Run ended on {run.project.project_code}: {run.sheets_used} sheets in {run.cut_minutes} min."
+        message = (
+            f"Run ended on {run.project.project_code}: {sheets(run.sheets_used)} in {number(run.cut_minutes)} min."
+        )
         if run.job_finished:
             message += f" The job is {Stage(run.project.stage).label}."
         if run.stock_shortfall:

@@ -19,6 +19,7 @@ from laseros.web.export import csv_export
 from laseros.web.forms import FormState, filter_date, filter_id, form_values
 from laseros.web.guards import requires
 from laseros.web.htmx import redirect, render
+from laseros.web.templating import number, sheets
 
 
 def _filters(start: str, end: str, operator: str, project_id: str, q: str) -> RunFilters:
@@ -94,7 +95,7 @@ class RunController(Controller):
         except InvalidInput as bad:
             form = FormState(values, bad.errors)
             return await self._form(request, project_id, projects, operators, presets, form, 422)
-        message = f"Run logged on {run.project.project_code}: {run.sheets_used} sheets, {run.cut_minutes} min."
+        message = f"Run logged on {run.project.project_code}: {sheets(run.sheets_used)}, {number(run.cut_minutes)} min."
         if run.job_finished:
             message += f" The job is {Stage(run.project.stage).label}."
         return redirect(request, f"/projects/{project_id}", message)
