@@ -408,3 +408,14 @@ def test_fifty_concurrent_end_runs_against_one_stock_item_lose_nothing(settings,
     )
     assert usage == [(start_stock - expected, sum(sheets) - (start_stock - expected), 50)]
     assert db_query("SELECT count(*) FROM laser_runs WHERE status = 'completed'") == [(50,)]
+
+
+def test_the_dashboard_counts_runs_going_and_items_low_on_stock(manager, operator, job):
+    def card(label: str) -> str:
+        page = manager.get("/dashboard").text
+        return page.split(label)[0].rsplit('class="stat-value">', 1)[1].split("<")[0]
+
+    assert card("Runs going now") == "0" and card("Items low on stock") == "0"
+    started_run_id(start(operator, job))
+    manager.post_form("/inventory/1/transaction", {"transaction_type": "Usage", "quantity": "495"})
+    assert card("Runs going now") == "1" and card("Items low on stock") == "1"

@@ -9,10 +9,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from laseros.domain.admin.services import SYSTEM
 from laseros.domain.clients.models import Client
 from laseros.domain.clients.services import ClientService
+from laseros.domain.inventory.services import InventoryService
 from laseros.domain.projects.models import Project
 from laseros.domain.projects.services import ProjectService
 from laseros.domain.queue.models import QueueItem
 from laseros.domain.queue.services import QueueService
+from laseros.domain.runs.services import RunService
 from laseros.domain.shop import ShopCalendar
 
 
@@ -22,6 +24,8 @@ class DashboardSummary:
     projects: int
     active_projects: int
     queue_length: int
+    low_stock: int
+    runs_going: int
     recent_clients: list[Client]
     recent_projects: list[Project]
     next_in_queue: list[QueueItem]
@@ -33,11 +37,14 @@ async def dashboard_summary(session: AsyncSession, calendar: ShopCalendar) -> Da
     projects = ProjectService(session, SYSTEM, calendar)
     queue = QueueService(session, SYSTEM, calendar)
     total, active = await projects.counts()
+    runs = RunService(session, SYSTEM, calendar)
     return DashboardSummary(
         clients=await clients.count(),
         projects=total,
         active_projects=active,
         queue_length=await queue.active_count(),
+        low_stock=(await InventoryService(session, SYSTEM, calendar).summary()).low,
+        runs_going=await runs.running_count(),
         recent_clients=await clients.recent(),
         recent_projects=await projects.recent(),
         next_in_queue=await queue.next_up(),

@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, Select, or_, select, update
+from sqlalchemy import Row, Select, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, selectinload
@@ -144,6 +144,13 @@ class RunService:
             self._with_people(
                 select(LaserRun).where(LaserRun.operator_id == user_id, LaserRun.status == RunStatus.RUNNING.value)
             )
+        )
+
+    async def running_count(self) -> int:
+        """Runs going right now (the machine is cutting)."""
+        return (
+            await self.session.scalar(select(func.count(LaserRun.id)).where(LaserRun.status == RunStatus.RUNNING.value))
+            or 0
         )
 
     async def for_project(self, project_id: int, limit: int = 50) -> list[LaserRun]:
