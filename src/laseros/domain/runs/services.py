@@ -11,14 +11,15 @@ from typing import Any
 from sqlalchemy import Row, Select, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy.orm import aliased, joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from laseros.db import utcnow
 from laseros.domain.admin.models import User
 from laseros.domain.admin.roles import Permission, role_can
 from laseros.domain.admin.services import Actor, record_activity
 from laseros.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from laseros.domain.inventory.models import TransactionType
+from laseros.domain.inventory.models import InventoryItem, TransactionType
 from laseros.domain.inventory.services import move_stock
 from laseros.domain.inventory.stock import SheetSpec, sheet_item_for
 from laseros.domain.operators.models import ExtraOperator
@@ -167,12 +168,13 @@ class RunService:
 
     # -- writing -----------------------------------------------------------------------------
 
-    async def _project(self, project_id: int) -> Project:
-        project = await self.session.scalar(
-            select(Project)
-            .where(Project.id == project_id)
-            .options(selectinload(Project.queue_item), selectinload(Project.client), selectinload(Project.preset))
+    async def _project(self, project_id: int, *, slim: bool = False) -> Project:
+        options = (
+            (joinedload(Project.queue_item),)
+            if slim
+            else (selectinload(Project.queue_item), selectinload(Project.client), selectinload(Project.preset))
         )
+        project = await self.session.scalar(select(Project).where(Project.id == project_id).options(*options))
         if project is None:
             raise NotFound(f"Project {project_id} does not exist.")
         return project
@@ -203,13 +205,17 @@ class RunService:
         Refused (409) while the user has another run going, naming that run.
         """
         assert self.actor.user_id is not None
-        running = await self.running_for(self.actor.user_id)
+        running = await self.session.scalar(
+            select(LaserRun)
+            .where(LaserRun.operator_id == self.actor.user_id, LaserRun.status == RunStatus.RUNNING.value)
+            .options(joinedload(LaserRun.project))
+        )
         if running is not None:
             raise Conflict(
                 f"You already have a run going on {running.project.project_code} "
                 f"(started {self.calendar.local(running.started_at):%H:%M}). End it before starting another."
             )
-        project = await self._project(project_id)
+        project = await self._project(project_id, slim=True)
         extra = await self._extra_operator(extra_operator_id)
         today = self.calendar.today()
         item = await self._into_production(project, today)
@@ -240,22 +246,43 @@ class RunService:
 
     async def end(self, run_id: int, report: RunEnd, *, may_end_others: bool = False) -> LaserRun:
         """End a running run: cut minutes from the clock, sheets off the shelf, the job on if finished. Commits."""
-        run = await self.get(run_id)
+        run = await self.session.scalar(
+            select(LaserRun)
+            .where(LaserRun.id == run_id)
+            .options(joinedload(LaserRun.project).joinedload(Project.queue_item))
+        )
+        if run is None:
+            raise NotFound(f"Run {run_id} does not exist.")
         if run.operator_id != self.actor.user_id and not may_end_others:
-            raise PermissionDenied(f"Run #{run.id} is {run.operator.display_name}'s; only they can end it.")
+            operator = await self.session.get(User, run.operator_id)
+            raise PermissionDenied(f"Run #{run.id} is {operator.display_name}'s; only they can end it.")
         ended_at = utcnow()
+        spec = SheetSpec.of(run)
+        stock = await sheet_item_for(self.session, spec) if spec and report.sheets_used else None
+        values = {
+            "status": RunStatus.COMPLETED.value,
+            "ended_at": ended_at,
+            "updated_at": ended_at,
+            "cut_minutes": _minutes_between(run.started_at, ended_at),
+            "sheets_used": report.sheets_used,
+            "parts_produced": report.parts_produced,
+            "notes": report.notes,
+            "job_finished": report.job_finished,
+            "inventory_item_id": stock.id if stock else None,
+        }
         # Conditional on still running, so two End Run taps (or two devices) end it once.
         claimed = await self.session.scalar(
             update(LaserRun)
             .where(LaserRun.id == run.id, LaserRun.status == RunStatus.RUNNING.value)
-            .values(status=RunStatus.COMPLETED.value, ended_at=ended_at, updated_at=ended_at)
+            .values(**values)
             .returning(LaserRun.id)
+            .execution_options(synchronize_session=False)
         )
         if claimed is None:
             raise Conflict(f"Run #{run.id} was already ended at {self.calendar.local(run.ended_at or ended_at):%H:%M}.")
-        run.status, run.ended_at = RunStatus.COMPLETED.value, ended_at
-        run.cut_minutes = _minutes_between(run.started_at, ended_at)
-        await self._complete(run, report)
+        for name, value in values.items():
+            set_committed_value(run, name, value)
+        await self._complete(run, report, stock=stock, claimed=True)
         await self.session.commit()
         return run
 
@@ -298,15 +325,18 @@ class RunService:
         await self.session.commit()
         return run
 
-    async def _complete(self, run: LaserRun, report: RunEnd) -> None:
+    async def _complete(
+        self, run: LaserRun, report: RunEnd, *, stock: InventoryItem | None = None, claimed: bool = False
+    ) -> None:
         """The shared end of a run: report, stock, the job's progress (caller's transaction)."""
         project = run.project
-        run.sheets_used = report.sheets_used
-        run.parts_produced = report.parts_produced
-        run.notes = report.notes
-        run.job_finished = report.job_finished
         spec = SheetSpec.of(run)  # the sheet the run was cut from, as copied at its start
-        stock = await sheet_item_for(self.session, spec) if spec and report.sheets_used else None
+        if not claimed:
+            run.sheets_used = report.sheets_used
+            run.parts_produced = report.parts_produced
+            run.notes = report.notes
+            run.job_finished = report.job_finished
+            stock = await sheet_item_for(self.session, spec) if spec and report.sheets_used else None
         if stock is not None:
             usage = await move_stock(
                 self.session,
@@ -320,8 +350,10 @@ class RunService:
                 project_id=project.id,
                 run_id=run.id,
             )
-            run.inventory_item_id = stock.id
-            run.stock_shortfall = usage.shortfall
+            if not claimed:
+                run.inventory_item_id = stock.id
+            if usage.shortfall or not claimed:
+                run.stock_shortfall = usage.shortfall
         elif report.sheets_used and spec is not None:
             run.stock_shortfall = report.sheets_used  # nothing on record to take them from
         item = project.queue_item

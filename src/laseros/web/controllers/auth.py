@@ -7,7 +7,7 @@ from typing import Any
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.exceptions import PermissionDeniedException
-from litestar.response import Redirect, Template
+from litestar.response import Redirect
 from litestar.status_codes import HTTP_303_SEE_OTHER
 
 from laseros.domain.admin.roles import pc_mode_refusal
@@ -15,7 +15,7 @@ from laseros.domain.admin.services import LoginRefused
 from laseros.web.auth import SESSION_COOKIE, CurrentUser
 from laseros.web.deps import Auth
 from laseros.web.forms import form_values
-from laseros.web.htmx import redirect, render
+from laseros.web.htmx import Page, redirect, render
 
 MODES = ("pc", "phone")
 MODE_HOME = {"pc": "/dashboard", "phone": "/phone/home"}
@@ -41,8 +41,8 @@ class AuthController(Controller):
     path = "/auth"
 
     @get("/login")
-    async def login_page(self, request: Request) -> Template:
-        return render(request, "auth/login.html", {"username": "", "error": None})
+    async def login_page(self, request: Request) -> Page:
+        return await render(request, "auth/login.html", {"username": "", "error": None})
 
     @post("/login")
     async def login(self, request: Request, auth_service: Auth) -> Response[Any]:
@@ -54,7 +54,7 @@ class AuthController(Controller):
                 username, values.get("password", ""), client_ip, request.headers.get("user-agent")
             )
         except LoginRefused as refusal:
-            return render(
+            return await render(
                 request,
                 "auth/login.html",
                 {"username": username[:80], "error": refusal.message},
@@ -75,16 +75,16 @@ class AuthController(Controller):
         return response
 
     @get("/select-mode")
-    async def select_mode_page(self, request: Request) -> Template:
+    async def select_mode_page(self, request: Request) -> Page:
         user: CurrentUser = request.user
-        return render(request, "auth/select_mode.html", {"pc_refusal": pc_mode_refusal(user.role)})
+        return await render(request, "auth/select_mode.html", {"pc_refusal": pc_mode_refusal(user.role)})
 
     @post("/select-mode")
     async def select_mode(self, request: Request, auth_service: Auth) -> Response[Any]:
         user: CurrentUser = request.user
         mode = (await form_values(request)).get("mode", "")
         if mode not in MODES:
-            return render(
+            return await render(
                 request,
                 "auth/select_mode.html",
                 {"pc_refusal": pc_mode_refusal(user.role), "error": "Choose PC mode or Phone mode."},

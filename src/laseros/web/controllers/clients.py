@@ -6,7 +6,7 @@ from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery
-from litestar.response import Stream, Template
+from litestar.response import Stream
 
 from laseros.domain.admin.roles import Permission
 from laseros.domain.clients.schemas import ClientInput
@@ -16,7 +16,7 @@ from laseros.web.deps import Clients, Projects
 from laseros.web.export import csv_export
 from laseros.web.forms import FormState, form_values
 from laseros.web.guards import requires, unsafe_methods_require
-from laseros.web.htmx import redirect, render
+from laseros.web.htmx import Page, redirect, render
 
 
 class ClientController(Controller):
@@ -31,16 +31,16 @@ class ClientController(Controller):
         q: FromQuery[str] = "",
         page: FromQuery[int] = 1,
         format: FromQuery[str] = "",
-    ) -> Template | Stream:
+    ) -> Page | Stream:
         if format == "csv":
             actor = request.user.actor
             return csv_export(request, "clients.csv", EXPORT_COLUMNS, lambda s: ClientService(s, actor).export_rows(q))
         listing = await clients.list(q=q, page=page, per_page=request.app.state.settings.page_size)
-        return render(request, "clients/index.html", {"page": listing, "q": q}, block="results")
+        return await render(request, "clients/index.html", {"page": listing, "q": q}, block="results")
 
     @get("/new", guards=[requires(Permission.OFFICE_EDIT)])
-    async def new_form(self, request: Request) -> Template:
-        return self._form(request, FormState(), None)
+    async def new_form(self, request: Request) -> Page:
+        return await self._form(request, FormState(), None)
 
     @post("/new")
     async def create(self, request: Request, clients: Clients) -> Response[Any]:
@@ -48,7 +48,7 @@ class ClientController(Controller):
         try:
             client = await clients.create(ClientInput.parse(values))
         except InvalidInput as bad:
-            return self._form(request, FormState(values, bad.errors), None, status_code=422)
+            return await self._form(request, FormState(values, bad.errors), None, status_code=422)
         return redirect(request, f"/clients/{client.id}", f"Client {client.client_code} {client.name} created.")
 
     @get("/{client_id:int}")
@@ -58,10 +58,10 @@ class ClientController(Controller):
         client_id: FromPath[int],
         clients: Clients,
         projects: Projects,
-    ) -> Template:
+    ) -> Page:
         client = await clients.get(client_id)
         client_projects = await projects.for_client(client_id)
-        return render(
+        return await render(
             request,
             "clients/detail.html",
             {
@@ -72,10 +72,10 @@ class ClientController(Controller):
         )
 
     @get("/{client_id:int}/edit", guards=[requires(Permission.OFFICE_EDIT)])
-    async def edit_form(self, request: Request, client_id: FromPath[int], clients: Clients) -> Template:
+    async def edit_form(self, request: Request, client_id: FromPath[int], clients: Clients) -> Page:
         client = await clients.get(client_id)
         values = {k: getattr(client, k) for k in ClientInput.__dataclass_fields__}
-        return self._form(request, FormState(values), client)
+        return await self._form(request, FormState(values), client)
 
     @post("/{client_id:int}/edit")
     async def update(self, request: Request, client_id: FromPath[int], clients: Clients) -> Response[Any]:
@@ -84,7 +84,7 @@ class ClientController(Controller):
             await clients.update(client_id, ClientInput.parse(values))
         except InvalidInput as bad:
             client = await clients.get(client_id)
-            return self._form(request, FormState(values, bad.errors), client, status_code=422)
+            return await self._form(request, FormState(values, bad.errors), client, status_code=422)
         return redirect(request, f"/clients/{client_id}", "Client details saved.")
 
     @post("/{client_id:int}/delete")
@@ -93,5 +93,5 @@ class ClientController(Controller):
         return redirect(request, "/clients", f"Deleted {name} and {projects} project(s).")
 
     @staticmethod
-    def _form(request: Request, form: FormState, client: Any, status_code: int = 200) -> Template:
-        return render(request, "clients/form.html", {"form": form, "client": client}, status_code=status_code)
+    async def _form(request: Request, form: FormState, client: Any, status_code: int = 200) -> Page:
+        return await render(request, "clients/form.html", {"form": form, "client": client}, status_code=status_code)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from litestar import Controller, Request, get
-from litestar.response import Template
 
 from laseros.domain.admin.roles import Permission
 from laseros.domain.reports.services import dashboard_summary
 from laseros.web.deps import Calendar, DbSession
 from laseros.web.guards import requires
-from laseros.web.htmx import render
+from laseros.web.htmx import Page, render
 
 
 class DashboardController(Controller):
@@ -17,6 +16,6 @@ class DashboardController(Controller):
     guards = [requires(Permission.PC_VIEW)]
 
     @get("/")
-    async def index(self, request: Request, db_session: DbSession, calendar: Calendar) -> Template:
+    async def index(self, request: Request, db_session: DbSession, calendar: Calendar) -> Page:
         summary = await dashboard_summary(db_session, calendar)
-        return render(request, "dashboard/index.html", {"summary": summary})
+        return await render(request, "dashboard/index.html", {"summary": summary})

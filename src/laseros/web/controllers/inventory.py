@@ -6,7 +6,7 @@ from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery
-from litestar.response import Stream, Template
+from litestar.response import Stream
 
 from laseros.domain.admin.roles import Permission
 from laseros.domain.admin.services import SettingsService
@@ -24,7 +24,7 @@ from laseros.web.deps import Inventory, ShopSettings
 from laseros.web.export import csv_export
 from laseros.web.forms import FormState, filter_date, filter_flag, filter_id, form_values
 from laseros.web.guards import requires
-from laseros.web.htmx import redirect, render
+from laseros.web.htmx import Page, redirect, render
 
 CATEGORIES = [c.value for c in Category]
 TRANSACTION_TYPES = [t.value for t in TransactionType]
@@ -71,7 +71,7 @@ class InventoryController(Controller):
         low: FromQuery[str] = "",
         page: FromQuery[int] = 1,
         format: FromQuery[str] = "",
-    ) -> Template | Stream:
+    ) -> Page | Stream:
         filters = _item_filters(q, category, low)
         if format == "csv":
             actor, calendar = request.user.actor, request.app.state.calendar
@@ -88,7 +88,7 @@ class InventoryController(Controller):
             "summary": await inventory.summary(),
             "categories": CATEGORIES,
         }
-        return render(request, "inventory/index.html", context, block="results")
+        return await render(request, "inventory/index.html", context, block="results")
 
     @get("/transactions")
     async def transactions(
@@ -102,7 +102,7 @@ class InventoryController(Controller):
         q: FromQuery[str] = "",
         page: FromQuery[int] = 1,
         format: FromQuery[str] = "",
-    ) -> Template | Stream:
+    ) -> Page | Stream:
         filters = _transaction_filters(item_id, transaction_type, start, end, q)
         if format == "csv":
             actor, calendar = request.user.actor, request.app.state.calendar
@@ -120,10 +120,10 @@ class InventoryController(Controller):
             "item_choices": [(item.id, f"{item.item_code} · {item.name}") for item in items.items],
             "transaction_types": TRANSACTION_TYPES,
         }
-        return render(request, "inventory/transactions.html", context, block="results")
+        return await render(request, "inventory/transactions.html", context, block="results")
 
     @get("/new", guards=[requires(Permission.SETUP_EDIT)])
-    async def new_form(self, request: Request, shop_settings: ShopSettings) -> Template:
+    async def new_form(self, request: Request, shop_settings: ShopSettings) -> Page:
         materials = await shop_settings.materials()
         sizes = await shop_settings.sheet_sizes()
         values = {
@@ -152,14 +152,14 @@ class InventoryController(Controller):
     @get("/{item_id:int}")
     async def detail(
         self, request: Request, item_id: FromPath[int], inventory: Inventory, page: FromQuery[int] = 1
-    ) -> Template:
+    ) -> Page:
         movement = FormState({"transaction_type": TransactionType.PURCHASE.value})
         return await self._detail(request, item_id, inventory, movement, page, block="ledger")
 
     @get("/{item_id:int}/edit", guards=[requires(Permission.SETUP_EDIT)])
     async def edit_form(
         self, request: Request, item_id: FromPath[int], inventory: Inventory, shop_settings: ShopSettings
-    ) -> Template:
+    ) -> Page:
         item = await inventory.get(item_id)
         values = {k: getattr(item, k) for k in ItemInput.__dataclass_fields__}
         return await self._form(request, shop_settings, FormState(values), item)
@@ -196,14 +196,14 @@ class InventoryController(Controller):
         page: int = 1,
         status_code: int = 200,
         block: str | None = None,
-    ) -> Template:
+    ) -> Page:
         """The item page; ``block="ledger"`` lets the ledger's pagination swap just the ledger."""
         item = await inventory.get(item_id)
         ledger = await inventory.transactions(
             TransactionFilters(item_id=item_id), page=page, per_page=request.app.state.settings.page_size
         )
         context = {"item": item, "ledger": ledger, "movement": movement, "transaction_types": TRANSACTION_TYPES}
-        return render(request, "inventory/detail.html", context, block=block, status_code=status_code)
+        return await render(request, "inventory/detail.html", context, block=block, status_code=status_code)
 
     @staticmethod
     async def _parse(values: dict[str, str], shop_settings: SettingsService, *, creating: bool) -> ItemInput:
@@ -222,7 +222,7 @@ class InventoryController(Controller):
         form: FormState,
         item: InventoryItem | None,
         status_code: int = 200,
-    ) -> Template:
+    ) -> Page:
         context = {
             "form": form,
             "item": item,
@@ -231,4 +231,4 @@ class InventoryController(Controller):
             "materials": await shop_settings.materials(),
             "sheet_sizes": await shop_settings.sheet_sizes(),
         }
-        return render(request, "inventory/form.html", context, status_code=status_code)
+        return await render(request, "inventory/form.html", context, status_code=status_code)

@@ -6,7 +6,6 @@ from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
-from litestar.response import Template
 
 from laseros.domain.admin.models import User
 from laseros.domain.admin.roles import Permission
@@ -16,7 +15,7 @@ from laseros.domain.operators.schemas import ExtraOperatorInput, OperatorLoginIn
 from laseros.web.deps import Operators, Runs
 from laseros.web.forms import FormState, form_values
 from laseros.web.guards import requires
-from laseros.web.htmx import redirect, render
+from laseros.web.htmx import Page, redirect, render
 
 RECENT_RUNS = 20
 _manage = [requires(Permission.USERS_MANAGE)]
@@ -32,14 +31,14 @@ class OperatorController(Controller):
     guards = [requires(Permission.PC_VIEW)]
 
     @get("/")
-    async def index(self, request: Request, operators: Operators) -> Template:
-        return render(request, "operators/index.html", {"people": await operators.people()})
+    async def index(self, request: Request, operators: Operators) -> Page:
+        return await render(request, "operators/index.html", {"people": await operators.people()})
 
     # -- operator logins ---------------------------------------------------------------------
 
     @get("/new", guards=_manage)
-    async def new_login_form(self, request: Request) -> Template:
-        return self._form(request, "login", FormState(), None)
+    async def new_login_form(self, request: Request) -> Page:
+        return await self._form(request, "login", FormState(), None)
 
     @post("/new", guards=_manage)
     async def create_login(self, request: Request, operators: Operators) -> Response[Any]:
@@ -47,22 +46,20 @@ class OperatorController(Controller):
         try:
             user = await operators.create_login(OperatorLoginInput.parse(values, creating=True))
         except InvalidInput as bad:
-            return self._form(request, "login", FormState(_without_password(values), bad.errors), None, 422)
+            return await self._form(request, "login", FormState(_without_password(values), bad.errors), None, 422)
         return redirect(
             request, f"/operators/{user.id}", f"{user.display_name} can now log in on the phone as {user.username}."
         )
 
     @get("/{user_id:int}")
-    async def login_detail(
-        self, request: Request, user_id: FromPath[int], operators: Operators, runs: Runs
-    ) -> Template:
+    async def login_detail(self, request: Request, user_id: FromPath[int], operators: Operators, runs: Runs) -> Page:
         user = await operators.get_user(user_id)
         return await self._detail(request, "login", user, f"u{user.id}", operators, runs)
 
     @get("/{user_id:int}/edit", guards=_manage)
-    async def edit_login_form(self, request: Request, user_id: FromPath[int], operators: Operators) -> Template:
+    async def edit_login_form(self, request: Request, user_id: FromPath[int], operators: Operators) -> Page:
         user = await operators.get_login(user_id)
-        return self._form(request, "login", FormState({"display_name": user.display_name}), user)
+        return await self._form(request, "login", FormState({"display_name": user.display_name}), user)
 
     @post("/{user_id:int}/edit", guards=_manage)
     async def update_login(self, request: Request, user_id: FromPath[int], operators: Operators) -> Response[Any]:
@@ -72,7 +69,7 @@ class OperatorController(Controller):
             user = await operators.update_login(user_id, data)
         except InvalidInput as bad:
             user = await operators.get_login(user_id)
-            return self._form(request, "login", FormState(_without_password(values), bad.errors), user, 422)
+            return await self._form(request, "login", FormState(_without_password(values), bad.errors), user, 422)
         message = "Saved."
         if data.password:
             message += f" {user.display_name}'s password was reset: they must log in again."
@@ -90,8 +87,8 @@ class OperatorController(Controller):
     # -- extra operators ---------------------------------------------------------------------
 
     @get("/extra/new", guards=_manage)
-    async def new_extra_form(self, request: Request) -> Template:
-        return self._form(request, "extra", FormState(), None)
+    async def new_extra_form(self, request: Request) -> Page:
+        return await self._form(request, "extra", FormState(), None)
 
     @post("/extra/new", guards=_manage)
     async def create_extra(self, request: Request, operators: Operators) -> Response[Any]:
@@ -99,23 +96,21 @@ class OperatorController(Controller):
         try:
             extra = await operators.create_extra(ExtraOperatorInput.parse(values))
         except InvalidInput as bad:
-            return self._form(request, "extra", FormState(values, bad.errors), None, 422)
+            return await self._form(request, "extra", FormState(values, bad.errors), None, 422)
         return redirect(
             request, f"/operators/extra/{extra.id}", f"{extra.display_name} added: runs can now be logged for them."
         )
 
     @get("/extra/{extra_id:int}")
-    async def extra_detail(
-        self, request: Request, extra_id: FromPath[int], operators: Operators, runs: Runs
-    ) -> Template:
+    async def extra_detail(self, request: Request, extra_id: FromPath[int], operators: Operators, runs: Runs) -> Page:
         extra = await operators.get_extra(extra_id)
         return await self._detail(request, "extra", extra, f"x{extra.id}", operators, runs)
 
     @get("/extra/{extra_id:int}/edit", guards=_manage)
-    async def edit_extra_form(self, request: Request, extra_id: FromPath[int], operators: Operators) -> Template:
+    async def edit_extra_form(self, request: Request, extra_id: FromPath[int], operators: Operators) -> Page:
         extra = await operators.get_extra(extra_id)
         values = {"display_name": extra.display_name, "notes": extra.notes}
-        return self._form(request, "extra", FormState(values), extra)
+        return await self._form(request, "extra", FormState(values), extra)
 
     @post("/extra/{extra_id:int}/edit", guards=_manage)
     async def update_extra(self, request: Request, extra_id: FromPath[int], operators: Operators) -> Response[Any]:
@@ -124,7 +119,7 @@ class OperatorController(Controller):
             await operators.update_extra(extra_id, ExtraOperatorInput.parse(values))
         except InvalidInput as bad:
             extra = await operators.get_extra(extra_id)
-            return self._form(request, "extra", FormState(values, bad.errors), extra, 422)
+            return await self._form(request, "extra", FormState(values, bad.errors), extra, 422)
         return redirect(request, f"/operators/extra/{extra_id}", "Saved.")
 
     @post("/extra/{extra_id:int}/toggle", guards=_manage)
@@ -144,7 +139,7 @@ class OperatorController(Controller):
         key: str,
         operators: Operators,
         runs: Runs,
-    ) -> Template:
+    ) -> Page:
         """Who they are, what they have cut in total, and their latest runs (``key`` as runs attribute it)."""
         context = {
             "kind": kind,
@@ -152,15 +147,15 @@ class OperatorController(Controller):
             "totals": await operators.totals(key),
             "runs": await runs.recent(key, RECENT_RUNS),
         }
-        return render(request, "operators/detail.html", context)
+        return await render(request, "operators/detail.html", context)
 
     @staticmethod
-    def _form(
+    async def _form(
         request: Request,
         kind: str,
         form: FormState,
         person: User | ExtraOperator | None,
         status_code: int = 200,
-    ) -> Template:
+    ) -> Page:
         context = {"kind": kind, "form": form, "person": person}
-        return render(request, "operators/form.html", context, status_code=status_code)
+        return await render(request, "operators/form.html", context, status_code=status_code)

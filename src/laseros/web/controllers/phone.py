@@ -6,7 +6,6 @@ from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
-from litestar.response import Template
 
 from laseros.db import utcnow
 from laseros.domain.admin.roles import Permission
@@ -16,7 +15,7 @@ from laseros.domain.runs.schemas import RunEnd
 from laseros.web.deps import Operators, Queue, Runs
 from laseros.web.forms import FormState, filter_id, form_values
 from laseros.web.guards import requires
-from laseros.web.htmx import redirect, render
+from laseros.web.htmx import Page, redirect, render
 from laseros.web.templating import number, sheets
 
 
@@ -25,7 +24,7 @@ class PhoneController(Controller):
     guards = [requires(Permission.PHONE_USE)]
 
     @get("/home")
-    async def home(self, request: Request, queue: Queue, runs: Runs, operators: Operators) -> Template:
+    async def home(self, request: Request, queue: Queue, runs: Runs, operators: Operators) -> Page:
         return await self._home(request, queue, runs, operators)
 
     @staticmethod
@@ -36,7 +35,7 @@ class PhoneController(Controller):
         operators: Operators,
         error: str | None = None,
         status_code: int = 200,
-    ) -> Template:
+    ) -> Page:
         jobs = await queue.list(show_all=False, page=1, per_page=50)
         context = {
             "jobs": jobs.items,
@@ -46,7 +45,7 @@ class PhoneController(Controller):
             "extras": await operators.active_extras(),
             "error": error,
         }
-        return render(request, "phone/home.html", context, status_code=status_code)
+        return await render(request, "phone/home.html", context, status_code=status_code)
 
     @post("/run/start", guards=[requires(Permission.RUNS_LOG)])
     async def start(self, request: Request, queue: Queue, runs: Runs, operators: Operators) -> Response[Any]:
@@ -63,7 +62,7 @@ class PhoneController(Controller):
         return redirect(request, f"/phone/run/{run.id}", f"Run started on {run.project.project_code}.")
 
     @get("/run/{run_id:int}")
-    async def run_page(self, request: Request, run_id: FromPath[int], runs: Runs) -> Template:
+    async def run_page(self, request: Request, run_id: FromPath[int], runs: Runs) -> Page:
         return await self._run_page(request, run_id, runs, FormState({"sheets_used": "0"}))
 
     @staticmethod
@@ -74,7 +73,7 @@ class PhoneController(Controller):
         form: FormState,
         error: str | None = None,
         status_code: int = 200,
-    ) -> Template:
+    ) -> Page:
         run = await runs.get(run_id)
         user = request.user
         context = {
@@ -86,7 +85,7 @@ class PhoneController(Controller):
             and user.can(Permission.RUNS_LOG)
             and (run.operator_id == user.id or user.can(Permission.OFFICE_EDIT)),
         }
-        return render(request, "phone/run.html", context, status_code=status_code)
+        return await render(request, "phone/run.html", context, status_code=status_code)
 
     @post("/run/end", guards=[requires(Permission.RUNS_LOG)])
     async def end(self, request: Request, runs: Runs) -> Response[Any]:

@@ -6,7 +6,7 @@ from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery
-from litestar.response import Stream, Template
+from litestar.response import Stream
 
 from laseros.domain.admin.roles import Permission
 from laseros.domain.errors import InvalidInput
@@ -18,7 +18,7 @@ from laseros.web.deps import Presets, ShopSettings
 from laseros.web.export import csv_export
 from laseros.web.forms import FormState, form_values
 from laseros.web.guards import requires, unsafe_methods_require
-from laseros.web.htmx import redirect, render
+from laseros.web.htmx import Page, redirect, render
 
 
 def _filters(material_type: str, thickness_mm: str, active: str) -> PresetFilters:
@@ -48,7 +48,7 @@ class PresetController(Controller):
         active: FromQuery[str] = "",
         page: FromQuery[int] = 1,
         format: FromQuery[str] = "",
-    ) -> Template | Stream:
+    ) -> Page | Stream:
         filters = _filters(material_type, thickness_mm, active)
         if format == "csv":
             actor = request.user.actor
@@ -57,7 +57,7 @@ class PresetController(Controller):
             )
         listing = await presets.list(filters, page=page, per_page=request.app.state.settings.page_size)
         context = {"page": listing, "filters": filters, "materials": await shop_settings.materials()}
-        return render(request, "presets/index.html", context, block="results")
+        return await render(request, "presets/index.html", context, block="results")
 
     @get("/new", guards=[requires(Permission.SETUP_EDIT)])
     async def new_form(
@@ -66,7 +66,7 @@ class PresetController(Controller):
         shop_settings: ShopSettings,
         material_type: FromQuery[str] = "",
         thickness_mm: FromQuery[str] = "",
-    ) -> Template:
+    ) -> Page:
         # A project page without a preset links here with its sheet, so the form starts on that sheet.
         materials = await shop_settings.materials()
         thickness = parse_thickness(thickness_mm) if thickness_mm else None
@@ -89,10 +89,10 @@ class PresetController(Controller):
         return redirect(request, f"/presets/{preset.id}", f"Preset {preset.name} created ({state}).")
 
     @get("/{preset_id:int}")
-    async def detail(self, request: Request, preset_id: FromPath[int], presets: Presets) -> Template:
+    async def detail(self, request: Request, preset_id: FromPath[int], presets: Presets) -> Page:
         preset = await presets.get(preset_id)
         context = {"preset": preset, "project_count": await presets.project_count(preset_id)}
-        return render(request, "presets/detail.html", context)
+        return await render(request, "presets/detail.html", context)
 
     @get("/{preset_id:int}/edit", guards=[requires(Permission.SETUP_EDIT)])
     async def edit_form(
@@ -101,7 +101,7 @@ class PresetController(Controller):
         preset_id: FromPath[int],
         presets: Presets,
         shop_settings: ShopSettings,
-    ) -> Template:
+    ) -> Page:
         preset = await presets.get(preset_id)
         values = {k: getattr(preset, k) for k in PresetInput.__dataclass_fields__}
         return await self._form(request, shop_settings, FormState(values), preset)
@@ -141,11 +141,11 @@ class PresetController(Controller):
         form: FormState,
         preset: Preset | None,
         status_code: int = 200,
-    ) -> Template:
+    ) -> Page:
         context = {
             "form": form,
             "preset": preset,
             "materials": await shop_settings.materials(),
             "gases": [g.value for g in Gas],
         }
-        return render(request, "presets/form.html", context, status_code=status_code)
+        return await render(request, "presets/form.html", context, status_code=status_code)

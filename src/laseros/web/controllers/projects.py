@@ -6,7 +6,7 @@ from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery
-from litestar.response import Stream, Template
+from litestar.response import Stream
 
 from laseros.domain.admin.roles import Permission
 from laseros.domain.admin.services import SettingsService
@@ -19,7 +19,7 @@ from laseros.web.deps import Clients, Projects, Queue, Runs, ShopSettings
 from laseros.web.export import csv_export
 from laseros.web.forms import FormState, filter_flag, filter_id, form_values
 from laseros.web.guards import requires, unsafe_methods_require
-from laseros.web.htmx import redirect, render
+from laseros.web.htmx import Page, redirect, render
 
 
 def _filters(stage: str, client_id: str, q: str, pop_expiring: str) -> ProjectFilters:
@@ -47,7 +47,7 @@ class ProjectController(Controller):
         pop_expiring: FromQuery[str] = "",
         page: FromQuery[int] = 1,
         format: FromQuery[str] = "",
-    ) -> Template | Stream:
+    ) -> Page | Stream:
         filters = _filters(stage, client_id, q, pop_expiring)
         if format == "csv":
             actor, calendar = request.user.actor, request.app.state.calendar
@@ -59,7 +59,7 @@ class ProjectController(Controller):
             )
         listing = await projects.list(filters, page=page, per_page=request.app.state.settings.page_size)
         context = {"page": listing, "filters": filters, "client_choices": await clients.choices()}
-        return render(request, "projects/index.html", context, block="results")
+        return await render(request, "projects/index.html", context, block="results")
 
     @get("/new", guards=[requires(Permission.OFFICE_EDIT)])
     async def new_form(
@@ -68,7 +68,7 @@ class ProjectController(Controller):
         clients: Clients,
         shop_settings: ShopSettings,
         client_id: FromQuery[str] = "",
-    ) -> Template:
+    ) -> Page:
         materials = await shop_settings.materials()
         sizes = await shop_settings.sheet_sizes()
         values = {
@@ -101,7 +101,7 @@ class ProjectController(Controller):
         projects: Projects,
         queue: Queue,
         runs: Runs,
-    ) -> Template:
+    ) -> Page:
         return await self._detail(request, project_id, projects, queue, runs)
 
     @staticmethod
@@ -113,7 +113,7 @@ class ProjectController(Controller):
         runs: Runs,
         error: str | None = None,
         status_code: int = 200,
-    ) -> Template:
+    ) -> Page:
         project = await projects.get(project_id)
         item = project.queue_item
         context = {
@@ -125,7 +125,7 @@ class ProjectController(Controller):
             "timeline": await projects.timeline(project),
             "error": error,
         }
-        return render(request, "projects/detail.html", context, status_code=status_code)
+        return await render(request, "projects/detail.html", context, status_code=status_code)
 
     @get("/{project_id:int}/edit", guards=[requires(Permission.OFFICE_EDIT)])
     async def edit_form(
@@ -135,7 +135,7 @@ class ProjectController(Controller):
         projects: Projects,
         clients: Clients,
         shop_settings: ShopSettings,
-    ) -> Template:
+    ) -> Page:
         project = await projects.get(project_id)
         values = {k: getattr(project, k) for k in ProjectInput.__dataclass_fields__}
         return await self._form(request, clients, shop_settings, FormState(values), project)
@@ -224,7 +224,7 @@ class ProjectController(Controller):
         form: FormState,
         project: Project | None,
         status_code: int = 200,
-    ) -> Template:
+    ) -> Page:
         context = {
             "form": form,
             "project": project,
@@ -232,4 +232,4 @@ class ProjectController(Controller):
             "materials": await shop_settings.materials(),
             "sheet_sizes": await shop_settings.sheet_sizes(),
         }
-        return render(request, "projects/form.html", context, status_code=status_code)
+        return await render(request, "projects/form.html", context, status_code=status_code)

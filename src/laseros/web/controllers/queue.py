@@ -6,7 +6,7 @@ from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery
-from litestar.response import Stream, Template
+from litestar.response import Stream
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from laseros.domain.admin.roles import Permission
@@ -18,7 +18,7 @@ from laseros.web.deps import Projects, Queue
 from laseros.web.export import csv_export
 from laseros.web.forms import FormState, form_list, form_values
 from laseros.web.guards import requires, unsafe_methods_require
-from laseros.web.htmx import is_fragment_request, redirect, render
+from laseros.web.htmx import Page, is_fragment_request, redirect, render
 
 
 def _safe_next(raw: str | None, default: str) -> str:
@@ -37,7 +37,7 @@ class QueueController(Controller):
         filter: FromQuery[str] = "active",
         page: FromQuery[int] = 1,
         format: FromQuery[str] = "",
-    ) -> Template | Stream:
+    ) -> Page | Stream:
         show_all = filter == "all"
         if format == "csv":
             actor, calendar = request.user.actor, request.app.state.calendar
@@ -54,7 +54,7 @@ class QueueController(Controller):
         page: int,
         error: str | None = None,
         status_code: int = 200,
-    ) -> Template:
+    ) -> Page:
         listing = await queue.list(show_all=show_all, page=page)
         context = {
             "page": listing,
@@ -62,7 +62,7 @@ class QueueController(Controller):
             "error": error,
             "badges": await queue.stock_badges(listing.items),
         }
-        return render(request, "queue/index.html", context, block="queue_section", status_code=status_code)
+        return await render(request, "queue/index.html", context, block="queue_section", status_code=status_code)
 
     @get("/{item_id:int}")
     async def detail(
@@ -71,7 +71,7 @@ class QueueController(Controller):
         item_id: FromPath[int],
         queue: Queue,
         projects: Projects,
-    ) -> Template:
+    ) -> Page:
         return await self._detail(request, item_id, queue, projects, FormState())
 
     @staticmethod
@@ -83,7 +83,7 @@ class QueueController(Controller):
         form: FormState,
         error: str | None = None,
         status_code: int = 200,
-    ) -> Template:
+    ) -> Page:
         item = await queue.get(item_id)
         project = await projects.get(item.project_id)
         context = {
@@ -94,7 +94,7 @@ class QueueController(Controller):
             "form": form,
             "error": error,
         }
-        return render(request, "queue/detail.html", context, status_code=status_code)
+        return await render(request, "queue/detail.html", context, status_code=status_code)
 
     @post("/reorder")
     async def reorder(self, request: Request, queue: Queue) -> Response[Any]:
@@ -150,7 +150,7 @@ class QueueController(Controller):
             item = await queue.get(item_id)
             form = FormState(values, bad.errors)
             if is_fragment_request(request):
-                return render(
+                return await render(
                     request,
                     "queue/index.html",
                     {
@@ -173,5 +173,5 @@ class QueueController(Controller):
                 "position": await queue.position(item),
                 "badges": await queue.stock_badges([item]),
             }
-            return render(request, "queue/index.html", context, block="queue_row")
+            return await render(request, "queue/index.html", context, block="queue_row")
         return redirect(request, _safe_next(values.get("next"), f"/queue/{item_id}"), "Queue item saved.")

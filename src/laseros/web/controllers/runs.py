@@ -6,7 +6,7 @@ from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery
-from litestar.response import Stream, Template
+from litestar.response import Stream
 
 from laseros.domain.admin.roles import Permission
 from laseros.domain.errors import InvalidInput
@@ -18,7 +18,7 @@ from laseros.web.deps import Operators, Presets, Projects, Runs
 from laseros.web.export import csv_export
 from laseros.web.forms import FormState, filter_date, filter_id, form_values
 from laseros.web.guards import requires
-from laseros.web.htmx import redirect, render
+from laseros.web.htmx import Page, redirect, render
 from laseros.web.templating import number, sheets
 
 
@@ -49,7 +49,7 @@ class RunController(Controller):
         q: FromQuery[str] = "",
         page: FromQuery[int] = 1,
         format: FromQuery[str] = "",
-    ) -> Template | Stream:
+    ) -> Page | Stream:
         filters = _filters(start, end, operator, project_id, q)
         if format == "csv":
             actor, calendar = request.user.actor, request.app.state.calendar
@@ -58,7 +58,7 @@ class RunController(Controller):
             )
         listing = await runs.list(filters, page=page, per_page=request.app.state.settings.page_size)
         context = {"page": listing, "filters": filters, "people": await operators.people()}
-        return render(request, "runs/index.html", context, block="results")
+        return await render(request, "runs/index.html", context, block="results")
 
     @get("/new/{project_id:int}", guards=[requires(Permission.OFFICE_EDIT)])
     async def new_form(
@@ -68,7 +68,7 @@ class RunController(Controller):
         projects: Projects,
         operators: Operators,
         presets: Presets,
-    ) -> Template:
+    ) -> Page:
         project = await projects.get(project_id)
         values = {
             "operator_id": request.user.id,
@@ -109,7 +109,7 @@ class RunController(Controller):
         presets: Presets,
         form: FormState,
         status_code: int = 200,
-    ) -> Template:
+    ) -> Page:
         project = await projects.get(project_id)
         me = request.user.id
         context = {
@@ -124,4 +124,4 @@ class RunController(Controller):
                 for p in await presets.choices()
             ],
         }
-        return render(request, "runs/form.html", context, status_code=status_code)
+        return await render(request, "runs/form.html", context, status_code=status_code)
