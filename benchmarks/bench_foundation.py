@@ -494,6 +494,31 @@ def laseros_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "laseros"]
 
 
+def wait_until_serving(process: subprocess.Popen[bytes], base_url: str, log_path: Path, seconds: float) -> None:
+    """Poll the login page until the server answers; RuntimeError (with its log) if it dies or times out."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited early:\n{log_path.read_text()[-3000:]}")
+        try:
+            if httpx.get(f"{base_url}/auth/login", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"server did not answer within {seconds:g} s:\n{log_path.read_text()[-3000:]}")
+
+
+def stop_server(process: subprocess.Popen[bytes] | None) -> None:
+    if process is not None and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 class Server:
     """``laseros serve`` on a data folder, in its own process, with a manager login."""
 
@@ -521,27 +546,15 @@ class Server:
             stderr=subprocess.STDOUT,
         )
         log.close()
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited early:\n{self.log_path.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{self.base_url}/auth/login", timeout=2).status_code == 200:
-                    return self
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-        self.__exit__()
-        raise RuntimeError(f"server did not answer within 60 s:\n{self.log_path.read_text()[-3000:]}")
+        try:
+            wait_until_serving(self.process, self.base_url, self.log_path, 60)
+        except RuntimeError:
+            self.__exit__()
+            raise
+        return self
 
     def __exit__(self, *_exc: object) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_server(self.process)
 
     def client(self) -> httpx.Client:
         """A logged-in browser: CSRF cookie, session cookie, PC mode."""

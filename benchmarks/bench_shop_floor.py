@@ -77,7 +77,9 @@ from benchmarks.bench_foundation import (
     make_settings,
     percentile,
     print_table,
+    stop_server,
     verdict,
+    wait_until_serving,
 )
 from laseros.db import Database
 from laseros.domain.admin.services import UserService
@@ -480,27 +482,15 @@ class ShopServer:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited early:\n{self.log_path.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{self.base_url}/auth/login", timeout=2).status_code == 200:
-                    return self
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-        self.__exit__()
-        raise RuntimeError(f"server did not answer within 90 s:\n{self.log_path.read_text()[-3000:]}")
+        try:
+            wait_until_serving(self.process, self.base_url, self.log_path, 90)
+        except RuntimeError:
+            self.__exit__()
+            raise
+        return self
 
     def __exit__(self, *_exc: object) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_server(self.process)
 
     def cpu_seconds(self) -> float:
         """User + system CPU the server process and its worker processes have used (all their threads)."""
