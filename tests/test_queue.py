@@ -6,6 +6,7 @@ import asyncio
 import csv
 import io
 import itertools
+import re
 
 import pytest
 from sqlalchemy import event
@@ -243,3 +244,23 @@ def test_dashboard_shows_counts_and_the_next_jobs(manager, queue_ids):
 def test_rank_gap_is_wide(queue_ids, db_query):
     ranks = [row[0] for row in db_query("SELECT rank FROM queue_items ORDER BY rank")]
     assert all(b - a == RANK_GAP for a, b in itertools.pairwise(ranks))
+
+
+def test_each_queued_job_shows_whether_its_sheets_are_on_the_shelf(manager, db_query):
+    """ok: covered after the jobs ahead; short: the jobs ahead will use the sheets; blocked: waiting on material."""
+    on_hand = db_query("SELECT quantity_on_hand FROM inventory_items WHERE item_code = 'MS-3-3015'")[0][0]
+    manager.post_form("/inventory/1/transaction", {"transaction_type": "Usage", "quantity": str(on_hand - 8)})
+    client_id = create_client(manager)
+    first = paid_project(manager, client_id, name="First", sheets_required="4")
+    second = paid_project(manager, client_id, name="Second", sheets_required="4")
+    manager.post_form("/inventory/1/transaction", {"transaction_type": "Usage", "quantity": "3"})  # 5 left
+    third = paid_project(manager, client_id, name="Third", sheets_required="4")
+    assert db_query("SELECT stage FROM projects WHERE id = ?", (third,)) == [("waiting_material",)]
+
+    def badge(project_id: int) -> str:
+        row = manager.get("/queue").text.split(f'href="/projects/{project_id}"')[1].split("</tr>")[0]
+        return re.search(r'class="badge stock-(\w+)"', row).group(1)  # type: ignore[union-attr]
+
+    assert (badge(first), badge(second), badge(third)) == ("ok", "short", "blocked")
+    # The project page shows the same badge as the queue.
+    assert "stock-short" in manager.get(f"/projects/{second}").text
