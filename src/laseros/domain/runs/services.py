@@ -257,8 +257,7 @@ class RunService:
             operator = await self.session.get(User, run.operator_id)
             raise PermissionDenied(f"Run #{run.id} is {operator.display_name}'s; only they can end it.")
         ended_at = utcnow()
-        spec = SheetSpec.of(run)
-        stock = await sheet_item_for(self.session, spec) if spec and report.sheets_used else None
+        stock = await self._stock_for(run, report.sheets_used)
         values = {
             "status": RunStatus.COMPLETED.value,
             "ended_at": ended_at,
@@ -282,7 +281,7 @@ class RunService:
             raise Conflict(f"Run #{run.id} was already ended at {self.calendar.local(run.ended_at or ended_at):%H:%M}.")
         for name, value in values.items():
             set_committed_value(run, name, value)
-        await self._complete(run, report, stock=stock, claimed=True)
+        await self._complete(run, report, stock)
         await self.session.commit()
         return run
 
@@ -302,6 +301,8 @@ class RunService:
         else:
             ended_at = datetime.combine(data.run_date, _LOGGED_RUN_ENDS_AT, tzinfo=self.calendar.zone)
         item = await self._into_production(project, today)
+        report = data.report
+        stock = await self._stock_for(project, report.sheets_used)
         run = LaserRun(
             project_id=project.id,
             queue_item_id=item.id,
@@ -316,27 +317,28 @@ class RunService:
             material_type=project.material_type,
             thickness_mm=project.thickness_mm,
             sheet_size=project.sheet_size,
+            sheets_used=report.sheets_used,
+            parts_produced=report.parts_produced,
+            notes=report.notes,
+            job_finished=report.job_finished,
+            inventory_item_id=stock.id if stock else None,
         )
         self.session.add(run)
         await self.session.flush()
         await record_activity(self.session, self.actor, "run_logged", "project", project.id, f"Run #{run.id}")
         run.project = project
-        await self._complete(run, data.report)
+        await self._complete(run, report, stock)
         await self.session.commit()
         return run
 
-    async def _complete(
-        self, run: LaserRun, report: RunEnd, *, stock: InventoryItem | None = None, claimed: bool = False
-    ) -> None:
-        """The shared end of a run: report, stock, the job's progress (caller's transaction)."""
+    async def _stock_for(self, source: LaserRun | Project, sheets_used: int) -> InventoryItem | None:
+        """The sheet item a run's sheets come off (matched on material, thickness and size), if any."""
+        spec = SheetSpec.of(source)
+        return await sheet_item_for(self.session, spec) if spec and sheets_used else None
+
+    async def _complete(self, run: LaserRun, report: RunEnd, stock: InventoryItem | None) -> None:
+        """The shared end of a run whose report is recorded: stock, the job's progress (caller's transaction)."""
         project = run.project
-        spec = SheetSpec.of(run)  # the sheet the run was cut from, as copied at its start
-        if not claimed:
-            run.sheets_used = report.sheets_used
-            run.parts_produced = report.parts_produced
-            run.notes = report.notes
-            run.job_finished = report.job_finished
-            stock = await sheet_item_for(self.session, spec) if spec and report.sheets_used else None
         if stock is not None:
             usage = await move_stock(
                 self.session,
@@ -350,12 +352,10 @@ class RunService:
                 project_id=project.id,
                 run_id=run.id,
             )
-            if not claimed:
-                run.inventory_item_id = stock.id
-            if usage.shortfall or not claimed:
+            if usage.shortfall:
                 run.stock_shortfall = usage.shortfall
-        elif report.sheets_used and spec is not None:
-            run.stock_shortfall = report.sheets_used  # nothing on record to take them from
+        elif report.sheets_used and SheetSpec.of(run) is not None:
+            run.stock_shortfall = report.sheets_used  # no sheet item on record to take them from
         item = project.queue_item
         if item is not None and report.sheets_used:
             await self.session.execute(
