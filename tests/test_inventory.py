@@ -515,3 +515,16 @@ def test_items_export_as_csv_with_stock_and_filters(manager, movements):
     assert by_code["MS-3-3015"]["quantity_on_hand"] == "498" and by_code["MS-3-3015"]["unit_cost"] == "1450.00"
     sheets_only = csv_rows(manager.get("/inventory?format=csv&q=stainless"))
     assert [row[1] for row in sheets_only[1:]] == ["SS-2-2512"]
+
+
+def test_a_blocked_job_and_its_sheet_point_at_each_other(admin, manager):
+    """The project page says which item holds its sheet; the item page lists the jobs waiting on it."""
+    client_id = create_client(manager)
+    waiting = paid_project(manager, client_id, name="Stainless panels", sheets_required="6", **STAINLESS_JOB)
+    assert "No stock item holds this sheet yet" in manager.get(f"/projects/{waiting}").text
+    item_id = create_item(admin, quantity_on_hand="2")  # not enough: the job keeps waiting
+    item_page = manager.get(f"/inventory/{item_id}").text
+    assert "Jobs waiting on this sheet" in item_page and f'href="/projects/{waiting}"' in item_page
+    project_page = manager.get(f"/projects/{waiting}").text
+    assert "SS-2-2512</a>: 2 sheets on hand" in project_page
+    assert "Jobs waiting on this sheet" not in manager.get(f"/inventory/{STOCKED_ID}").text

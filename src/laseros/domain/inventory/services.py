@@ -17,7 +17,7 @@ from laseros.domain.admin.services import Actor, next_code_value, record_activit
 from laseros.domain.errors import InvalidInput, NotFound
 from laseros.domain.inventory.models import Category, InventoryItem, InventoryTransaction, TransactionType
 from laseros.domain.inventory.schemas import ItemInput, TransactionInput
-from laseros.domain.inventory.stock import SheetSpec, release_waiting, sheet_item_for
+from laseros.domain.inventory.stock import SheetSpec, jobs_waiting_on, release_waiting, sheet_item_for
 from laseros.domain.paging import Page, paginate, stream_rows
 from laseros.domain.projects.models import Project
 from laseros.domain.search import contains
@@ -177,6 +177,10 @@ class InventoryService:
         if item is None:
             raise NotFound(f"Inventory item {item_id} does not exist.")
         return item
+
+    async def waiting_jobs(self, item: InventoryItem) -> list[Project]:
+        """Jobs waiting on this item's sheet, in the order stock arriving releases them."""
+        return await jobs_waiting_on(self.session, item)
 
     async def sheet_for(self, project: Project) -> InventoryItem | None:
         spec = SheetSpec.of(project)

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import case, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
 from laseros.domain.admin.services import Actor
 from laseros.domain.inventory.models import Category, InventoryItem
@@ -109,6 +110,23 @@ async def stock_is_available(session: AsyncSession, project: Project, item: Queu
     stock = await sheet_item_for(session, spec)
     on_hand = stock.quantity_on_hand if stock else 0
     return on_hand - await claimed_sheets(session, spec, excluding_project=project.id) >= need
+
+
+async def jobs_waiting_on(session: AsyncSession, stock: InventoryItem, limit: int = 50) -> list[Project]:
+    """Projects waiting on ``stock``'s sheet, oldest POP first (the order a purchase releases them in)."""
+    spec = SheetSpec.of(stock) if stock.category == Category.SHEET.value else None
+    if spec is None:
+        return []
+    return list(
+        await session.scalars(
+            select(Project)
+            .join(QueueItem, QueueItem.project_id == Project.id)
+            .where(Project.stage == Stage.WAITING_MATERIAL.value, QueueItem.status.in_(_ACTIVE), _same_spec(spec))
+            .order_by(Project.pop_received_date, QueueItem.rank, Project.id)
+            .options(selectinload(Project.client))
+            .limit(limit)
+        )
+    )
 
 
 async def release_waiting(session: AsyncSession, stock: InventoryItem, actor: Actor, *, today: date) -> list[Project]:

@@ -202,7 +202,13 @@ class InventoryController(Controller):
         ledger = await inventory.transactions(
             TransactionFilters(item_id=item_id), page=page, per_page=request.app.state.settings.page_size
         )
-        context = {"item": item, "ledger": ledger, "movement": movement, "transaction_types": TRANSACTION_TYPES}
+        context = {
+            "item": item,
+            "ledger": ledger,
+            "movement": movement,
+            "transaction_types": TRANSACTION_TYPES,
+            "waiting": await inventory.waiting_jobs(item),
+        }
         return await render(request, "inventory/detail.html", context, block=block, status_code=status_code)
 
     @staticmethod

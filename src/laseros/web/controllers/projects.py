@@ -15,7 +15,7 @@ from laseros.domain.projects.models import Project
 from laseros.domain.projects.schemas import ProjectInput
 from laseros.domain.projects.services import EXPORT_COLUMNS, ProjectFilters, ProjectService
 from laseros.domain.projects.stages import Stage
-from laseros.web.deps import Clients, Projects, Queue, Runs, ShopSettings
+from laseros.web.deps import Clients, Inventory, Projects, Queue, Runs, ShopSettings
 from laseros.web.export import csv_export
 from laseros.web.forms import FormState, filter_flag, filter_id, form_values
 from laseros.web.guards import requires, unsafe_methods_require
@@ -101,8 +101,9 @@ class ProjectController(Controller):
         projects: Projects,
         queue: Queue,
         runs: Runs,
+        inventory: Inventory,
     ) -> Page:
-        return await self._detail(request, project_id, projects, queue, runs)
+        return await self._detail(request, project_id, projects, queue, runs, inventory)
 
     @staticmethod
     async def _detail(
@@ -111,6 +112,7 @@ class ProjectController(Controller):
         projects: Projects,
         queue: Queue,
         runs: Runs,
+        inventory: Inventory,
         error: str | None = None,
         status_code: int = 200,
     ) -> Page:
@@ -121,6 +123,7 @@ class ProjectController(Controller):
             "item": item,
             "position": await queue.position(item) if item else None,
             "badge": await queue.stock_badge(project),
+            "stock_item": await inventory.sheet_for(project),
             "runs": await runs.for_project(project.id, limit=20),
             "timeline": await projects.timeline(project),
             "error": error,
@@ -159,12 +162,18 @@ class ProjectController(Controller):
 
     @post("/{project_id:int}/delete")
     async def delete(
-        self, request: Request, project_id: FromPath[int], projects: Projects, queue: Queue, runs: Runs
+        self,
+        request: Request,
+        project_id: FromPath[int],
+        projects: Projects,
+        queue: Queue,
+        runs: Runs,
+        inventory: Inventory,
     ) -> Response[Any]:
         try:
             label = await projects.delete(project_id)
         except Conflict as refused:
-            return await self._detail(request, project_id, projects, queue, runs, str(refused), 409)
+            return await self._detail(request, project_id, projects, queue, runs, inventory, str(refused), 409)
         return redirect(request, "/projects", f"Deleted project {label}.")
 
     @post("/{project_id:int}/status")
@@ -175,14 +184,17 @@ class ProjectController(Controller):
         projects: Projects,
         queue: Queue,
         runs: Runs,
+        inventory: Inventory,
     ) -> Response[Any]:
         raw = (await form_values(request)).get("stage", "")
         if raw not in {s.value for s in Stage}:
-            return await self._detail(request, project_id, projects, queue, runs, f"{raw[:40]!r} is not a stage.", 422)
+            return await self._detail(
+                request, project_id, projects, queue, runs, inventory, f"{raw[:40]!r} is not a stage.", 422
+            )
         try:
             project = await projects.change_stage(project_id, Stage(raw))
         except Conflict as refused:
-            return await self._detail(request, project_id, projects, queue, runs, str(refused), 409)
+            return await self._detail(request, project_id, projects, queue, runs, inventory, str(refused), 409)
         return redirect(request, f"/projects/{project_id}", f"{project.project_code} is now {Stage(raw).label}.")
 
     @post("/{project_id:int}/pop")
@@ -193,11 +205,12 @@ class ProjectController(Controller):
         projects: Projects,
         queue: Queue,
         runs: Runs,
+        inventory: Inventory,
     ) -> Response[Any]:
         try:
             project = await projects.mark_pop_received(project_id)
         except Conflict as refused:
-            return await self._detail(request, project_id, projects, queue, runs, str(refused), 409)
+            return await self._detail(request, project_id, projects, queue, runs, inventory, str(refused), 409)
         position = await queue.position(project.queue_item) if project.queue_item else None
         message = f"POP received: {project.project_code} is {Stage(project.stage).label}, #{position} in the queue."
         if project.stage == Stage.WAITING_MATERIAL:
