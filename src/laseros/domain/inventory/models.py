@@ -10,6 +10,7 @@ from sqlalchemy import ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from laseros.db import Base, ScaledDecimal, TimestampedBase, UTCDateTime, utcnow
+from laseros.domain.shop import thickness_label
 
 
 class Category(StrEnum):
@@ -69,8 +70,6 @@ class InventoryItem(TimestampedBase):
     def spec_label(self) -> str:
         parts = [self.material_type]
         if self.thickness_mm is not None:
-            from laseros.domain.shop import thickness_label
-
             parts.append(f"{thickness_label(self.thickness_mm)} mm")
         parts.append(self.sheet_size)
         return " · ".join(p for p in parts if p)

@@ -162,16 +162,6 @@ class InventoryService:
         row = (await self.session.execute(select(func.count(InventoryItem.id), low, value))).one()
         return StockSummary(items=row[0], low=int(row[1] or 0), valuation=row[2] or Decimal("0.00"))
 
-    async def low_stock(self, limit: int = 10) -> list[InventoryItem]:
-        return list(
-            await self.session.scalars(
-                select(InventoryItem)
-                .where(InventoryItem.quantity_on_hand < InventoryItem.min_required)
-                .order_by((InventoryItem.min_required - InventoryItem.quantity_on_hand).desc(), InventoryItem.name)
-                .limit(limit)
-            )
-        )
-
     async def get(self, item_id: int) -> InventoryItem:
         item = await self.session.get(InventoryItem, item_id)
         if item is None:
@@ -239,7 +229,6 @@ class InventoryService:
             )
             await release_waiting(self.session, item, self.actor, today=self.calendar.today())
         await self.session.commit()
-        await self.session.refresh(item)
         return item
 
     async def update(self, item_id: int, data: ItemInput) -> InventoryItem:
@@ -290,7 +279,6 @@ class InventoryService:
         )
         released: list[Project] = []
         if row.quantity > 0:
-            await self.session.refresh(item, ["quantity_on_hand"])
             released = await release_waiting(self.session, item, self.actor, today=self.calendar.today())
         await self.session.commit()
         return row, released
@@ -332,13 +320,3 @@ class InventoryService:
             for name in TRANSACTION_EXPORT_COLUMNS
         )
         return stream_rows(self.session, self.transactions_query(filters).with_only_columns(*columns))
-
-    async def ledger_matches(self, item_id: int) -> bool:
-        """Whether the item's on hand equals the sum of its ledger (a check for tests and support)."""
-        total = await self.session.scalar(
-            select(func.coalesce(func.sum(InventoryTransaction.quantity), 0)).where(
-                InventoryTransaction.item_id == item_id
-            )
-        )
-        item = await self.get(item_id)
-        return int(total or 0) == item.quantity_on_hand

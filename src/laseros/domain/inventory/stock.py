@@ -14,9 +14,9 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import case, func, select, tuple_
+from sqlalchemy import Select, case, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import contains_eager, selectinload
 
 from laseros.domain.admin.services import Actor
 from laseros.domain.inventory.models import Category, InventoryItem
@@ -24,6 +24,7 @@ from laseros.domain.projects.lifecycle import set_stage
 from laseros.domain.projects.models import Project
 from laseros.domain.projects.stages import ACTIVE_QUEUE_STATUSES, Stage
 from laseros.domain.queue.models import QueueItem
+from laseros.domain.shop import thickness_label
 
 # Stages whose queue items hold stock for themselves.
 CLAIMING_STAGES = (Stage.QUEUED.value, Stage.CUTTING.value)
@@ -50,8 +51,6 @@ class SheetSpec:
         return cls(record.material_type, record.thickness_mm, record.sheet_size)
 
     def label(self) -> str:
-        from laseros.domain.shop import thickness_label
-
         return f"{thickness_label(self.thickness_mm)} mm {self.material_type} {self.sheet_size}"
 
 
@@ -112,49 +111,51 @@ async def stock_is_available(session: AsyncSession, project: Project, item: Queu
     return on_hand - await claimed_sheets(session, spec, excluding_project=project.id) >= need
 
 
+def _held_sheet(stock: InventoryItem) -> SheetSpec | None:
+    return SheetSpec.of(stock) if stock.category == Category.SHEET.value else None
+
+
+def _waiting_on(spec: SheetSpec) -> Select[tuple[Project]]:
+    """Queued projects waiting on ``spec``, oldest POP first (then queue order), with their queue items."""
+    return (
+        select(Project)
+        .join(Project.queue_item)
+        .options(contains_eager(Project.queue_item))
+        .where(Project.stage == Stage.WAITING_MATERIAL.value, QueueItem.status.in_(_ACTIVE), _same_spec(spec))
+        .order_by(Project.pop_received_date, QueueItem.rank, Project.id)
+    )
+
+
 async def jobs_waiting_on(session: AsyncSession, stock: InventoryItem, limit: int = 50) -> list[Project]:
-    """Projects waiting on ``stock``'s sheet, oldest POP first (the order a purchase releases them in)."""
-    spec = SheetSpec.of(stock) if stock.category == Category.SHEET.value else None
+    """Projects waiting on ``stock``'s sheet, in the order stock arriving releases them."""
+    spec = _held_sheet(stock)
     if spec is None:
         return []
-    return list(
-        await session.scalars(
-            select(Project)
-            .join(QueueItem, QueueItem.project_id == Project.id)
-            .where(Project.stage == Stage.WAITING_MATERIAL.value, QueueItem.status.in_(_ACTIVE), _same_spec(spec))
-            .order_by(Project.pop_received_date, QueueItem.rank, Project.id)
-            .options(selectinload(Project.client))
-            .limit(limit)
-        )
-    )
+    stmt = _waiting_on(spec).options(selectinload(Project.client)).limit(limit)
+    return list((await session.scalars(stmt)).unique())
 
 
 async def release_waiting(session: AsyncSession, stock: InventoryItem, actor: Actor, *, today: date) -> list[Project]:
     """Move jobs waiting on ``stock``'s sheet to Queued while the shelf covers them, oldest POP first.
 
     A job too big for what arrived stays waiting and a smaller one behind it may go: it cannot be
-    cut anyway, and holding the sheets back would stop the machine for nothing.
+    cut anyway, and holding the sheets back would stop the machine for nothing. The free stock is
+    read once; each job released claims its sheets from it.
     """
-    spec = SheetSpec.of(stock) if stock.category == Category.SHEET.value else None
+    spec = _held_sheet(stock)
     if spec is None:
         return []
-    waiting = (
-        await session.execute(
-            select(Project, QueueItem)
-            .join(QueueItem, QueueItem.project_id == Project.id)
-            .where(
-                Project.stage == Stage.WAITING_MATERIAL.value,
-                QueueItem.status.in_(_ACTIVE),
-                _same_spec(spec),
-            )
-            .order_by(Project.pop_received_date, QueueItem.rank, Project.id)
-        )
-    ).all()
+    waiting = list((await session.scalars(_waiting_on(spec))).unique())
+    if not waiting:
+        return []
+    on_hand = await session.scalar(select(InventoryItem.quantity_on_hand).where(InventoryItem.id == stock.id))
+    free = (on_hand or 0) - await claimed_sheets(session, spec, excluding_project=0)
     released = []
-    for project, item in waiting:
-        if await stock_is_available(session, project, item):
+    for project in waiting:
+        need = sheets_still_needed(project, project.queue_item)
+        if need <= free:
+            free -= need
             await set_stage(session, project, Stage.QUEUED, actor, f"{spec.label()} in stock", today=today)
-            await session.flush()
             released.append(project)
     return released
 

@@ -15,7 +15,8 @@ from laseros.domain.projects.models import Project
 from laseros.domain.projects.schemas import ProjectInput
 from laseros.domain.projects.services import EXPORT_COLUMNS, ProjectFilters, ProjectService
 from laseros.domain.projects.stages import Stage
-from laseros.web.deps import Clients, Inventory, Projects, Queue, Runs, ShopSettings
+from laseros.domain.reports.services import project_overview
+from laseros.web.deps import Clients, Projects, Queue, ShopSettings
 from laseros.web.export import csv_export
 from laseros.web.forms import FormState, filter_flag, filter_id, form_values
 from laseros.web.guards import requires, unsafe_methods_require
@@ -99,33 +100,26 @@ class ProjectController(Controller):
         request: Request,
         project_id: FromPath[int],
         projects: Projects,
-        queue: Queue,
-        runs: Runs,
-        inventory: Inventory,
     ) -> Page:
-        return await self._detail(request, project_id, projects, queue, runs, inventory)
+        return await self._detail(request, project_id, projects)
 
     @staticmethod
     async def _detail(
         request: Request,
-        project_id: FromPath[int],
+        project_id: int,
         projects: Projects,
-        queue: Queue,
-        runs: Runs,
-        inventory: Inventory,
         error: str | None = None,
         status_code: int = 200,
     ) -> Page:
-        project = await projects.get(project_id)
-        item = project.queue_item
+        overview = await project_overview(projects.session, projects.calendar, project_id)
         context = {
-            "project": project,
-            "item": item,
-            "position": await queue.position(item) if item else None,
-            "badge": await queue.stock_badge(project),
-            "stock_item": await inventory.sheet_for(project),
-            "runs": await runs.for_project(project.id, limit=20),
-            "timeline": await projects.timeline(project),
+            "project": overview.project,
+            "item": overview.project.queue_item,
+            "position": overview.position,
+            "badge": overview.stock_badge,
+            "stock_item": overview.stock_item,
+            "runs": overview.runs,
+            "timeline": overview.timeline,
             "error": error,
         }
         return await render(request, "projects/detail.html", context, status_code=status_code)
@@ -166,14 +160,11 @@ class ProjectController(Controller):
         request: Request,
         project_id: FromPath[int],
         projects: Projects,
-        queue: Queue,
-        runs: Runs,
-        inventory: Inventory,
     ) -> Response[Any]:
         try:
             label = await projects.delete(project_id)
         except Conflict as refused:
-            return await self._detail(request, project_id, projects, queue, runs, inventory, str(refused), 409)
+            return await self._detail(request, project_id, projects, str(refused), 409)
         return redirect(request, "/projects", f"Deleted project {label}.")
 
     @post("/{project_id:int}/status")
@@ -182,19 +173,14 @@ class ProjectController(Controller):
         request: Request,
         project_id: FromPath[int],
         projects: Projects,
-        queue: Queue,
-        runs: Runs,
-        inventory: Inventory,
     ) -> Response[Any]:
         raw = (await form_values(request)).get("stage", "")
         if raw not in {s.value for s in Stage}:
-            return await self._detail(
-                request, project_id, projects, queue, runs, inventory, f"{raw[:40]!r} is not a stage.", 422
-            )
+            return await self._detail(request, project_id, projects, f"{raw[:40]!r} is not a stage.", 422)
         try:
             project = await projects.change_stage(project_id, Stage(raw))
         except Conflict as refused:
-            return await self._detail(request, project_id, projects, queue, runs, inventory, str(refused), 409)
+            return await self._detail(request, project_id, projects, str(refused), 409)
         return redirect(request, f"/projects/{project_id}", f"{project.project_code} is now {Stage(raw).label}.")
 
     @post("/{project_id:int}/pop")
@@ -204,13 +190,11 @@ class ProjectController(Controller):
         project_id: FromPath[int],
         projects: Projects,
         queue: Queue,
-        runs: Runs,
-        inventory: Inventory,
     ) -> Response[Any]:
         try:
             project = await projects.mark_pop_received(project_id)
         except Conflict as refused:
-            return await self._detail(request, project_id, projects, queue, runs, inventory, str(refused), 409)
+            return await self._detail(request, project_id, projects, str(refused), 409)
         position = await queue.position(project.queue_item) if project.queue_item else None
         message = f"POP received: {project.project_code} is {Stage(project.stage).label}, #{position} in the queue."
         if project.stage == Stage.WAITING_MATERIAL:
