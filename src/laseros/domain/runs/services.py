@@ -90,9 +90,7 @@ class RunService:
 
     def _with_people(self, stmt: Select[Any]) -> Select[Any]:
         return stmt.options(
-            selectinload(LaserRun.project).options(
-                selectinload(Project.client), selectinload(Project.queue_item), selectinload(Project.preset)
-            ),
+            selectinload(LaserRun.project).selectinload(Project.client),
             selectinload(LaserRun.operator),
             selectinload(LaserRun.extra_operator),
             selectinload(LaserRun.logged_by),
@@ -168,13 +166,11 @@ class RunService:
 
     # -- writing -----------------------------------------------------------------------------
 
-    async def _project(self, project_id: int, *, slim: bool = False) -> Project:
-        options = (
-            (joinedload(Project.queue_item),)
-            if slim
-            else (selectinload(Project.queue_item), selectinload(Project.client), selectinload(Project.preset))
+    async def _project(self, project_id: int) -> Project:
+        """The project a run is for, with the queue item the run moves."""
+        project = await self.session.scalar(
+            select(Project).where(Project.id == project_id).options(joinedload(Project.queue_item))
         )
-        project = await self.session.scalar(select(Project).where(Project.id == project_id).options(*options))
         if project is None:
             raise NotFound(f"Project {project_id} does not exist.")
         return project
@@ -215,7 +211,7 @@ class RunService:
                 f"You already have a run going on {running.project.project_code} "
                 f"(started {self.calendar.local(running.started_at):%H:%M}). End it before starting another."
             )
-        project = await self._project(project_id, slim=True)
+        project = await self._project(project_id)
         extra = await self._extra_operator(extra_operator_id)
         today = self.calendar.today()
         item = await self._into_production(project, today)
