@@ -47,12 +47,22 @@ STOCKED_SHEET = {
 DISPLAY_NAMES = {"admin": "Ada Admin", "manager": "Mo Manager", "operator": "Olu Operator", "viewer": "Vi Viewer"}
 
 
-def make_settings(data_dir: Path) -> Settings:
-    return Settings(
-        data_dir=data_dir,
-        database_url=f"sqlite+aiosqlite:///{data_dir / 'laseros.db'}",
-        secret_key="test-secret-key",
-    )
+# The real Redis CI machines run; every test session gets its own key/channel/queue namespace.
+REDIS_URL = os.environ.get("LASEROS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+REDIS_NAMESPACE = f"laseros-test-{os.getpid()}"
+
+
+def make_settings(data_dir: Path, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "data_dir": data_dir,
+        "database_url": f"sqlite+aiosqlite:///{data_dir / 'laseros.db'}",
+        "secret_key": "test-secret-key",
+        "redis_url": REDIS_URL,
+        "redis_namespace": REDIS_NAMESPACE,
+        # Tests run jobs themselves (or start a worker where that is the point).
+        "worker_mode": "off",
+    }
+    return Settings(**{**values, **overrides})  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,8 @@ busy_timeout still covers other processes (a worker, the CLI).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -35,6 +36,11 @@ NAMING_CONVENTION = {
 }
 
 WRITE_OPTION = "laseros_write"
+
+log = logging.getLogger(__name__)
+
+CommitHook = Callable[["UnitOfWork"], Awaitable[None]]
+AfterCommit = Callable[[], Awaitable[None]]
 
 
 def utcnow() -> datetime:
@@ -95,6 +101,48 @@ class TimestampedBase(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 
+class UnitOfWork(AsyncSession):
+    """A session whose ``commit()`` also runs the work an action implies, in one place.
+
+    ``before_commit`` hooks run inside the transaction, just before it commits (the watcher that
+    re-evaluates notifications for what the action touched registers one), so their writes commit or
+    roll back with the action. ``after_commit`` callbacks run only once the commit succeeded (bell
+    pushes, job enqueues): a rolled-back action never announces anything. Their failures are logged,
+    never raised: the user's data is already safe.
+    """
+
+    def before_commit(self, key: str, hook: CommitHook) -> None:
+        """Run ``hook(session)`` before this transaction commits (once per key)."""
+        self.info.setdefault("before_commit", {})[key] = hook
+
+    def after_commit(self, callback: AfterCommit) -> None:
+        """Run ``callback()`` after this transaction commits."""
+        self.info.setdefault("after_commit", []).append(callback)
+
+    async def commit(self) -> None:
+        hooks: dict[str, CommitHook] = self.info.get("before_commit", {})
+        while hooks:  # a hook may register another
+            _key, hook = hooks.popitem()
+            await hook(self)
+        await super().commit()
+        callbacks: list[AfterCommit] = self.info.pop("after_commit", [])
+        for callback in callbacks:
+            try:
+                await callback()
+            except Exception:  # the commit stands; a lost push is repaired by the next pass
+                log.exception("after-commit callback failed")
+
+    async def rollback(self) -> None:
+        self.info.pop("before_commit", None)
+        self.info.pop("after_commit", None)
+        await super().rollback()
+
+    async def close(self) -> None:
+        self.info.pop("before_commit", None)
+        self.info.pop("after_commit", None)
+        await super().close()
+
+
 def _tune_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -134,20 +182,30 @@ class Database:
 
     engine: AsyncEngine
     write_engine: AsyncEngine
+    # Shop facts the domain needs outside a request (e.g. the company name in drafted messages).
+    shop_info: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
-        self.read_sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        info = dict(self.shop_info or {})
+        self.read_sessions = async_sessionmaker(self.engine, class_=UnitOfWork, expire_on_commit=False, info=info)
         self.write_sessions = async_sessionmaker(
-            self.write_engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False
+            self.write_engine.execution_options(**{WRITE_OPTION: True}),
+            class_=UnitOfWork,
+            expire_on_commit=False,
+            info=info,
         )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
         engine = create_engine(settings)
-        return cls(engine, create_engine(settings, writer=True) if settings.is_sqlite else engine)
+        return cls(
+            engine,
+            create_engine(settings, writer=True) if settings.is_sqlite else engine,
+            {"company_name": settings.company_name},
+        )
 
     @asynccontextmanager
-    async def session(self, *, write: bool) -> AsyncIterator[AsyncSession]:
+    async def session(self, *, write: bool) -> AsyncIterator[UnitOfWork]:
         """A session for one unit of work; uncommitted work is rolled back on exit."""
         maker = self.write_sessions if write else self.read_sessions
         async with maker() as session:

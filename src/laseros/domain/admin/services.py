@@ -85,6 +85,13 @@ class LoginRefused(Exception):
 SETTING_DEFAULTS: dict[str, str] = {
     "materials": "\n".join(DEFAULT_MATERIALS),
     "sheet_sizes": "\n".join(DEFAULT_SHEET_SIZES),
+    # Stage limits in days (SPEC §3): past these a project raises its notification.
+    "limit_quote_days": "4",
+    "limit_waiting_material_days": "2",
+    "limit_cutting_days": "1",
+    "limit_ready_days": "2",
+    # The daily report: when it is generated each day, in the shop's time zone (HH:MM).
+    "daily_report_time": "07:30",
 }
 
 
@@ -101,6 +108,13 @@ class SettingsService:
 
     async def materials(self) -> list[str]:
         return await self.get_list("materials")
+
+    async def number(self, key: str) -> float:
+        """A numeric setting; a stored value that is not a number falls back to the default."""
+        try:
+            return float(await self.get(key))
+        except ValueError:
+            return float(SETTING_DEFAULTS[key])
 
     async def sheet_sizes(self) -> list[str]:
         return await self.get_list("sheet_sizes")

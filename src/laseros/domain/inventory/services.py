@@ -18,6 +18,7 @@ from laseros.domain.errors import InvalidInput, NotFound
 from laseros.domain.inventory.models import Category, InventoryItem, InventoryTransaction, TransactionType
 from laseros.domain.inventory.schemas import ItemInput, TransactionInput
 from laseros.domain.inventory.stock import SheetSpec, jobs_waiting_on, release_waiting, sheet_item_for
+from laseros.domain.notifications.services import watch_item
 from laseros.domain.paging import Page, paginate, stream_rows
 from laseros.domain.projects.models import Project
 from laseros.domain.search import contains
@@ -119,6 +120,7 @@ async def move_stock(
     )
     session.add(row)
     await session.flush()
+    watch_item(session, item_id)
     return row
 
 
@@ -244,6 +246,7 @@ class InventoryService:
         await record_activity(
             self.session, self.actor, "updated", "inventory", item.id, "Changed: " + (", ".join(changed) or "nothing")
         )
+        watch_item(self.session, item.id)  # the minimum may have changed
         await self.session.flush()
         await release_waiting(self.session, item, self.actor, today=self.calendar.today())
         await self.session.commit()

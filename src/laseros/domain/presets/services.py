@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from laseros.domain.admin.services import Actor, record_activity
 from laseros.domain.errors import NotFound
+from laseros.domain.notifications.services import watch_project
 from laseros.domain.paging import Page, paginate, stream_rows
 from laseros.domain.presets.models import Preset
 from laseros.domain.presets.schemas import PresetInput
@@ -150,7 +151,7 @@ class PresetService:
             )
         preset.is_active = True
         await self.session.flush()
-        await self.session.execute(
+        attached = await self.session.scalars(
             update(Project)
             .where(
                 Project.material_type == preset.material_type,
@@ -158,17 +159,23 @@ class PresetService:
                 Project.stage.in_(_OPEN_STAGES),
             )
             .values(preset_id=preset.id)
+            .returning(Project.id)
             .execution_options(synchronize_session=False)
         )
+        for project_id in attached.all():
+            watch_project(self.session, project_id)  # clears their "no preset" notifications
         return current
 
     async def _deactivate(self, preset: Preset) -> None:
         """Retire ``preset``: open jobs that carried it no longer have one (the phone shows the warning)."""
         preset.is_active = False
         await self.session.flush()
-        await self.session.execute(
+        detached = await self.session.scalars(
             update(Project)
             .where(Project.preset_id == preset.id, Project.stage.in_(_OPEN_STAGES))
             .values(preset_id=None)
+            .returning(Project.id)
             .execution_options(synchronize_session=False)
         )
+        for project_id in detached.all():
+            watch_project(self.session, project_id)

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from laseros.db import utcnow
 from laseros.domain.admin.services import Actor, record_activity
+from laseros.domain.notifications.services import watch_project
 from laseros.domain.projects.models import Project
 from laseros.domain.projects.stages import Stage
 
@@ -15,10 +16,14 @@ from laseros.domain.projects.stages import Stage
 async def set_stage(
     session: AsyncSession, project: Project, target: Stage, actor: Actor, cause: str, *, today: date
 ) -> bool:
-    """Move ``project`` to ``target`` inside the caller's transaction; False if it was already there."""
+    """Move ``project`` to ``target`` inside the caller's transaction; False if it was already there.
+
+    The project's notifications and drafts are re-evaluated before that transaction commits.
+    """
     current = Stage(project.stage)
     if current == target:
         return False
+    watch_project(session, project.id)
     project.stage = target.value
     project.stage_changed_at = utcnow()
     if target == Stage.DELIVERED:

@@ -16,6 +16,7 @@ from laseros.domain.admin.services import Actor, record_activity
 from laseros.domain.clients.models import Client
 from laseros.domain.errors import Conflict, InvalidInput, NotFound
 from laseros.domain.inventory.stock import stock_is_available
+from laseros.domain.notifications.services import watch_project
 from laseros.domain.paging import Page, paginate, stream_rows
 from laseros.domain.presets.services import active_preset_id
 from laseros.domain.projects.lifecycle import set_stage
@@ -198,6 +199,7 @@ class ProjectService:
             project.id,
             "Changed: " + (", ".join(changed) or "nothing"),
         )
+        watch_project(self.session, project.id)  # e.g. a material change attaching (or losing) a preset
         await self.session.commit()
         return project
 

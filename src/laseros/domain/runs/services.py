@@ -22,6 +22,7 @@ from laseros.domain.errors import Conflict, InvalidInput, NotFound, PermissionDe
 from laseros.domain.inventory.models import InventoryItem, TransactionType
 from laseros.domain.inventory.services import move_stock
 from laseros.domain.inventory.stock import SheetSpec, sheet_item_for
+from laseros.domain.notifications.services import watch_project
 from laseros.domain.operators.models import ExtraOperator
 from laseros.domain.paging import Page, paginate, stream_rows
 from laseros.domain.presets.models import Preset
@@ -364,6 +365,7 @@ class RunService:
         if run.stock_shortfall:
             details += f" ({run.stock_shortfall} more than the shelf held)"
         await record_activity(self.session, self.actor, "run_ended", "project", project.id, details)
+        watch_project(self.session, project.id)  # a completed run ends a cutting stall
         if report.job_finished and item is not None:
             item.project = project
             await apply_queue_status(

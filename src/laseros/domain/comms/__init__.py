@@ -1,0 +1,1 @@
+"""Client-facing communications: drafted follow-ups and their message templates."""

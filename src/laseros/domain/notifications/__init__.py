@@ -1,0 +1,1 @@
+"""Notifications: what needs attention, raised and cleared by rules over projects and stock."""

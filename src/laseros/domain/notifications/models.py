@@ -1,0 +1,96 @@
+"""A notification: one condition on one project or stock item that needs someone's attention."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Boolean, ForeignKey, Index, String, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from laseros.db import TimestampedBase, UTCDateTime
+
+
+class NotificationType(StrEnum):
+    APPROVAL_WAIT = "approval_wait"
+    MATERIAL_BLOCK = "material_block"
+    CUTTING_STALL = "cutting_stall"
+    PICKUP_WAIT = "pickup_wait"
+    LOW_STOCK = "low_stock"
+    PRESET_MISSING = "preset_missing"
+
+    @property
+    def label(self) -> str:
+        return TYPE_LABELS[self]
+
+
+TYPE_LABELS: dict[NotificationType, str] = {
+    NotificationType.APPROVAL_WAIT: "Waiting on client approval",
+    NotificationType.MATERIAL_BLOCK: "Blocked by material",
+    NotificationType.CUTTING_STALL: "Cutting stalled",
+    NotificationType.PICKUP_WAIT: "Waiting for pickup",
+    NotificationType.LOW_STOCK: "Low stock",
+    NotificationType.PRESET_MISSING: "No preset",
+}
+
+
+class Severity(StrEnum):
+    WARNING = "warning"
+    URGENT = "urgent"  # an emergency buy, or a job blocked past its stage limit
+
+
+class Notification(TimestampedBase):
+    """Open while ``resolved_at`` is empty; live while ``closed_at`` is empty.
+
+    A condition has at most one live notification (the partial unique index): re-evaluation
+    updates its message. Resolving by hand stamps ``resolved_at`` but keeps it live, so the same
+    condition is not raised again until it has ended; when the condition ends the notification is
+    closed (and, if nobody resolved it, marked ``auto_cleared``).
+    """
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        Index(
+            "uq_notifications_live_subject",
+            "notif_type",
+            "subject_key",
+            unique=True,
+            sqlite_where=text("closed_at IS NULL"),
+            postgresql_where=text("closed_at IS NULL"),
+        ),
+        # The bell: open ones, newest first.
+        Index(
+            "ix_notifications_open",
+            "created_at",
+            sqlite_where=text("resolved_at IS NULL"),
+            postgresql_where=text("resolved_at IS NULL"),
+        ),
+    )
+
+    notif_type: Mapped[str] = mapped_column(String(30))
+    # "project:12" or "item:3": one key per subject, so uniqueness needs no nullable columns.
+    subject_key: Mapped[str] = mapped_column(String(40))
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    inventory_item_id: Mapped[int | None] = mapped_column(
+        ForeignKey("inventory_items.id", ondelete="CASCADE"), index=True
+    )
+    message: Mapped[str] = mapped_column(String(500))
+    severity: Mapped[str] = mapped_column(String(10), default=Severity.WARNING.value)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    auto_cleared: Mapped[bool] = mapped_column(Boolean, default=False)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+    @property
+    def is_open(self) -> bool:
+        return self.resolved_at is None
+
+    @property
+    def link(self) -> str:
+        if self.project_id is not None:
+            return f"/projects/{self.project_id}"
+        return f"/inventory/{self.inventory_item_id}"
+
+    @property
+    def type_label(self) -> str:
+        return NotificationType(self.notif_type).label

@@ -1,0 +1,203 @@
+"""The notification rules (SPEC §6): which conditions raise what, as pure functions over facts.
+
+One table says which stage raises which notification after how long; the evaluator
+(``services.evaluate``) gathers the facts, these functions decide, and the evaluator reconciles
+the answer with what is already live. Days are whole days in the stage; a limit is passed only
+when the age is strictly greater than it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from laseros.domain.comms.models import DraftKind
+from laseros.domain.notifications.models import NotificationType, Severity
+from laseros.domain.projects.stages import Stage
+from laseros.domain.shop import thickness_label
+
+
+@dataclass(frozen=True)
+class StageAlert:
+    notif_type: NotificationType
+    setting: str  # the shop setting holding the limit in days
+    default_days: float
+    # The client message drafted when the limit passes (None: the shop acts, not the client).
+    draft: DraftKind | None
+
+
+# The one stage-alert table (defaults from SPEC §3; limits are settings).
+STAGE_ALERTS: dict[Stage, StageAlert] = {
+    Stage.QUOTE: StageAlert(NotificationType.APPROVAL_WAIT, "limit_quote_days", 4, DraftKind.APPROVAL_FOLLOWUP),
+    Stage.WAITING_MATERIAL: StageAlert(
+        NotificationType.MATERIAL_BLOCK, "limit_waiting_material_days", 2, DraftKind.MATERIAL_DELAY
+    ),
+    Stage.CUTTING: StageAlert(NotificationType.CUTTING_STALL, "limit_cutting_days", 1, None),
+    Stage.READY: StageAlert(NotificationType.PICKUP_WAIT, "limit_ready_days", 2, None),
+}
+
+# Stages whose projects the evaluator looks at; any other stage clears a project's notifications.
+WATCHED_STAGES: tuple[Stage, ...] = (Stage.QUOTE, Stage.WAITING_MATERIAL, Stage.QUEUED, Stage.CUTTING, Stage.READY)
+# A job about to be cut needs its machine settings.
+PRESET_STAGES: tuple[Stage, ...] = (Stage.QUEUED, Stage.CUTTING)
+
+Limits = dict[Stage, timedelta]
+
+
+def default_limits() -> Limits:
+    return {stage: timedelta(days=alert.default_days) for stage, alert in STAGE_ALERTS.items()}
+
+
+@dataclass(frozen=True)
+class ProjectFacts:
+    id: int
+    project_code: str
+    name: str
+    client_id: int
+    client_name: str
+    stage: Stage
+    stage_changed_at: datetime
+    material_type: str
+    thickness_mm: Decimal | None
+    sheet_size: str
+    sheets_required: int | None
+    preset_id: int | None
+    pop_deadline: date | None
+    due_date: date | None
+    last_run_ended_at: datetime | None = None  # the latest completed run (cutting jobs only)
+
+    @property
+    def subject_key(self) -> str:
+        return f"project:{self.id}"
+
+    @property
+    def event_key(self) -> str:
+        """This stay in the current stage: drafts are made once per stay."""
+        return self.stage_changed_at.isoformat(timespec="seconds")
+
+    @property
+    def material(self) -> str:
+        size = f" {self.sheet_size}" if self.sheet_size else ""
+        return f"{self.material_type} {thickness_label(self.thickness_mm)} mm{size}".strip()
+
+
+@dataclass(frozen=True)
+class ItemFacts:
+    id: int
+    item_code: str
+    name: str
+    unit: str
+    quantity_on_hand: int
+    min_required: int
+    reorder_quantity: int
+    last_shortfall: int  # the shortfall of the item's latest ledger row (a run used more than was there)
+
+    @property
+    def subject_key(self) -> str:
+        return f"item:{self.id}"
+
+
+@dataclass(frozen=True)
+class Raised:
+    notif_type: NotificationType
+    subject_key: str
+    message: str
+    severity: Severity = Severity.WARNING
+    project_id: int | None = None
+    inventory_item_id: int | None = None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.notif_type.value, self.subject_key)
+
+
+@dataclass(frozen=True)
+class DraftNeed:
+    kind: DraftKind
+    project: ProjectFacts
+
+
+def _days(age: timedelta) -> str:
+    days = int(age.total_seconds() // 86400)
+    return "1 day" if days == 1 else f"{days} days"
+
+
+def _who(p: ProjectFacts) -> str:
+    return f"{p.project_code} {p.name} ({p.client_name})"
+
+
+def project_alerts(p: ProjectFacts, limits: Limits, now: datetime) -> tuple[list[Raised], list[DraftNeed]]:
+    """What one project raises now, and which client drafts it calls for."""
+    raised: list[Raised] = []
+    drafts: list[DraftNeed] = []
+    age = now - p.stage_changed_at
+    limit = limits.get(p.stage)
+
+    def raise_(kind: NotificationType, message: str, severity: Severity = Severity.WARNING) -> None:
+        raised.append(Raised(kind, p.subject_key, message[:500], severity, project_id=p.id))
+
+    if p.stage == Stage.QUOTE and limit is not None and age > limit:
+        raise_(NotificationType.APPROVAL_WAIT, f"{_who(p)}: quote waiting on approval for {_days(age)} — follow up.")
+        drafts.append(DraftNeed(DraftKind.APPROVAL_FOLLOWUP, p))
+    elif p.stage == Stage.WAITING_MATERIAL:
+        # Raised at once (the sheets must be ordered); past the limit it is urgent and the client is told.
+        sheets = f"{p.sheets_required} × " if p.sheets_required else ""
+        overdue = limit is not None and age > limit
+        raise_(
+            NotificationType.MATERIAL_BLOCK,
+            f"{_who(p)} is waiting on material: {sheets}{p.material} sheets"
+            + (f" — blocked for {_days(age)}." if overdue else "."),
+            Severity.URGENT if overdue else Severity.WARNING,
+        )
+        if overdue:
+            drafts.append(DraftNeed(DraftKind.MATERIAL_DELAY, p))
+    elif p.stage == Stage.CUTTING and limit is not None:
+        since = max(p.stage_changed_at, p.last_run_ended_at or p.stage_changed_at)
+        if now - since > limit:
+            raise_(
+                NotificationType.CUTTING_STALL,
+                f"{_who(p)} has been cutting for {_days(age)} with no run completed in the last {_days(now - since)}.",
+            )
+    elif p.stage == Stage.READY:
+        # The collection message is drafted as soon as the job is ready.
+        drafts.append(DraftNeed(DraftKind.READY_FOR_COLLECTION, p))
+        if limit is not None and age > limit:
+            raise_(
+                NotificationType.PICKUP_WAIT,
+                f"{_who(p)} has been ready for pickup for {_days(age)} — remind the client.",
+            )
+    if p.stage in PRESET_STAGES and p.preset_id is None and p.material_type and p.thickness_mm is not None:
+        raise_(
+            NotificationType.PRESET_MISSING,
+            f"No preset for {thickness_label(p.thickness_mm)} mm {p.material_type} — "
+            f"check the machine settings manually ({p.project_code}).",
+        )
+    return raised, drafts
+
+
+def item_alerts(item: ItemFacts) -> list[Raised]:
+    """Low stock for one item: below its minimum; an emergency buy when a run used more than was there."""
+    if item.quantity_on_hand >= item.min_required:
+        return []
+    order = f" Order {item.reorder_quantity}." if item.reorder_quantity else ""
+    level = f"{item.quantity_on_hand} {item.unit} on hand, minimum {item.min_required}."
+    if item.last_shortfall > 0:
+        return [
+            Raised(
+                NotificationType.LOW_STOCK,
+                item.subject_key,
+                f"Emergency buy: {item.item_code} {item.name} ran out — a run used {item.last_shortfall} more "
+                f"than was on hand. {level}{order}"[:500],
+                Severity.URGENT,
+                inventory_item_id=item.id,
+            )
+        ]
+    return [
+        Raised(
+            NotificationType.LOW_STOCK,
+            item.subject_key,
+            f"Low stock: {item.item_code} {item.name} — {level}{order}"[:500],
+            inventory_item_id=item.id,
+        )
+    ]
