@@ -78,9 +78,7 @@ async def templates(session: AsyncSession) -> dict[DraftKind, str]:
             await session.execute(
                 select(ShopSetting.key, ShopSetting.value).where(ShopSetting.key.like("draft_template_%"))
             )
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     return {kind: stored.get(setting_key(kind)) or default for kind, default in DEFAULT_TEMPLATES.items()}
 
