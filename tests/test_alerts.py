@@ -368,3 +368,13 @@ def test_each_event_drafts_once(db, manager):
 async def _queue_item_id(db: Database, project_id: int) -> int:
     async with db.session(write=False) as session:
         return int(await session.scalar(text("SELECT id FROM queue_items WHERE project_id = :p"), {"p": project_id}))
+
+
+def test_an_unsent_draft_is_withdrawn_once_the_job_moves_on(db, manager, db_query):
+    project_id = paid_project(manager, create_client(manager), name="Gate panels")
+    queue_id = run(_queue_item_id(db, project_id))
+    manager.post_form(f"/queue/{queue_id}/status", {"status": "In Progress"})
+    manager.post_form(f"/queue/{queue_id}/status", {"status": "Completed"})
+    assert db_query("SELECT status FROM outbound_drafts WHERE project_id = ?", (project_id,)) == [("pending",)]
+    assert manager.post_form(f"/projects/{project_id}/status", {"stage": "delivered"}).status_code == 303
+    assert db_query("SELECT status FROM outbound_drafts WHERE project_id = ?", (project_id,)) == [("withdrawn",)]

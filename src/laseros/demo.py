@@ -7,20 +7,22 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
-from laseros.db import Database
+from laseros.db import Database, utcnow
 from laseros.domain.admin.models import User
 from laseros.domain.admin.services import Actor, UserService
 from laseros.domain.clients.schemas import ClientInput
 from laseros.domain.clients.services import ClientService
 from laseros.domain.inventory.schemas import ItemInput
 from laseros.domain.inventory.services import InventoryService
+from laseros.domain.notifications.services import evaluate
 from laseros.domain.operators.models import ExtraOperator
 from laseros.domain.operators.schemas import ExtraOperatorInput
 from laseros.domain.operators.services import OperatorService
 from laseros.domain.presets.schemas import PresetInput
 from laseros.domain.presets.services import PresetService
+from laseros.domain.projects.models import Project
 from laseros.domain.projects.schemas import ProjectInput
 from laseros.domain.projects.services import ProjectService
 from laseros.domain.projects.stages import Stage
@@ -162,7 +164,33 @@ async def load_demo(db: Database, calendar: ShopCalendar) -> bool:
         db, calendar, manager, rng, client_ids, "Balustrade infill (316)", SHORT_SHEET, sheets=8
     )
     await _pay(db, calendar, manager, project_id)
+    await _let_time_pass(db)
     return True
+
+
+async def _let_time_pass(db: Database) -> None:
+    """Back-date some stages so the demo shows what a real week leaves behind, then let the rules look.
+
+    Half the quotes have waited 5–8 days, every other ready job 3 days, the blocked job 3 days: the
+    bell, the drafts and the daily report then have something to say on first start.
+    """
+    now = utcnow()
+    async with db.session(write=True) as session:
+        for stage, every, days in (
+            (Stage.QUOTE, 2, (5, 8)),
+            (Stage.READY, 2, (3, 3)),
+            (Stage.WAITING_MATERIAL, 1, (3, 3)),
+        ):
+            ids = list(
+                await session.scalars(select(Project.id).where(Project.stage == stage.value).order_by(Project.id))
+            )
+            for position, project_id in enumerate(ids[::every]):
+                age = timedelta(days=days[0] + position % (days[1] - days[0] + 1), hours=2)
+                await session.execute(
+                    update(Project).where(Project.id == project_id).values(stage_changed_at=now - age)
+                )
+        await evaluate(session)
+        await session.commit()
 
 
 async def _user(session, username: str) -> User:  # type: ignore[no-untyped-def]

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
-from sqlalchemy import select, tuple_
+from sqlalchemy import select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from laseros.db import utcnow
 from laseros.domain.admin.models import ShopSetting
-from laseros.domain.comms.models import DraftKind, OutboundDraft
+from laseros.domain.comms.models import DraftKind, DraftStatus, OutboundDraft
+from laseros.domain.projects.stages import Stage
 
 if TYPE_CHECKING:
     from laseros.domain.notifications.rules import DraftNeed, ProjectFacts
@@ -81,6 +83,47 @@ async def templates(session: AsyncSession) -> dict[DraftKind, str]:
         ).all()
     )
     return {kind: stored.get(setting_key(kind)) or default for kind, default in DEFAULT_TEMPLATES.items()}
+
+
+# The stage a draft is about: once the job has left it, an unsent draft is out of date.
+DRAFT_STAGE: dict[DraftKind, Stage] = {
+    DraftKind.APPROVAL_FOLLOWUP: Stage.QUOTE,
+    DraftKind.READY_FOR_COLLECTION: Stage.READY,
+    DraftKind.MATERIAL_DELAY: Stage.WAITING_MATERIAL,
+}
+
+
+async def withdraw_outdated(
+    session: AsyncSession, current: dict[int, ProjectFacts], projects: Collection[int] | None
+) -> int:
+    """Withdraw pending drafts whose job has left the stay they were written for (caller's transaction).
+
+    ``current`` holds the facts of the watched projects in scope; a project in scope but not in it
+    (delivered, cancelled, back to request) has nothing left to say.
+    """
+    pending = select(OutboundDraft.id, OutboundDraft.kind, OutboundDraft.project_id, OutboundDraft.event_key).where(
+        OutboundDraft.status == DraftStatus.PENDING.value
+    )
+    if projects is None:
+        rows = list((await session.execute(pending)).all())
+    else:
+        ids = sorted(projects)
+        rows = []
+        for start in range(0, len(ids), 400):
+            chunk = ids[start : start + 400]
+            rows.extend((await session.execute(pending.where(OutboundDraft.project_id.in_(chunk)))).all())
+    stale = []
+    for draft_id, kind, project_id, event_key in rows:
+        facts = current.get(project_id)
+        if facts is None or facts.stage != DRAFT_STAGE[DraftKind(kind)] or facts.event_key != event_key:
+            stale.append(draft_id)
+    for start in range(0, len(stale), 400):
+        await session.execute(
+            update(OutboundDraft)
+            .where(OutboundDraft.id.in_(stale[start : start + 400]))
+            .values(status=DraftStatus.WITHDRAWN.value, updated_at=utcnow())
+        )
+    return len(stale)
 
 
 async def ensure_drafts(session: AsyncSession, needs: Iterable[DraftNeed], company_name: str) -> int:

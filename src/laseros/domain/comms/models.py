@@ -37,6 +37,7 @@ class DraftStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
     DELETED = "deleted"  # kept (hidden) so the same event never drafts the message again
+    WITHDRAWN = "withdrawn"  # never sent and no longer true (the job moved on): hidden, kept likewise
 
 
 class OutboundDraft(TimestampedBase):

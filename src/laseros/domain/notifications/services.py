@@ -11,20 +11,21 @@ nothing depends on Redis. The hourly job evaluates everything and repairs whatev
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Row, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from laseros.db import UnitOfWork, utcnow
 from laseros.domain.admin.models import ShopSetting
 from laseros.domain.admin.services import SETTING_DEFAULTS, Actor, record_activity
 from laseros.domain.clients.models import Client
-from laseros.domain.comms.drafts import ensure_drafts
+from laseros.domain.comms.drafts import ensure_drafts, withdraw_outdated
 from laseros.domain.errors import NotFound
+from laseros.domain.paging import Page, paginate, stream_rows
 from laseros.domain.inventory.models import InventoryItem, InventoryTransaction
 from laseros.domain.notifications.models import Notification
 from laseros.domain.notifications.rules import (
@@ -43,6 +44,11 @@ from laseros.domain.projects.stages import Stage
 from laseros.domain.runs.models import LaserRun, RunStatus
 
 log = logging.getLogger(__name__)
+
+EXPORT_COLUMNS = (
+    "id", "notif_type", "subject_key", "project_id", "inventory_item_id", "message", "severity", "created_at",
+    "resolved_at", "auto_cleared",
+)  # fmt: skip
 
 _CHUNK = 400  # ids per IN list
 
@@ -169,10 +175,11 @@ class Evaluation:
     updated: int = 0
     cleared: int = 0
     drafts: int = 0
+    drafts_withdrawn: int = 0
 
     @property
     def changed(self) -> bool:
-        return bool(self.raised or self.updated or self.cleared or self.drafts)
+        return bool(self.raised or self.updated or self.cleared or self.drafts or self.drafts_withdrawn)
 
 
 @dataclass
@@ -201,9 +208,11 @@ async def evaluate(
     company_name = company_name or session.info.get("company_name", "")
     desired: dict[tuple[str, str], Raised] = {}
     drafts: list[DraftNeed] = []
+    current: dict[int, ProjectFacts] = {}
     if projects is None or projects:
         limits = await stage_limits(session)
         for facts in await project_facts(session, projects):
+            current[facts.id] = facts
             raised, needs = project_alerts(facts, limits, now)
             desired.update((r.key, r) for r in raised)
             drafts.extend(needs)
@@ -252,6 +261,8 @@ async def evaluate(
             ],
         )  # fmt: skip
         result.raised = len(desired)
+    if projects is None or projects:
+        result.drafts_withdrawn = await withdraw_outdated(session, current, projects)
     result.drafts = await ensure_drafts(session, drafts, company_name)
     if result.changed:
         announce_after_commit(session)
@@ -371,3 +382,20 @@ class NotificationService:
 
     def history_query(self) -> Any:
         return select(Notification).order_by(Notification.created_at.desc(), Notification.id.desc())
+
+    def list_query(self, *, include_resolved: bool = False) -> Any:
+        """The bell's list: open ones urgent first, then newest; with the resolved ones, newest first."""
+        if include_resolved:
+            return self.history_query()
+        return (
+            select(Notification)
+            .where(_open())
+            .order_by((Notification.severity == "urgent").desc(), Notification.created_at.desc(), Notification.id.desc())
+        )
+
+    async def page(self, *, include_resolved: bool = False, page: int = 1, per_page: int = 25) -> Page[Notification]:
+        return await paginate(self.session, self.list_query(include_resolved=include_resolved), page, per_page)
+
+    def export(self, *, include_resolved: bool = False) -> AsyncIterator[Row[Any]]:
+        columns = (getattr(Notification, name) for name in EXPORT_COLUMNS)
+        return stream_rows(self.session, self.list_query(include_resolved=include_resolved).with_only_columns(*columns))
