@@ -88,6 +88,12 @@ def test_docs_show_the_transition_table_from_the_code():
     assert transition_table_markdown() in (DOCS / "project_stages.md").read_text()
 
 
+def test_docs_show_the_alert_table_from_the_code():
+    from laseros.domain.notifications.rules import alert_table_markdown
+
+    assert alert_table_markdown() in (DOCS / "project_stages_and_alerts.md").read_text()
+
+
 def test_role_matrix_matches_the_spec():
     assert role_can(Role.ADMIN, Permission.OFFICE_EDIT) and role_can(Role.MANAGER, Permission.OFFICE_EDIT)
     assert not role_can(Role.VIEWER, Permission.OFFICE_EDIT)

@@ -127,6 +127,11 @@ def _who(p: ProjectFacts) -> str:
     return f"{p.project_code} {p.name} ({p.client_name})"
 
 
+def _past_limit_draft(p: ProjectFacts) -> list[DraftNeed]:
+    kind = STAGE_ALERTS[p.stage].draft
+    return [DraftNeed(kind, p)] if kind else []
+
+
 def project_alerts(p: ProjectFacts, limits: Limits, now: datetime) -> tuple[list[Raised], list[DraftNeed]]:
     """What one project raises now, and which client drafts it calls for."""
     raised: list[Raised] = []
@@ -139,7 +144,7 @@ def project_alerts(p: ProjectFacts, limits: Limits, now: datetime) -> tuple[list
 
     if p.stage == Stage.QUOTE and limit is not None and age > limit:
         raise_(NotificationType.APPROVAL_WAIT, f"{_who(p)}: quote waiting on approval for {_days(age)} — follow up.")
-        drafts.append(DraftNeed(DraftKind.APPROVAL_FOLLOWUP, p))
+        drafts += _past_limit_draft(p)
     elif p.stage == Stage.WAITING_MATERIAL:
         # Raised at once (the sheets must be ordered); past the limit it is urgent and the client is told.
         sheets = f"{p.sheets_required} × " if p.sheets_required else ""
@@ -151,7 +156,7 @@ def project_alerts(p: ProjectFacts, limits: Limits, now: datetime) -> tuple[list
             Severity.URGENT if overdue else Severity.WARNING,
         )
         if overdue:
-            drafts.append(DraftNeed(DraftKind.MATERIAL_DELAY, p))
+            drafts += _past_limit_draft(p)
     elif p.stage == Stage.CUTTING and limit is not None:
         since = max(p.stage_changed_at, p.last_run_ended_at or p.stage_changed_at)
         if now - since > limit:
@@ -201,3 +206,18 @@ def item_alerts(item: ItemFacts) -> list[Raised]:
             inventory_item_id=item.id,
         )
     ]
+
+
+def alert_table_markdown() -> str:
+    """The stage-alert table as Markdown (docs/project_stages_and_alerts.md embeds exactly this)."""
+    lines = [
+        "| stage | notification | default limit (setting) | client draft past the limit |",
+        "| --- | --- | --- | --- |",
+    ]
+    for stage, alert in STAGE_ALERTS.items():
+        draft = alert.draft.label if alert.draft else "—"
+        days = f"{alert.default_days:g} day" + ("" if alert.default_days == 1 else "s")
+        lines.append(
+            f"| `{stage.value}` ({stage.label}) | `{alert.notif_type.value}` | > {days} (`{alert.setting}`) | {draft} |"
+        )
+    return "\n".join(lines)
