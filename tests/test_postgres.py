@@ -18,7 +18,7 @@ from laseros.domain.inventory.schemas import ItemInput
 from laseros.domain.inventory.services import InventoryService
 from laseros.domain.shop import DEFAULT_MATERIALS, DEFAULT_SHEET_SIZES, ShopCalendar
 from laseros.settings import Settings
-from tests.conftest import STOCKED_SHEET, ShopClient
+from tests.conftest import REDIS_NAMESPACE, REDIS_URL, STOCKED_SHEET, ShopClient
 from tests.factories import create_client, create_project, paid_project
 
 SERVER = os.environ.get("LASEROS_TEST_POSTGRES", "postgresql+asyncpg://postgres@127.0.0.1:5432")
@@ -42,7 +42,14 @@ def pg_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     except (OSError, ImportError) as unavailable:
         pytest.skip(f"PostgreSQL is not reachable at {SERVER}: {unavailable}")
     data_dir: Path = tmp_path_factory.mktemp("pg")
-    settings = Settings(data_dir=data_dir, database_url=f"{SERVER}/{name}", secret_key="test-secret-key")
+    settings = Settings(
+        data_dir=data_dir,
+        database_url=f"{SERVER}/{name}",
+        secret_key="test-secret-key",
+        redis_url=REDIS_URL,
+        redis_namespace=REDIS_NAMESPACE,
+        worker_mode="off",
+    )
     migrate.upgrade(settings)
 
     async def add_manager() -> None:
@@ -152,3 +159,50 @@ def _pg_row(settings: Settings, sql: str, **params: object) -> tuple:  # type: i
             await db.dispose()
 
     return asyncio.run(query())
+
+
+def test_notifications_and_drafts_on_postgresql(pg_settings, pg_manager):
+    """The evaluator's bulk writes, partial unique index and draft keys behave the same on PostgreSQL."""
+    from datetime import timedelta
+
+    from sqlalchemy import func, select, update
+
+    from laseros.db import utcnow
+    from laseros.domain.comms.models import OutboundDraft
+    from laseros.domain.notifications.models import Notification
+    from laseros.domain.notifications.services import NotificationService, evaluate, open_count
+    from laseros.domain.projects.models import Project
+
+    client_id = create_client(pg_manager, f"Pg Alerts {uuid.uuid4().hex[:6]}")
+    project_id = create_project(pg_manager, client_id, name="Waiting quote")
+    assert pg_manager.post_form(f"/projects/{project_id}/status", {"stage": "quote"}).status_code == 303
+
+    async def scenario() -> None:
+        db = Database.from_settings(pg_settings)
+        try:
+            async with db.session(write=True) as session:
+                await session.execute(
+                    update(Project)
+                    .where(Project.id == project_id)
+                    .values(stage_changed_at=utcnow() - timedelta(days=6))
+                )
+                await session.commit()
+            for _ in range(2):
+                async with db.session(write=True) as session:
+                    await evaluate(session)
+                    await session.commit()
+            async with db.session(write=False) as session:
+                live = list(await session.scalars(select(Notification).where(Notification.project_id == project_id)))
+                drafts = await session.scalar(
+                    select(func.count()).select_from(OutboundDraft).where(OutboundDraft.project_id == project_id)
+                )
+                before = await open_count(session)
+            assert [n.notif_type for n in live] == ["approval_wait"] and drafts == 1
+            async with db.session(write=True) as session:
+                await NotificationService(session, SYSTEM).resolve(live[0].id)
+            async with db.session(write=False) as session:
+                assert await open_count(session) == before - 1
+        finally:
+            await db.dispose()
+
+    asyncio.run(scenario())
