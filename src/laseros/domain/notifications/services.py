@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy import Row, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from laseros.db import UnitOfWork, utcnow
@@ -25,7 +25,6 @@ from laseros.domain.admin.services import SETTING_DEFAULTS, Actor, record_activi
 from laseros.domain.clients.models import Client
 from laseros.domain.comms.drafts import ensure_drafts, withdraw_outdated
 from laseros.domain.errors import NotFound
-from laseros.domain.paging import Page, paginate, stream_rows
 from laseros.domain.inventory.models import InventoryItem, InventoryTransaction
 from laseros.domain.notifications.models import Notification
 from laseros.domain.notifications.rules import (
@@ -39,6 +38,7 @@ from laseros.domain.notifications.rules import (
     item_alerts,
     project_alerts,
 )
+from laseros.domain.paging import Page, paginate, stream_rows
 from laseros.domain.projects.models import Project
 from laseros.domain.projects.stages import Stage
 from laseros.domain.runs.models import LaserRun, RunStatus
@@ -277,6 +277,10 @@ async def _live_in_scope(
     ).where(Notification.closed_at.is_(None))
     if projects is None and items is None:
         return list((await session.execute(columns)).all())
+    if projects is not None and items is not None and len(projects) + len(items) <= _CHUNK:
+        # What one action touched: a single statement (the write transaction is waiting on it).
+        subjects = [Notification.project_id.in_(list(projects)), Notification.inventory_item_id.in_(list(items))]
+        return list((await session.execute(columns.where(or_(*subjects)))).all())
     rows: list[Any] = []
     if projects is None:
         rows.extend((await session.execute(columns.where(Notification.project_id.is_not(None)))).all())
@@ -349,16 +353,7 @@ class NotificationService:
 
     async def open(self, limit: int = 50) -> list[Notification]:
         """Open notifications, urgent first, then newest first."""
-        return list(
-            await self.session.scalars(
-                select(Notification)
-                .where(_open())
-                .order_by(
-                    (Notification.severity == "urgent").desc(), Notification.created_at.desc(), Notification.id.desc()
-                )
-                .limit(limit)
-            )
-        )
+        return list(await self.session.scalars(self.list_query().limit(limit)))
 
     async def get(self, notif_id: int) -> Notification:
         found = await self.session.get(Notification, notif_id)
@@ -387,10 +382,11 @@ class NotificationService:
         """The bell's list: open ones urgent first, then newest; with the resolved ones, newest first."""
         if include_resolved:
             return self.history_query()
+        urgent_first = (Notification.severity == "urgent").desc()
         return (
             select(Notification)
             .where(_open())
-            .order_by((Notification.severity == "urgent").desc(), Notification.created_at.desc(), Notification.id.desc())
+            .order_by(urgent_first, Notification.created_at.desc(), Notification.id.desc())
         )
 
     async def page(self, *, include_resolved: bool = False, page: int = 1, per_page: int = 25) -> Page[Notification]:
