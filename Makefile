@@ -3,10 +3,14 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: run test lint chromium
+.PHONY: run worker test lint chromium
 
 run: $(VENV)/.installed
 	$(BIN)/laseros serve
+
+# Only needed with LASEROS_WORKER=off (`make run` runs the job worker inside the web process).
+worker: $(VENV)/.installed
+	$(BIN)/laseros worker
 
 test: $(VENV)/.installed-test chromium
 	$(BIN)/ruff check src tests e2e benchmarks migrations

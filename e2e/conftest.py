@@ -76,7 +76,14 @@ def live_server() -> Iterator[str]:
     """Base URL of a real `laseros serve` with the demo shop loaded."""
     data_dir = Path(tempfile.mkdtemp(prefix="laseros-e2e-"))
     port = _free_port()
-    env = {**os.environ, "LASEROS_DATA_DIR": str(data_dir), "LASEROS_SECRET_KEY": "e2e-secret"}
+    env = {
+        **os.environ,
+        "LASEROS_DATA_DIR": str(data_dir),
+        "LASEROS_SECRET_KEY": "e2e-secret",
+        # Jobs and the live bell go through the real Redis CI runs, in a namespace of this run's own.
+        "REDIS_URL": os.environ.get("LASEROS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"),
+        "LASEROS_REDIS_NAMESPACE": f"laseros-e2e-{os.getpid()}",
+    }
     log = data_dir / "server.log"
     with log.open("wb") as out:
         process = subprocess.Popen(

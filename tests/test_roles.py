@@ -29,6 +29,18 @@ PC_PAGES = [
     "/presets",
     "/presets?format=csv",
     "/operators",
+    "/comms/drafts",
+    "/comms/drafts?status=all",
+    "/comms/drafts?format=csv",
+    "/comms/drafts/{draft_id}",
+    "/reports/daily",
+]
+# The bell's pages: every role reads them, operators included (in their phone layout).
+ALL_ROLE_PAGES = [
+    "/notifications/list",
+    "/notifications/list?status=all",
+    "/notifications/list?format=csv",
+    "/notifications/count",
 ]
 # Shop set-up only an admin may change (SPEC §2): inventory item definitions, presets, operators.
 ADMIN_PAGES = [
@@ -39,7 +51,13 @@ ADMIN_PAGES = [
     "/operators/extra/new",
 ]
 # Pages only editors may open.
-EDIT_PAGES = ["/clients/new", "/clients/{client_id}/edit", "/projects/new", "/projects/{project_id}/edit"]
+EDIT_PAGES = [
+    "/clients/new",
+    "/clients/{client_id}/edit",
+    "/projects/new",
+    "/projects/{project_id}/edit",
+    "/comms/drafts/{draft_id}/edit",
+]
 # Changes only admin and manager may make (the body is valid so a 303 means it went through).
 WRITES = [
     ("/clients/new", {"name": "Role Test Co"}),
@@ -51,6 +69,10 @@ WRITES = [
     ("/queue/{item_id}/edit", {"priority": "High", "scheduled_date": "", "notes": ""}),
     ("/queue/{item_id}/status", {"status": "Completed"}),
     ("/queue/reorder", {"item": ["{item_id}"]}),
+    ("/notifications/resolve", {"notif_id": "{notif_id}"}),
+    ("/comms/drafts/{draft_id}/edit", {"body_text": "Your order is ready."}),
+    ("/comms/drafts/{draft_id}/sent", {}),
+    ("/comms/drafts/{draft_id}/delete", {}),
     ("/projects/{fresh_id}/delete", {}),
     ("/clients/{client_id}/delete", {}),
 ]
@@ -67,12 +89,22 @@ def ids(manager, db_query):
     fresh_id = int(fresh.headers["location"].rsplit("/", 1)[1])
     item_id = db_query("SELECT id FROM queue_items WHERE project_id = ?", (project_id,))[0][0]
     stock_id = db_query("SELECT id FROM inventory_items")[0][0]
+    # the paid job has no preset for its sheet: it is flagged on the bell
+    notif_id = db_query("SELECT id FROM notifications WHERE project_id = ?", (project_id,))[0][0]
+    # a finished job: its ready-for-collection message is drafted
+    ready_id = paid_project(manager, client_id, name="Ready job")
+    ready_item = db_query("SELECT id FROM queue_items WHERE project_id = ?", (ready_id,))[0][0]
+    for status in ("In Progress", "Completed"):
+        manager.post_form(f"/queue/{ready_item}/status", {"status": status})
+    draft_id = db_query("SELECT id FROM outbound_drafts WHERE project_id = ?", (ready_id,))[0][0]
     return {
         "client_id": client_id,
         "project_id": project_id,
         "item_id": item_id,
         "fresh_id": fresh_id,
         "stock_id": stock_id,
+        "notif_id": notif_id,
+        "draft_id": draft_id,
     }
 
 
@@ -86,6 +118,13 @@ def _fill(value, ids):
 def test_pc_roles_can_read_every_pc_page(login_as, ids, role):
     client = login_as(role)
     for path in PC_PAGES:
+        assert client.get(path.format(**ids)).status_code == 200, path
+
+
+@pytest.mark.parametrize("role", ["admin", "manager", "viewer", "operator"])
+def test_every_role_can_read_the_bell(login_as, ids, role):
+    client = login_as(role)
+    for path in ALL_ROLE_PAGES:
         assert client.get(path.format(**ids)).status_code == 200, path
 
 
@@ -155,6 +194,9 @@ def test_viewer_sees_no_edit_controls(login_as, ids):
         "/inventory/{stock_id}": ["/{stock_id}/transaction", "/edit", "Record stock movement"],
         "/presets": ["/presets/new"],
         "/operators": ["/operators/new"],
+        "/notifications/list": ["/notifications/resolve", "Resolve"],
+        "/comms/drafts": ["/comms/drafts/{draft_id}/", "Mark sent", "wa.me", "mailto:"],
+        "/reports/daily": ["/reports/daily/generate", "Generate now"],
     }
     for path, forbidden in pages.items():
         text = viewer.get(path.format(**ids)).text

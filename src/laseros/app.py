@@ -16,19 +16,24 @@ from litestar.template.config import TemplateConfig
 
 from laseros.db import Database
 from laseros.domain.shop import ShopCalendar
+from laseros.jobs.runtime import JobRuntime
 from laseros.settings import STATIC_DIR, TEMPLATES_DIR, Settings
-from laseros.web import deps, templating
+from laseros.web import deps, live, templating
 from laseros.web.auth import PUBLIC_PATHS, SessionAuthMiddleware
 from laseros.web.controllers import (
     auth,
     clients,
+    comms,
     dashboard,
+    health,
     inventory,
+    notifications,
     operators,
     phone,
     presets,
     projects,
     queue,
+    reports,
     runs,
 )
 from laseros.web.errors import EXCEPTION_HANDLERS
@@ -45,6 +50,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     calendar = ShopCalendar(settings.shop_timezone)
     db = Database.from_settings(settings)
+    # Redis client, enqueue, /healthz and (LASEROS_WORKER=inline) the job worker in this process.
+    jobs = JobRuntime(settings, db, calendar)
 
     def configure_templates(engine: JinjaTemplateEngine) -> None:
         templating.configure(engine.engine, calendar, settings.company_name)
@@ -53,6 +60,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[
             auth.root,
             auth.favicon,
+            health.healthz,
             auth.AuthController,
             dashboard.DashboardController,
             clients.ClientController,
@@ -63,6 +71,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             presets.PresetController,
             operators.OperatorController,
             phone.PhoneController,
+            notifications.NotificationController,
+            reports.DailyReportController,
+            comms.DraftController,
             create_static_files_router(path="/static", directories=[STATIC_DIR], send_as_attachment=False),
         ],
         plugins=[HTMXPlugin()],
@@ -89,11 +100,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "runs": Provide(deps.provide_runs, sync_to_thread=False),
             "shop_settings": Provide(deps.provide_shop_settings, sync_to_thread=False),
             "auth_service": Provide(deps.provide_auth_service, sync_to_thread=False),
+            "notifications": Provide(deps.provide_notifications, sync_to_thread=False),
+            "drafts": Provide(deps.provide_drafts, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        state=State({"settings": settings, "db": db, "calendar": calendar}),
-        on_startup=[db.optimize, _freeze_startup_objects],
-        on_shutdown=[db.dispose],
+        state=State(
+            {"settings": settings, "db": db, "calendar": calendar, "jobs": jobs, "redis_url": settings.redis_url}
+        ),
+        on_startup=[db.optimize, jobs.start, live.start, _freeze_startup_objects],
+        on_shutdown=[jobs.stop, live.stop, db.dispose],
         openapi_config=None,
         debug=settings.debug,
     )

@@ -14,6 +14,7 @@ from laseros.domain.admin.models import User
 from laseros.domain.admin.services import Actor, UserService
 from laseros.domain.clients.schemas import ClientInput
 from laseros.domain.clients.services import ClientService
+from laseros.domain.comms.models import OutboundDraft
 from laseros.domain.inventory.schemas import ItemInput
 from laseros.domain.inventory.services import InventoryService
 from laseros.domain.notifications.services import evaluate
@@ -186,8 +187,17 @@ async def _let_time_pass(db: Database) -> None:
             )
             for position, project_id in enumerate(ids[::every]):
                 age = timedelta(days=days[0] + position % (days[1] - days[0] + 1), hours=2)
+                entered = await session.scalar(
+                    update(Project)
+                    .where(Project.id == project_id)
+                    .values(stage_changed_at=now - age)
+                    .returning(Project.stage_changed_at)
+                )
+                # The message drafted when the job entered the stage moves back in time with it.
                 await session.execute(
-                    update(Project).where(Project.id == project_id).values(stage_changed_at=now - age)
+                    update(OutboundDraft)
+                    .where(OutboundDraft.project_id == project_id)
+                    .values(event_key=entered.isoformat(timespec="seconds"), created_at=entered)
                 )
         await evaluate(session)
         await session.commit()

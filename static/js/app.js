@@ -105,3 +105,159 @@
   else boot();
   document.addEventListener("htmx:afterSettle", initSidebar);
 })();
+
+/* -- Message drafts (/comms/drafts): the "Copy" button ------------------------------------------
+   Copies the text of the element named by data-copy. navigator.clipboard needs a secure context
+   (https or localhost); a shop reaching the server over plain http on its LAN has none, so the
+   text is then copied from a hidden textarea, and if even that is refused it is left selected for
+   Ctrl+C. The buttons are hidden until this file runs (html.js), since without it they do nothing. */
+(function () {
+  "use strict";
+
+  document.documentElement.classList.add("js");
+
+  function show(button, label) {
+    clearTimeout(button._copyTimer);
+    button.textContent = label;
+    button._copyTimer = setTimeout(function () { button.textContent = "Copy"; }, 2000);
+  }
+
+  function copyThroughTextarea(text) {
+    var area = document.createElement("textarea");
+    area.value = text;
+    area.setAttribute("readonly", "");
+    area.style.position = "fixed";
+    area.style.top = "-1000px";
+    document.body.appendChild(area);
+    area.select();
+    var copied = false;
+    try { copied = document.execCommand("copy"); } catch (e) { copied = false; }
+    document.body.removeChild(area);
+    return copied;
+  }
+
+  function selectText(el) {
+    var range = document.createRange();
+    range.selectNodeContents(el);
+    var selection = window.getSelection();
+    selection.removeAllRanges();
+    selection.addRange(range);
+  }
+
+  function fallback(button, source, text) {
+    if (copyThroughTextarea(text)) { show(button, "Copied"); return; }
+    selectText(source);
+    show(button, "Selected: press Ctrl+C");
+  }
+
+  document.addEventListener("click", function (evt) {
+    var button = evt.target.closest && evt.target.closest("[data-copy]");
+    if (!button) return;
+    var source = document.querySelector(button.dataset.copy);
+    if (!source) return;
+    var text = source.value !== undefined ? source.value : source.textContent;
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(
+        function () { show(button, "Copied"); },
+        function () { fallback(button, source, text); }
+      );
+    } else {
+      fallback(button, source, text);
+    }
+  });
+})();
+
+/* -- The bell (both headers): its dropdown, and polling while the live stream is down ------------
+   The badge is live over SSE (the htmx sse extension swaps it on each "bell" event). When that
+   stream errors, ends or never opens, the count is polled from /notifications/count every 5 s,
+   and polling stops as soon as the stream is open again. The bell itself is a link to
+   /notifications/list; with htmx it drops the list down instead, and a second click closes it. */
+(function () {
+  "use strict";
+
+  var POLL_MS = 5000;
+  var poller = null;
+
+  function showCount(count) {
+    var badge = document.getElementById("bell-count");
+    if (!badge) return;
+    badge.dataset.count = String(count);
+    badge.textContent = String(count);
+  }
+
+  function poll() {
+    if (!document.getElementById("bell-count")) { stopPolling(); return; }
+    fetch("/notifications/count", { headers: { Accept: "application/json" }, credentials: "same-origin", cache: "no-store" })
+      .then(function (response) {
+        if (response.redirected) { stopPolling(); return null; }  // logged out: nothing to count
+        return response.ok ? response.json() : null;
+      })
+      .then(function (data) { if (data && typeof data.count === "number") showCount(data.count); })
+      .catch(function () { /* offline: try again at the next tick */ });
+  }
+
+  function startPolling() { if (poller === null) poller = setInterval(poll, POLL_MS); }
+  function stopPolling() { if (poller !== null) { clearInterval(poller); poller = null; } }
+
+  function inBell(evt) { return evt.target && evt.target.closest && evt.target.closest(".bell"); }
+
+  // data-live on the bell says which way the count is coming in (the stream or polling).
+  function streamUp(evt) {
+    var bell = inBell(evt);
+    if (!bell) return;
+    bell.dataset.live = "true";
+    stopPolling();
+  }
+  function streamDown(evt) {
+    var bell = inBell(evt);
+    if (!bell) return;
+    bell.dataset.live = "false";
+    startPolling();
+  }
+  document.addEventListener("htmx:sseOpen", streamUp);
+  document.addEventListener("htmx:sseError", streamDown);
+  document.addEventListener("htmx:sseClose", streamDown);
+  // Poll until the stream has opened: a page whose stream never connects still counts.
+  startPolling();
+
+  function closePanel(bell, focusButton) {
+    var panel = bell.querySelector(".bell-panel");
+    var button = bell.querySelector(".bell-btn");
+    if (panel) panel.innerHTML = "";
+    if (button) {
+      button.setAttribute("aria-expanded", "false");
+      if (focusButton) button.focus();
+    }
+  }
+
+  function isOpen(bell) {
+    var panel = bell.querySelector(".bell-panel");
+    return !!panel && panel.childElementCount > 0;
+  }
+
+  // A click on the open bell closes the list instead of loading it again.
+  document.addEventListener("htmx:beforeRequest", function (evt) {
+    var elt = evt.detail.elt;
+    if (!elt.classList || !elt.classList.contains("bell-btn")) return;
+    var bell = elt.closest(".bell");
+    if (bell && isOpen(bell)) { evt.preventDefault(); closePanel(bell, false); }
+  });
+
+  document.addEventListener("htmx:afterSwap", function (evt) {
+    var target = evt.detail.target;
+    if (!target || !target.classList || !target.classList.contains("bell-panel")) return;
+    var button = target.closest(".bell").querySelector(".bell-btn");
+    if (button) button.setAttribute("aria-expanded", isOpen(target.closest(".bell")) ? "true" : "false");
+  });
+
+  document.addEventListener("click", function (evt) {
+    document.querySelectorAll(".bell").forEach(function (bell) {
+      if (isOpen(bell) && !bell.contains(evt.target)) closePanel(bell, false);
+    });
+  });
+
+  document.addEventListener("keydown", function (evt) {
+    if (evt.key !== "Escape") return;
+    document.querySelectorAll(".bell").forEach(function (bell) { if (isOpen(bell)) closePanel(bell, true); });
+  });
+})();

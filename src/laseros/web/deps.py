@@ -12,7 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from laseros.db import Database
 from laseros.domain.admin.services import Actor, AuthService, SettingsService
 from laseros.domain.clients.services import ClientService
+from laseros.domain.comms.services import DraftService
 from laseros.domain.inventory.services import InventoryService
+from laseros.domain.notifications.services import NotificationService
 from laseros.domain.operators.services import OperatorService
 from laseros.domain.presets.services import PresetService
 from laseros.domain.projects.services import ProjectService
@@ -34,6 +36,8 @@ Operators = NamedDependency[OperatorService]
 Runs = NamedDependency[RunService]
 ShopSettings = NamedDependency[SettingsService]
 Auth = NamedDependency[AuthService]
+Notifications = NamedDependency[NotificationService]
+Drafts = NamedDependency[DraftService]
 
 
 async def provide_db_session(state: State, request: Request) -> AsyncIterator[AsyncSession]:
@@ -84,3 +88,11 @@ def provide_shop_settings(db_session: DbSession) -> SettingsService:
 
 def provide_auth_service(db_session: DbSession, state: State) -> AuthService:
     return AuthService(db_session, state.settings.session_days)
+
+
+def provide_drafts(db_session: DbSession, actor: CurrentActor) -> DraftService:
+    return DraftService(db_session, actor)
+
+
+def provide_notifications(db_session: DbSession, actor: CurrentActor) -> NotificationService:
+    return NotificationService(db_session, actor)

@@ -22,6 +22,9 @@ _MESSAGES = {
     Permission.STOCK_RECORD: "Only a manager or an admin can record stock movements.",
     Permission.SETUP_EDIT: "Only an admin can change inventory items and machine presets.",
     Permission.USERS_MANAGE: "Only an admin can manage users and operators.",
+    Permission.ALERTS_RESOLVE: "Only a manager or an admin can resolve notifications.",
+    Permission.REPORTS_GENERATE: "Only a manager or an admin can generate the daily report.",
+    Permission.DRAFTS_MANAGE: "Only a manager or an admin can change, send or delete message drafts.",
 }
 
 

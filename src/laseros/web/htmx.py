@@ -15,6 +15,9 @@ from litestar.plugins.htmx import ClientRedirect
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_303_SEE_OTHER
 
+from laseros.domain.notifications.services import open_count
+from laseros.web.guards import SAFE_METHODS
+
 FLASH_COOKIE = "laseros_flash"
 
 # What a handler that shows HTML returns (rendered by ``render``).
@@ -47,17 +50,30 @@ async def render(
     page = env.get_template(template)
     values = {**context, "request": request}
     cookies: list[Cookie] = []
+    logged_in = request.scope.get("user") is not None
     if (block or blocks) and is_fragment_request(request):
         if block:
             html = await anyio.to_thread.run_sync(render_block, env, page, block, values)
         else:
             html = await anyio.to_thread.run_sync(render_blocks, env, page, blocks, values)
+        if logged_in and request.method not in SAFE_METHODS:
+            # Any change may have raised or cleared a notification: the bell's count rides along
+            # out of band, so the user's own action updates the header in the same response.
+            html += str(env.globals["bell_badge"](await bell_count(request), oob=True))
     else:
+        if logged_in:
+            values["bell_count"] = await bell_count(request)
         values["flashes"] = read_flashes(request)
         if values["flashes"]:
             cookies.append(Cookie(key=FLASH_COOKIE, value="", max_age=0, path="/"))
         html = await anyio.to_thread.run_sync(lambda: page.render(values))
     return Response(content=html.encode(), media_type=MediaType.HTML, status_code=status_code, cookies=cookies)
+
+
+async def bell_count(request: Request) -> int:
+    """The open-notification count for the header's bell: one COUNT on a partial index."""
+    async with request.app.state.db.session(write=False) as session:
+        return await open_count(session)
 
 
 def read_flashes(request: Request) -> list[dict[str, str]]:

@@ -85,6 +85,8 @@ class LoginRefused(Exception):
 SETTING_DEFAULTS: dict[str, str] = {
     "materials": "\n".join(DEFAULT_MATERIALS),
     "sheet_sizes": "\n".join(DEFAULT_SHEET_SIZES),
+    # Dialling code put in front of local numbers (0XX…) for WhatsApp links; 27 = South Africa.
+    "whatsapp_country_code": "27",
     # Stage limits in days (SPEC §3): past these a project raises its notification.
     "limit_quote_days": "4",
     "limit_waiting_material_days": "2",

