@@ -378,3 +378,30 @@ def test_an_unsent_draft_is_withdrawn_once_the_job_moves_on(db, manager, db_quer
     assert db_query("SELECT status FROM outbound_drafts WHERE project_id = ?", (project_id,)) == [("pending",)]
     assert manager.post_form(f"/projects/{project_id}/status", {"stage": "delivered"}).status_code == 303
     assert db_query("SELECT status FROM outbound_drafts WHERE project_id = ?", (project_id,)) == [("withdrawn",)]
+
+
+def test_a_wake_up_is_scheduled_for_the_limit_only_once_the_stage_change_commits(db, manager):
+    from laseros.domain.projects.lifecycle import set_stage
+
+    project_id = create_project(manager, create_client(manager), name="Quoted brackets")
+    scheduled: list[tuple[int, datetime]] = []
+
+    async def recorder(pid: int, due: datetime) -> None:
+        scheduled.append((pid, due))
+
+    async def scenario() -> None:
+        unset = alerts.set_wake_up_scheduler(recorder)
+        try:
+            for finish in ("rollback", "commit"):
+                async with db.session(write=True) as session:
+                    project = await session.get(Project, project_id)
+                    await set_stage(session, project, Stage.QUOTE, SYSTEM, "test", today=NOW.date())
+                    entered = project.stage_changed_at
+                    await getattr(session, finish)()
+                assert scheduled == (
+                    [] if finish == "rollback" else [(project_id, entered + timedelta(days=4, seconds=1))]
+                )
+        finally:
+            unset()
+
+    run(scenario())

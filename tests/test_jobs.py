@@ -619,3 +619,52 @@ def test_a_report_due_before_now_is_not_caught_up_twice_on_restart(settings, nam
     time.sleep(1)
     assert job_record(ci_redis, namespace, f"daily-report:{shop_today().isoformat()}") is None
     assert reports_for(settings, shop_today())[0][1] == "System (laseros run-job)"
+
+
+# -- waking the evaluator when a stage limit passes ----------------------------------------------------
+
+
+def test_a_stage_change_schedules_an_evaluation_for_when_its_limit_passes(settings, namespace, db_query):
+    """Entering `quote` queues, after the commit, a job at exactly entry + 4 days (+1 s) for that project."""
+    settings = make_settings(settings.data_dir, redis_namespace=namespace)
+    with ShopClient(app=create_app(settings)) as manager:
+        assert manager.login("manager", PASSWORDS["manager"]).status_code == 303
+        project_id = create_project(manager, create_client(manager), name="Quoted brackets")
+        assert manager.post_form(f"/projects/{project_id}/status", {"stage": "quote"}).status_code == 303
+        (entered,) = db_query("SELECT stage_changed_at FROM projects WHERE id = ?", (project_id,))[0]
+    due = datetime.fromisoformat(entered).replace(tzinfo=ZoneInfo("UTC")).timestamp() + 4 * 86400 + 1
+    at = int(-(-due // 1))
+
+    async def scheduled() -> Any:
+        client = AsyncRedis.from_url(REDIS_URL)
+        try:
+            return await config.make_queue(client, settings).job(f"evaluate:project:{project_id}:{at}")
+        finally:
+            await client.aclose()
+
+    job = wait_for(lambda: asyncio.run(scheduled()), 5, "the scheduled evaluation")
+    assert job.function == function_name("evaluate-notifications")
+    assert job.kwargs == {"project_ids": [project_id]}
+    assert job.scheduled == at
+
+
+def test_the_wake_up_evaluates_just_that_project(settings, manager):
+    due, other = (create_project(manager, create_client(manager, name)) for name in ("Due Ltd", "Other Ltd"))
+    for project_id in (due, other):
+        assert manager.post_form(f"/projects/{project_id}/status", {"stage": "quote"}).status_code == 303
+    sql(settings, "UPDATE projects SET stage_changed_at = datetime('now', '-4 days', '-1 minute')")
+
+    async def wake() -> dict[str, Any]:
+        from laseros.db import Database
+        from laseros.domain.shop import ShopCalendar
+        from laseros.jobs.tasks import JobEnv, run_now
+
+        db = Database.from_settings(settings)
+        try:
+            return await run_now("evaluate-notifications", JobEnv(db, ShopCalendar("Africa/Johannesburg"), settings),
+                                 project_ids=[due])  # fmt: skip
+        finally:
+            await db.dispose()
+
+    assert asyncio.run(wake())["raised"] == 1
+    assert [key for key, _ in open_notifications(settings, "approval_wait")] == [f"project:{due}"]

@@ -15,7 +15,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import signal
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any, cast
@@ -32,6 +34,7 @@ from sqlalchemy import select
 
 from laseros.db import Database
 from laseros.domain.admin.services import SettingsService
+from laseros.domain.notifications.services import set_wake_up_scheduler
 from laseros.domain.reports.models import DailyReport
 from laseros.domain.shop import ShopCalendar
 from laseros.jobs import broker, config
@@ -303,6 +306,8 @@ class JobRuntime:
         self._queue: RedisQueue | None = None
         self.supervisor: WorkerSupervisor | None = None
         self._supervisor_task: asyncio.Task[None] | None = None
+        self._unset_scheduler: Callable[[], None] | None = None
+        self._pending: set[asyncio.Task[bool]] = set()
 
     @property
     def inline(self) -> bool:
@@ -315,11 +320,16 @@ class JobRuntime:
             log.warning("no Redis URL: background jobs are off (run `laseros serve`, or set REDIS_URL)")
             return
         self.redis = broker.app_redis(url)
+        self._unset_scheduler = set_wake_up_scheduler(self.schedule_wake_up)
         if self.inline:
             self.supervisor = WorkerSupervisor(self.settings, self.db, self.calendar)
             self._supervisor_task = asyncio.create_task(self.supervisor.run(), name="inline-worker")
 
     async def stop(self) -> None:
+        if self._unset_scheduler is not None:
+            self._unset_scheduler()
+        if self._pending:
+            await asyncio.wait(self._pending, timeout=3)
         if self.supervisor is not None and self._supervisor_task is not None:
             self.supervisor.stop()
             with contextlib.suppress(Exception):
@@ -345,6 +355,24 @@ class JobRuntime:
         except (RedisError, OSError, TimeoutError):
             log.warning("could not enqueue %s: Redis unavailable", job)
             return False
+
+    async def schedule_wake_up(self, project_id: int, due: datetime) -> None:
+        """After a commit: evaluate ``project_id`` again when its stage limit passes (a scheduled job).
+
+        Queued in the background so the action's response never waits on Redis; the key makes a
+        repeat for the same project and moment one job. If Redis is away the hourly pass covers it.
+        """
+        at = math.ceil(due.timestamp())
+        task = asyncio.create_task(
+            self.enqueue(
+                "evaluate-notifications",
+                key=f"evaluate:project:{project_id}:{at}",
+                scheduled=at,
+                project_ids=[project_id],
+            )
+        )
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
 
     async def health(self) -> dict[str, Any]:
         """Database, Redis and worker status for /healthz; ``status`` is "ok" only when all three are."""

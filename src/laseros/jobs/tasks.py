@@ -94,14 +94,20 @@ async def daily_report(
     return {"report_date": day.isoformat(), "report_id": report.id, "generated_by": generated_by}
 
 
-async def evaluate_notifications(ctx: Context) -> dict[str, Any]:
-    """The set-based pass over every project and stock item: raises, updates and clears notifications."""
+async def evaluate_notifications(ctx: Context, *, project_ids: list[int] | None = None) -> dict[str, Any]:
+    """The set-based pass over every project and stock item: raises, updates and clears notifications.
+
+    With ``project_ids``, just those projects: the wake-up scheduled for when a stage limit passes.
+    """
     env = _env(ctx)
     async with _alive(ctx), env.db.session(write=True) as session:
-        result = await evaluate(session)
+        if project_ids is None:
+            result = await evaluate(session)
+        else:
+            result = await evaluate(session, projects=project_ids, items=())
         await session.commit()
-    log.info("evaluate-notifications: %s", _counts(result))
-    return asdict(result)
+    log.info("evaluate-notifications%s: %s", f" {project_ids}" if project_ids else "", _counts(result))
+    return {**asdict(result), "wake_ups": len(result.wake_ups)}
 
 
 async def check_low_stock(ctx: Context) -> dict[str, Any]:

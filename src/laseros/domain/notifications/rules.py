@@ -181,6 +181,21 @@ def project_alerts(p: ProjectFacts, limits: Limits, now: datetime) -> tuple[list
     return raised, drafts
 
 
+def next_check(p: ProjectFacts, limits: Limits, now: datetime) -> datetime | None:
+    """When this project's stage limit will pass, if it has not yet: the moment to look again.
+
+    Waking the evaluator then makes an alert appear at its limit, not up to an hour later.
+    """
+    limit = limits.get(p.stage)
+    if limit is None:
+        return None
+    since = p.stage_changed_at
+    if p.stage == Stage.CUTTING and p.last_run_ended_at is not None:
+        since = max(since, p.last_run_ended_at)
+    due = since + limit + timedelta(seconds=1)  # strictly past the limit
+    return due if due > now else None
+
+
 def item_alerts(item: ItemFacts) -> list[Raised]:
     """Low stock for one item: below its minimum; an emergency buy when a run used more than was there."""
     if item.quantity_on_hand >= item.min_required:

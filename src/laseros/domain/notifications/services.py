@@ -36,6 +36,7 @@ from laseros.domain.notifications.rules import (
     ProjectFacts,
     Raised,
     item_alerts,
+    next_check,
     project_alerts,
 )
 from laseros.domain.paging import Page, paginate, stream_rows
@@ -78,6 +79,33 @@ def announce_after_commit(session: AsyncSession) -> None:
     if not uow.info.get("bell_announce"):
         uow.info["bell_announce"] = True
         uow.after_commit(_announce)
+
+
+# -- waking the evaluator when a stage limit passes ---------------------------------------------------
+
+WakeUpScheduler = Callable[[int, datetime], Awaitable[None]]
+_wake_up_scheduler: list[WakeUpScheduler] = []
+
+
+def set_wake_up_scheduler(scheduler: WakeUpScheduler) -> Callable[[], None]:
+    """Who schedules "evaluate project N at time T" (the job runtime, on Redis); returns the remover.
+
+    Without one (no Redis), the hourly pass raises the alert instead, up to an hour late.
+    """
+    _wake_up_scheduler[:] = [scheduler]
+    return lambda: _wake_up_scheduler.remove(scheduler) if scheduler in _wake_up_scheduler else None
+
+
+def _schedule_after_commit(session: AsyncSession, wake_ups: list[tuple[int, datetime]]) -> None:
+    if not wake_ups or not _wake_up_scheduler:
+        return
+    scheduler = _wake_up_scheduler[0]
+
+    async def schedule() -> None:
+        for project_id, due in wake_ups:
+            await scheduler(project_id, due)
+
+    cast(UnitOfWork, session).after_commit(schedule)
 
 
 # -- settings the rules read ------------------------------------------------------------------------
@@ -176,6 +204,8 @@ class Evaluation:
     cleared: int = 0
     drafts: int = 0
     drafts_withdrawn: int = 0
+    # (project id, when its stage limit passes) for the projects evaluated one by one.
+    wake_ups: list[tuple[int, datetime]] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -209,6 +239,7 @@ async def evaluate(
     desired: dict[tuple[str, str], Raised] = {}
     drafts: list[DraftNeed] = []
     current: dict[int, ProjectFacts] = {}
+    wake_ups: list[tuple[int, datetime]] = []
     if projects is None or projects:
         limits = await stage_limits(session)
         for facts in await project_facts(session, projects):
@@ -216,12 +247,15 @@ async def evaluate(
             raised, needs = project_alerts(facts, limits, now)
             desired.update((r.key, r) for r in raised)
             drafts.extend(needs)
+            due = next_check(facts, limits, now) if projects is not None else None
+            if due is not None:
+                wake_ups.append((facts.id, due))
     if items is None or items:
         for item in await item_facts(session, items):
             desired.update((r.key, r) for r in item_alerts(item))
 
     live = await _live_in_scope(session, projects, items)
-    result = Evaluation()
+    result = Evaluation(wake_ups=wake_ups)
     changes: list[dict[str, Any]] = []
     closes: list[dict[str, Any]] = []
     for row in live:
@@ -328,7 +362,9 @@ async def _evaluate_watched(session: UnitOfWork) -> None:
     if scope.everything:
         await evaluate(session)
     else:
-        await evaluate(session, projects=scope.projects, items=scope.items)
+        result = await evaluate(session, projects=scope.projects, items=scope.items)
+        # Only once the action has committed: a rolled-back stage change schedules nothing.
+        _schedule_after_commit(session, result.wake_ups)
 
 
 # -- the bell and its list --------------------------------------------------------------------------
