@@ -580,7 +580,7 @@ def test_the_dashboard_counts_what_needs_attention_and_links_to_each_list(login_
 
     page = manager.get("/dashboard").text
     assert card(page, "attn-low-stock") == (1, "/inventory?low=1")
-    assert card(page, "attn-approval") == (1, "/projects?stage=quote")
+    assert card(page, "attn-approval") == (1, "/notifications/list?type=approval_wait")
     assert card(page, "attn-ready") == (2, "/projects?stage=ready")
     assert card(page, "attn-material") == (1, "/projects?stage=waiting_material")
     assert "No report yet" in page.split('id="report-highlights"')[1]

@@ -11,6 +11,7 @@ import re
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -31,6 +32,8 @@ from laseros.db import Database
 from laseros.domain.admin.services import SYSTEM
 from laseros.domain.notifications.models import Notification
 from laseros.domain.notifications.services import EXPORT_COLUMNS, NotificationService
+from laseros.domain.shop import ShopCalendar
+from laseros.jobs.tasks import JobEnv, run_now
 from laseros.settings import Settings
 from laseros.web import live as live_module
 from laseros.web.live import bell_channel, install_publisher
@@ -793,3 +796,29 @@ async def test_a_process_publishes_each_change_once_however_often_the_publisher_
         await pubsub.aclose()
         await listener.aclose()
         await db.dispose()
+
+
+def test_the_list_can_show_one_type_and_the_approval_card_links_there(manager, settings):
+    project_id = create_project(manager, create_client(manager), name="Quoted brackets")
+    assert manager.post_form(f"/projects/{project_id}/status", {"stage": "quote"}).status_code == 303
+    with sqlite3.connect(settings.data_dir / "laseros.db") as conn:
+        conn.execute("UPDATE projects SET stage_changed_at = datetime('now', '-6 days') WHERE id = ?", (project_id,))
+    # Something else open too: the stocked sheet below its minimum.
+    manager.post_form("/inventory/1/transaction", {"transaction_type": "Usage", "quantity": "495"})
+
+    async def hourly_pass() -> None:
+        db = Database.from_settings(settings)
+        try:
+            await run_now("evaluate-notifications", JobEnv(db, ShopCalendar("Africa/Johannesburg"), settings))
+        finally:
+            await db.dispose()
+
+    asyncio.run(hourly_pass())
+    assert 'href="/notifications/list?type=approval_wait"' in manager.get("/dashboard").text
+    page = manager.get("/notifications/list?type=approval_wait").text
+    assert "Showing only: <strong>Waiting on client approval</strong>" in page
+    assert "quote waiting on approval for 6 days" in page and "Low stock:" not in page
+    everything = manager.get("/notifications/list?type=nonsense").text
+    assert "quote waiting on approval" in everything and "Low stock:" in everything
+    csv_text = manager.get("/notifications/list?type=low_stock&format=csv").text
+    assert "low_stock" in csv_text and "approval_wait" not in csv_text

@@ -415,7 +415,7 @@ def test_the_dashboard_counts_runs_going_and_items_low_on_stock(manager, operato
         page = manager.get("/dashboard").text
         return page.split(label)[0].rsplit('class="stat-value">', 1)[1].split("<")[0]
 
-    assert card("Runs going now") == "0" and card("Items low on stock") == "0"
+    assert card("Runs going now") == "0" and card("Low stock") == "0"
     started_run_id(start(operator, job))
     manager.post_form("/inventory/1/transaction", {"transaction_type": "Usage", "quantity": "495"})
-    assert card("Runs going now") == "1" and card("Items low on stock") == "1"
+    assert card("Runs going now") == "1" and card("Low stock") == "1"

@@ -26,7 +26,7 @@ from laseros.domain.clients.models import Client
 from laseros.domain.comms.drafts import ensure_drafts, withdraw_outdated
 from laseros.domain.errors import NotFound
 from laseros.domain.inventory.models import InventoryItem, InventoryTransaction
-from laseros.domain.notifications.models import Notification
+from laseros.domain.notifications.models import Notification, NotificationType
 from laseros.domain.notifications.rules import (
     STAGE_ALERTS,
     WATCHED_STAGES,
@@ -414,20 +414,33 @@ class NotificationService:
     def history_query(self) -> Any:
         return select(Notification).order_by(Notification.created_at.desc(), Notification.id.desc())
 
-    def list_query(self, *, include_resolved: bool = False) -> Any:
+    def list_query(self, *, include_resolved: bool = False, notif_type: NotificationType | None = None) -> Any:
         """The bell's list: open ones urgent first, then newest; with the resolved ones, newest first."""
         if include_resolved:
-            return self.history_query()
-        urgent_first = (Notification.severity == "urgent").desc()
-        return (
-            select(Notification)
-            .where(_open())
-            .order_by(urgent_first, Notification.created_at.desc(), Notification.id.desc())
-        )
+            stmt = self.history_query()
+        else:
+            urgent_first = (Notification.severity == "urgent").desc()
+            stmt = (
+                select(Notification)
+                .where(_open())
+                .order_by(urgent_first, Notification.created_at.desc(), Notification.id.desc())
+            )
+        return stmt if notif_type is None else stmt.where(Notification.notif_type == notif_type.value)
 
-    async def page(self, *, include_resolved: bool = False, page: int = 1, per_page: int = 25) -> Page[Notification]:
-        return await paginate(self.session, self.list_query(include_resolved=include_resolved), page, per_page)
+    async def page(
+        self,
+        *,
+        include_resolved: bool = False,
+        notif_type: NotificationType | None = None,
+        page: int = 1,
+        per_page: int = 25,
+    ) -> Page[Notification]:
+        stmt = self.list_query(include_resolved=include_resolved, notif_type=notif_type)
+        return await paginate(self.session, stmt, page, per_page)
 
-    def export(self, *, include_resolved: bool = False) -> AsyncIterator[Row[Any]]:
+    def export(
+        self, *, include_resolved: bool = False, notif_type: NotificationType | None = None
+    ) -> AsyncIterator[Row[Any]]:
         columns = (getattr(Notification, name) for name in EXPORT_COLUMNS)
-        return stream_rows(self.session, self.list_query(include_resolved=include_resolved).with_only_columns(*columns))
+        stmt = self.list_query(include_resolved=include_resolved, notif_type=notif_type)
+        return stream_rows(self.session, stmt.with_only_columns(*columns))

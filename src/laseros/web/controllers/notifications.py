@@ -12,6 +12,7 @@ from litestar.status_codes import HTTP_503_SERVICE_UNAVAILABLE
 
 from laseros.domain.admin.roles import Permission
 from laseros.domain.errors import NotFound
+from laseros.domain.notifications.models import NotificationType
 from laseros.domain.notifications.services import EXPORT_COLUMNS, NotificationService
 from laseros.web.deps import Notifications
 from laseros.web.export import csv_export
@@ -49,19 +50,26 @@ class NotificationController(Controller):
         request: Request,
         notifications: Notifications,
         status: FromQuery[str] = "open",
+        type: FromQuery[str] = "",
         page: FromQuery[int] = 1,
         format: FromQuery[str] = "",
     ) -> Page | Stream:
         include_resolved = status == "all"
+        # An unknown type shows every type (the filter is a convenience, not input to refuse).
+        notif_type = NotificationType(type) if type in {t.value for t in NotificationType} else None
         if format == "csv":
             actor = request.user.actor
             return csv_export(
                 request,
                 "notifications.csv",
                 EXPORT_COLUMNS,
-                lambda s: NotificationService(s, actor).export(include_resolved=include_resolved),
+                lambda s: NotificationService(s, actor).export(
+                    include_resolved=include_resolved, notif_type=notif_type
+                ),
             )
-        return await self._list(request, notifications, include_resolved=include_resolved, page=page)
+        return await self._list(
+            request, notifications, include_resolved=include_resolved, notif_type=notif_type, page=page
+        )
 
     @get("/count")
     async def count(self, notifications: Notifications) -> Response[dict[str, int]]:
@@ -102,6 +110,7 @@ class NotificationController(Controller):
         notifications: NotificationService,
         *,
         include_resolved: bool = False,
+        notif_type: NotificationType | None = None,
         page: int = 1,
         error: str | None = None,
         status_code: int = 200,
@@ -110,13 +119,16 @@ class NotificationController(Controller):
         user = request.user
         dropdown = is_fragment_request(request)
         per_page = DROPDOWN_SIZE if dropdown else request.app.state.settings.page_size
-        listing = await notifications.page(include_resolved=include_resolved, page=page, per_page=per_page)
+        listing = await notifications.page(
+            include_resolved=include_resolved, notif_type=notif_type, page=page, per_page=per_page
+        )
         phone = not user.can(Permission.PC_VIEW) or user.mode == "phone"
         context = {
             "layout": "phone/base.html" if phone else "base.html",
             "listing": listing,
             "open_count": listing.total if not include_resolved else await notifications.count(),
             "status": "all" if include_resolved else "open",
+            "notif_type": notif_type,
             "dropdown": dropdown,
             "error": error,
         }
