@@ -86,6 +86,8 @@ def serve(host: str, port: int, demo: bool) -> None:
             port=port,
             proxy_headers=True,
             log_level="info",
+            # Open pages hold SSE streams; the app ends them on shutdown, and this bounds the wait regardless.
+            timeout_graceful_shutdown=5,
         )
 
 
