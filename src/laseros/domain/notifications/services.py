@@ -10,6 +10,7 @@ nothing depends on Redis. The hourly job evaluates everything and repairs whatev
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from dataclasses import dataclass, field
@@ -84,22 +85,25 @@ def announce_after_commit(session: AsyncSession) -> None:
 # -- waking the evaluator when a stage limit passes ---------------------------------------------------
 
 WakeUpScheduler = Callable[[int, datetime], Awaitable[None]]
-_wake_up_scheduler: list[WakeUpScheduler] = []
+# One per event loop: an app's Redis client belongs to its loop (tests run several apps at once).
+_wake_up_schedulers: dict[asyncio.AbstractEventLoop, WakeUpScheduler] = {}
 
 
 def set_wake_up_scheduler(scheduler: WakeUpScheduler) -> Callable[[], None]:
-    """Who schedules "evaluate project N at time T" (the job runtime, on Redis); returns the remover.
+    """Who schedules "evaluate project N at time T" for this event loop (the job runtime, on Redis).
 
-    Without one (no Redis), the hourly pass raises the alert instead, up to an hour late.
+    Returns the remover. Without one (no Redis), the hourly pass raises the alert instead, up to an
+    hour late.
     """
-    _wake_up_scheduler[:] = [scheduler]
-    return lambda: _wake_up_scheduler.remove(scheduler) if scheduler in _wake_up_scheduler else None
+    loop = asyncio.get_running_loop()
+    _wake_up_schedulers[loop] = scheduler
+    return lambda: _wake_up_schedulers.pop(loop, None) if _wake_up_schedulers.get(loop) is scheduler else None
 
 
 def _schedule_after_commit(session: AsyncSession, wake_ups: list[tuple[int, datetime]]) -> None:
-    if not wake_ups or not _wake_up_scheduler:
+    scheduler = _wake_up_schedulers.get(asyncio.get_running_loop())
+    if not wake_ups or scheduler is None:
         return
-    scheduler = _wake_up_scheduler[0]
 
     async def schedule() -> None:
         for project_id, due in wake_ups:
