@@ -637,3 +637,16 @@ def test_the_report_is_built_and_stored_once_on_postgresql(pg_settings):  # noqa
 
     ids = run(race())
     assert ids[0] == ids[1]
+
+
+def test_a_long_queue_lists_the_first_jobs_and_says_how_many_follow():
+    from laseros.domain.reports.daily import CUT_LIST_MAX, CutLine
+
+    data = ReportData("Acme Laser", date(2026, 3, 2), datetime(2026, 3, 2, 5, 30, tzinfo=UTC), "System")
+    data.cut = [
+        CutLine(f"JB-{n:03d}", "Brackets", "Karoo", "Mild Steel 3.0 mm", 2, 2, "MS3", False, "Normal")
+        for n in range(CUT_LIST_MAX + 7)
+    ]
+    text = render(data, CAL)
+    assert f"{CUT_LIST_MAX}. JB-{CUT_LIST_MAX - 1:03d}" in text and f"JB-{CUT_LIST_MAX:03d}" not in text
+    assert "… and 7 more after these, in queue order (see the Queue page)." in text

@@ -462,9 +462,13 @@ def _section(title: str, lines: Iterable[str]) -> list[str]:
     return [title, "-" * len(title), *(body or [NOTHING]), ""]
 
 
+# A morning brief, not the whole queue: the first jobs in cutting order, then how many follow.
+CUT_LIST_MAX = 50
+
+
 def _cut_lines(data: ReportData) -> list[str]:
     lines = []
-    for n, c in enumerate(data.cut, 1):
+    for n, c in enumerate(data.cut[:CUT_LIST_MAX], 1):
         flags = []
         if c.in_progress:
             flags.append("CUTTING NOW")
@@ -481,6 +485,8 @@ def _cut_lines(data: ReportData) -> list[str]:
         lines.append(
             f"{n}. {c.project_code} {c.project_name} — {c.client_name}{flag}\n   {c.material} · {sheets} · {preset}"
         )
+    if len(data.cut) > CUT_LIST_MAX:
+        lines.append(f"… and {len(data.cut) - CUT_LIST_MAX} more after these, in queue order (see the Queue page).")
     if data.cut_waiting:
         jobs = "1 more queued job waits" if data.cut_waiting == 1 else f"{data.cut_waiting} more queued jobs wait"
         lines.append(f"({jobs} on material — see {MATERIAL_TO_ORDER}.)")
