@@ -54,6 +54,20 @@ def app_redis(url: str) -> Redis:
     )
 
 
+def subscriber_redis(url: str, health_check_s: int) -> Redis:
+    """A pub/sub listener's client: reads wait for messages (no read timeout); a lost connection is
+    noticed by the health check and handled by the listener, not hidden by silent retries."""
+    options: dict[str, Any] = {
+        "socket_connect_timeout": APP_TIMEOUT_S,
+        "socket_timeout": None,
+        "health_check_interval": health_check_s,
+        "retry": AsyncRetry(NoBackoff(), 0),
+    }
+    if not url.startswith("unix:"):  # the embedded Redis listens on a unix socket, which has no keepalive
+        options["socket_keepalive"] = True
+    return Redis.from_url(url, **options)
+
+
 def worker_redis(url: str) -> Redis:
     """The worker's client: it blocks on dequeue, so reads may take longer; reconnecting is the supervisor's job."""
     return Redis.from_url(

@@ -25,13 +25,12 @@ from typing import TYPE_CHECKING, Any
 from litestar.response.sse import ServerSentEventMessage
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
 from laseros.db import Database
 from laseros.domain.notifications.services import on_bell_change, open_count
+from laseros.jobs.broker import app_redis, subscriber_redis
 
 if TYPE_CHECKING:
     from litestar import Litestar
@@ -50,20 +49,6 @@ Uninstall = Callable[[], Awaitable[None]]
 
 def bell_channel(namespace: str) -> str:
     return f"{namespace}:bell"
-
-
-def _redis(url: str, *, subscriber: bool) -> Redis:
-    # No retries: redis-py's default retries with back-off would hold a publish for seconds and
-    # would hide a lost subscription behind silent reconnects; both cases are handled here instead.
-    options: dict[str, Any] = {
-        "socket_connect_timeout": 0.5,
-        "socket_timeout": None if subscriber else PUBLISH_TIMEOUT_S,
-        "health_check_interval": int(KEEPALIVE_S) if subscriber else 0,
-        "retry": Retry(NoBackoff(), 0),
-    }
-    if not url.startswith("unix:"):  # the embedded Redis listens on a unix socket, which has no keepalive
-        options["socket_keepalive"] = True
-    return Redis.from_url(url, **options)
 
 
 # -- publishing ---------------------------------------------------------------------------------------
@@ -104,7 +89,7 @@ class BellPublisher:
             try:
                 if self._client is None or self._client_url != url:
                     await self._close_client()
-                    self._client, self._client_url = _redis(url, subscriber=False), url
+                    self._client, self._client_url = app_redis(url), url
                 await asyncio.wait_for(self._client.publish(self.channel, "changed"), PUBLISH_TIMEOUT_S)
             except (RedisError, OSError, TimeoutError) as failed:
                 log.info("Bell change not pushed (%s); open pages pick it up by polling.", failed)
@@ -226,7 +211,7 @@ class BellHub:
         while True:
             url = self._redis_url()
             if url:
-                client = _redis(url, subscriber=True)
+                client = subscriber_redis(url, int(KEEPALIVE_S))
                 pubsub = client.pubsub(ignore_subscribe_messages=True)
                 try:
                     await pubsub.subscribe(self.channel)

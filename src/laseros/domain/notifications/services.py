@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Row, func, insert, or_, select, update
+from sqlalchemy import Row, case, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from laseros.db import UnitOfWork, utcnow
@@ -120,6 +120,18 @@ async def stage_limits(session: AsyncSession) -> Limits:
     stored = dict(
         (await session.execute(select(ShopSetting.key, ShopSetting.value).where(ShopSetting.key.in_(keys)))).all()
     )
+    return _limits(stored)
+
+
+def _limit_columns() -> list[Any]:
+    """The limit settings as columns of another query (one statement fewer in an action's transaction)."""
+    return [
+        select(ShopSetting.value).where(ShopSetting.key == alert.setting).scalar_subquery()
+        for alert in STAGE_ALERTS.values()
+    ]
+
+
+def _limits(stored: dict[str, str | None]) -> Limits:
     limits: Limits = {}
     for stage, alert in STAGE_ALERTS.items():
         try:
@@ -140,11 +152,30 @@ def _chunks(ids: Collection[int]) -> list[list[int]]:
 
 async def project_facts(session: AsyncSession, project_ids: Collection[int] | None) -> list[ProjectFacts]:
     """Facts for watched projects (all of them when ``project_ids`` is None)."""
+    facts, _stored = await _project_facts(session, project_ids, with_limits=False)
+    return facts
+
+
+_FACT_COLUMNS = 15  # the ProjectFacts fields read by _project_facts, in order
+
+
+async def _project_facts(
+    session: AsyncSession, project_ids: Collection[int] | None, *, with_limits: bool
+) -> tuple[list[ProjectFacts], dict[str, str | None] | None]:
+    """Facts for watched projects, and (``with_limits``) the stage-limit settings read in the same statement."""
+    # The latest completed run, only for cutting jobs (their stall clock restarts at each run).
+    last_run = (
+        select(func.max(LaserRun.ended_at))
+        .where(LaserRun.project_id == Project.id, LaserRun.status == RunStatus.COMPLETED.value)
+        .scalar_subquery()
+    )
     base = (
         select(
             Project.id, Project.project_code, Project.name, Project.client_id, Client.name, Project.stage,
             Project.stage_changed_at, Project.material_type, Project.thickness_mm, Project.sheet_size,
             Project.sheets_required, Project.preset_id, Project.pop_deadline, Project.due_date,
+            case((Project.stage == Stage.CUTTING.value, last_run), else_=None),
+            *(_limit_columns() if with_limits else []),
         )
         .join(Client, Client.id == Project.client_id)
         .where(Project.stage.in_([s.value for s in WATCHED_STAGES]))
@@ -155,24 +186,17 @@ async def project_facts(session: AsyncSession, project_ids: Collection[int] | No
         rows = []
         for chunk in _chunks(project_ids):
             rows.extend((await session.execute(base.where(Project.id.in_(chunk)))).all())
-    cutting = [row[0] for row in rows if row[5] == Stage.CUTTING.value]
-    last_ends: dict[int, datetime] = {}
-    for chunk in _chunks(cutting):
-        last_ends.update(
-            (await session.execute(
-                select(LaserRun.project_id, func.max(LaserRun.ended_at))
-                .where(LaserRun.project_id.in_(chunk), LaserRun.status == RunStatus.COMPLETED.value)
-                .group_by(LaserRun.project_id)
-            )).all()
-        )  # fmt: skip
     ended_type = LaserRun.__table__.c.ended_at.type
     facts = []
     for row in rows:
-        last = last_ends.get(row[0])
-        if isinstance(last, str):  # an aggregate over a decorated column comes back raw on SQLite
+        last = row[14]
+        if isinstance(last, str):  # an aggregate inside CASE comes back raw on SQLite
             last = ended_type.process_result_value(datetime.fromisoformat(last), session.bind.dialect)  # type: ignore[union-attr]
-        facts.append(ProjectFacts(*row[:5], Stage(row[5]), *row[6:], last_run_ended_at=last))  # type: ignore[misc]
-    return facts
+        facts.append(ProjectFacts(*row[:5], Stage(row[5]), *row[6:14], last_run_ended_at=last))  # type: ignore[misc]
+    stored = None
+    if with_limits and rows:
+        stored = dict(zip((a.setting for a in STAGE_ALERTS.values()), rows[0][_FACT_COLUMNS:], strict=True))
+    return facts, stored
 
 
 async def item_facts(session: AsyncSession, item_ids: Collection[int] | None) -> list[ItemFacts]:
@@ -222,6 +246,7 @@ class Scope:
 
     projects: set[int] = field(default_factory=set)
     items: set[int] = field(default_factory=set)
+    moved: set[int] = field(default_factory=set)  # projects whose stage changed
     everything: bool = False
 
 
@@ -232,11 +257,14 @@ async def evaluate(
     items: Collection[int] | None = None,
     now: datetime | None = None,
     company_name: str | None = None,
+    moved: Collection[int] | None = None,
 ) -> Evaluation:
     """Make the live notifications (and client drafts) match the rules for the given scope.
 
-    ``None`` means every project / every item; an empty collection means none. Runs in the
-    caller's transaction; announces the bell after commit when anything changed.
+    ``None`` means every project / every item; an empty collection means none. ``moved`` names the
+    projects in scope whose stage changed in this transaction (only their unsent drafts can be out
+    of date, and only they get a wake-up at their new stage's limit); None: treat all as moved.
+    Runs in the caller's transaction; announces the bell after commit when anything changed.
     """
     now = now or utcnow()
     company_name = company_name or session.info.get("company_name", "")
@@ -245,13 +273,17 @@ async def evaluate(
     current: dict[int, ProjectFacts] = {}
     wake_ups: list[tuple[int, datetime]] = []
     if projects is None or projects:
-        limits = await stage_limits(session)
-        for facts in await project_facts(session, projects):
+        # A scoped pass (an action's) reads the limits in the facts statement; the full pass apart.
+        found, stored = await _project_facts(session, projects, with_limits=projects is not None)
+        # (A scoped pass that found no watched project needs no limits.)
+        limits = await stage_limits(session) if projects is None else _limits(stored or {})
+        for facts in found:
             current[facts.id] = facts
             raised, needs = project_alerts(facts, limits, now)
             desired.update((r.key, r) for r in raised)
             drafts.extend(needs)
-            due = next_check(facts, limits, now) if projects is not None else None
+            # A project that just entered its stage gets woken when the stage's limit passes.
+            due = next_check(facts, limits, now) if moved is not None and facts.id in moved else None
             if due is not None:
                 wake_ups.append((facts.id, due))
     if items is None or items:
@@ -299,8 +331,9 @@ async def evaluate(
             ],
         )  # fmt: skip
         result.raised = len(desired)
-    if projects is None or projects:
-        result.drafts_withdrawn = await withdraw_outdated(session, current, projects)
+    stale_scope = projects if moved is None else [p for p in projects or () if p in moved]
+    if projects is None or stale_scope:
+        result.drafts_withdrawn = await withdraw_outdated(session, current, stale_scope)
     result.drafts = await ensure_drafts(session, drafts, company_name)
     if result.changed:
         announce_after_commit(session)
@@ -345,9 +378,12 @@ def _scope(session: AsyncSession) -> Scope:
     return cast(Scope, scope)
 
 
-def watch_project(session: AsyncSession, project_id: int) -> None:
+def watch_project(session: AsyncSession, project_id: int, *, stage_changed: bool = False) -> None:
     """Re-evaluate this project's notifications before the caller's transaction commits."""
-    _scope(session).projects.add(project_id)
+    scope = _scope(session)
+    scope.projects.add(project_id)
+    if stage_changed:
+        scope.moved.add(project_id)
 
 
 def watch_item(session: AsyncSession, item_id: int) -> None:
@@ -366,7 +402,7 @@ async def _evaluate_watched(session: UnitOfWork) -> None:
     if scope.everything:
         await evaluate(session)
     else:
-        result = await evaluate(session, projects=scope.projects, items=scope.items)
+        result = await evaluate(session, projects=scope.projects, items=scope.items, moved=scope.moved)
         # Only once the action has committed: a rolled-back stage change schedules nothing.
         _schedule_after_commit(session, result.wake_ups)
 

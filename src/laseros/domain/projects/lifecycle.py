@@ -23,7 +23,7 @@ async def set_stage(
     current = Stage(project.stage)
     if current == target:
         return False
-    watch_project(session, project.id)
+    watch_project(session, project.id, stage_changed=True)
     project.stage = target.value
     project.stage_changed_at = utcnow()
     if target == Stage.DELIVERED:
