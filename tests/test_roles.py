@@ -42,13 +42,14 @@ ALL_ROLE_PAGES = [
     "/notifications/list?format=csv",
     "/notifications/count",
 ]
-# Shop set-up only an admin may change (SPEC §2): inventory item definitions, presets, operators.
+# Shop set-up only an admin may change (SPEC §2): inventory item definitions, presets, operators, settings.
 ADMIN_PAGES = [
     "/inventory/new",
     "/inventory/{stock_id}/edit",
     "/presets/new",
     "/operators/new",
     "/operators/extra/new",
+    "/admin/settings",
 ]
 # Pages only editors may open.
 EDIT_PAGES = [

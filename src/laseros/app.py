@@ -21,6 +21,7 @@ from laseros.settings import STATIC_DIR, TEMPLATES_DIR, Settings
 from laseros.web import deps, live, templating
 from laseros.web.auth import PUBLIC_PATHS, SessionAuthMiddleware
 from laseros.web.controllers import (
+    admin,
     auth,
     clients,
     comms,
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             notifications.NotificationController,
             reports.DailyReportController,
             comms.DraftController,
+            admin.AdminController,
             create_static_files_router(path="/static", directories=[STATIC_DIR], send_as_attachment=False),
         ],
         plugins=[HTMXPlugin()],

@@ -25,6 +25,7 @@ _MESSAGES = {
     Permission.ALERTS_RESOLVE: "Only a manager or an admin can resolve notifications.",
     Permission.REPORTS_GENERATE: "Only a manager or an admin can generate the daily report.",
     Permission.DRAFTS_MANAGE: "Only a manager or an admin can change, send or delete message drafts.",
+    Permission.SETTINGS_EDIT: "Only an admin can see and change the shop settings.",
 }
 
 

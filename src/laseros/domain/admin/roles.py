@@ -23,6 +23,7 @@ class Permission(StrEnum):
     ALERTS_RESOLVE = "alerts.resolve"  # resolve notifications by hand
     DRAFTS_MANAGE = "drafts.manage"  # edit, mark sent and delete client message drafts
     REPORTS_GENERATE = "reports.generate"  # "Generate now" for the daily report
+    SETTINGS_EDIT = "settings.edit"  # the shop settings page: stage limits, report time, templates, lists
 
 
 PERMISSIONS: dict[Permission, frozenset[Role]] = {
@@ -36,6 +37,7 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.ALERTS_RESOLVE: frozenset({Role.ADMIN, Role.MANAGER}),
     Permission.DRAFTS_MANAGE: frozenset({Role.ADMIN, Role.MANAGER}),
     Permission.REPORTS_GENERATE: frozenset({Role.ADMIN, Role.MANAGER}),
+    Permission.SETTINGS_EDIT: frozenset({Role.ADMIN}),
 }
 
 ROLE_LABELS: dict[Role, str] = {

@@ -1,0 +1,144 @@
+"""Reading and changing the shop settings from the settings page.
+
+``SettingsService`` (admin.services) reads a setting wherever one is needed; this is the one place
+that changes them. It lives apart because a changed stage limit re-evaluates the notifications, and
+the notification services themselves read settings through ``admin.services``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from laseros.domain.admin.models import ShopSetting
+from laseros.domain.admin.schemas import EDITABLE_KEYS, LIMIT_KEYS, LIST_KEYS, TEMPLATE_KEYS, ShopSettingsInput
+from laseros.domain.admin.services import SETTING_DEFAULTS, Actor, record_activity
+from laseros.domain.comms.drafts import DEFAULT_TEMPLATES
+from laseros.domain.inventory.models import InventoryItem
+from laseros.domain.notifications.services import watch_everything
+from laseros.domain.presets.models import Preset
+from laseros.domain.projects.models import Project
+
+ACTIVITY_ENTITY = "settings"  # the activity log's entity for the shop's settings (one set: id 0)
+
+
+def default_value(key: str) -> str:
+    """What a setting is when nothing is stored."""
+    kind = TEMPLATE_KEYS.get(key)
+    return DEFAULT_TEMPLATES[kind] if kind else SETTING_DEFAULTS[key]
+
+
+@dataclass(frozen=True)
+class CurrentSettings:
+    """What the settings form shows."""
+
+    # The stored value, else the default; a message template shows only a stored text (an empty
+    # box means "the default", which the page shows beside it).
+    values: dict[str, str]
+    customised: frozenset[str]  # the settings with a stored value
+
+
+@dataclass(frozen=True)
+class SavedSettings:
+    changed: tuple[str, ...]  # the keys whose value changed, in the page's order
+    # Materials and sheet sizes taken off a list that records still carry, e.g.
+    # "Galvanised (3 projects, 1 stock item)": they keep it, but their forms offer only listed ones.
+    still_used: tuple[str, ...] = ()
+
+
+def _lines(value: str) -> list[str]:
+    return [line.strip() for line in value.splitlines() if line.strip()]
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+class ShopSettingsEditor:
+    def __init__(self, session: AsyncSession, actor: Actor) -> None:
+        self.session = session
+        self.actor = actor
+
+    async def _stored(self) -> dict[str, ShopSetting]:
+        rows = await self.session.scalars(select(ShopSetting).where(ShopSetting.key.in_(EDITABLE_KEYS)))
+        return {row.key: row for row in rows}
+
+    async def current(self) -> CurrentSettings:
+        stored = {key: row.value for key, row in (await self._stored()).items()}
+        values = {key: stored.get(key, "" if key in TEMPLATE_KEYS else default_value(key)) for key in EDITABLE_KEYS}
+        return CurrentSettings(values, frozenset(stored))
+
+    async def save(self, data: ShopSettingsInput) -> SavedSettings:
+        """Store the settings that changed, with one activity row; commits (nothing when none changed).
+
+        A changed stage limit re-evaluates every watched project before the commit, so the bell,
+        the dashboard and the drafts follow the new limit in the same transaction.
+        """
+        stored = await self._stored()
+        changed: list[str] = []
+        details: list[str] = []
+        still_used: list[str] = []
+        for key in EDITABLE_KEYS:
+            if key not in data.values:
+                continue
+            new = data.values[key]
+            row = stored.get(key)
+            old = row.value if row is not None else default_value(key)
+            if new is None:  # back to the default: the stored text goes
+                if row is None:
+                    continue
+                await self.session.delete(row)
+            elif new == old:
+                continue
+            elif row is None:
+                self.session.add(ShopSetting(key=key, value=new))
+            else:
+                row.value = new
+            changed.append(key)
+            details.append(self._describe(key, old, new))
+            if key in LIST_KEYS:
+                removed = [entry for entry in _lines(old) if entry not in _lines(new or "")]
+                still_used += await self._still_used(key, removed)
+        if not changed:
+            return SavedSettings(())
+        if any(key in LIMIT_KEYS for key in changed):
+            watch_everything(self.session)
+        await record_activity(self.session, self.actor, "settings_changed", ACTIVITY_ENTITY, 0, "; ".join(details))
+        await self.session.commit()
+        return SavedSettings(tuple(changed), tuple(still_used))
+
+    @staticmethod
+    def _describe(key: str, old: str, new: str | None) -> str:
+        """One change as the activity log shows it."""
+        if key in TEMPLATE_KEYS:
+            return f"{key}: back to the default" if new is None else f"{key}: new text"
+        assert new is not None
+        if key in LIST_KEYS:
+            before, after = _lines(old), _lines(new)
+            added = [f"+{entry}" for entry in after if entry not in before]
+            removed = [f"-{entry}" for entry in before if entry not in after]
+            return f"{key}: {', '.join(added + removed) or 'reordered'}"
+        return f"{key}: {old} → {new}"
+
+    async def _still_used(self, key: str, removed: list[str]) -> list[str]:
+        """The removed entries that records still carry, with how many of each."""
+        columns = {
+            "materials": [
+                (Project.material_type, "project"),
+                (InventoryItem.material_type, "stock item"),
+                (Preset.material_type, "preset"),
+            ],
+            "sheet_sizes": [(Project.sheet_size, "project"), (InventoryItem.sheet_size, "stock item")],
+        }[key]
+        found = []
+        for entry in removed:
+            counts = []
+            for column, noun in columns:
+                count = await self.session.scalar(select(func.count()).where(column == entry))
+                if count:
+                    counts.append(_plural(int(count), noun))
+            if counts:
+                found.append(f"{entry} ({', '.join(counts)})")
+        return found
