@@ -453,3 +453,29 @@ def test_anonymous_visitors_are_sent_to_log_in(anon, snapshot):
     response = anon.post_form(URL, form(limit_quote_days="1"))
     assert response.status_code == 303 and response.headers["location"] == "/auth/login"
     assert snapshot() == before
+
+
+def test_a_record_keeps_a_material_that_was_taken_off_the_list(admin, manager, db_query):
+    client_id = create_client(manager)
+    project_id = create_project(manager, client_id, material_type="Galvanised", name="Old roof panels")
+    assert admin.post_form(URL, form(materials="Mild Steel\nStainless Steel\nAluminium")).status_code == 303
+    edit_page = manager.get(f"/projects/{project_id}/edit").text
+    assert '<option value="Galvanised" selected>' in edit_page
+    assert '<option value="Galvanised"' not in manager.get("/projects/new").text
+    # Saving the older project with its own material works and keeps it.
+    saved = manager.post_form(
+        f"/projects/{project_id}/edit",
+        {
+            **PROJECT_DEFAULTS,
+            "client_id": str(client_id),
+            "name": "Old roof panels (rev B)",
+            "material_type": "Galvanised",
+        },
+    )
+    assert saved.status_code == 303, saved.text[:500]
+    assert db_query("SELECT name, material_type FROM projects WHERE id = ?", (project_id,)) == [
+        ("Old roof panels (rev B)", "Galvanised")
+    ]
+    # The stock item MS-3-3015 keeps Mild Steel the same way once Mild Steel is off the list too.
+    assert admin.post_form(URL, form(materials="Stainless Steel\nAluminium")).status_code == 303
+    assert '<option value="Mild Steel" selected>' in admin.get("/inventory/1/edit").text

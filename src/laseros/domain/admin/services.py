@@ -97,6 +97,14 @@ SETTING_DEFAULTS: dict[str, str] = {
 }
 
 
+def _keeping(choices: list[str], keep: str | None) -> list[str]:
+    # Removing a material from the settings must not make older records uneditable (or silently
+    # change them): a record keeps its own value as a choice.
+    if keep and keep.casefold() not in {c.casefold() for c in choices}:
+        return [*choices, keep]
+    return choices
+
+
 class SettingsService:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -108,8 +116,9 @@ class SettingsService:
     async def get_list(self, key: str) -> list[str]:
         return [line.strip() for line in (await self.get(key)).splitlines() if line.strip()]
 
-    async def materials(self) -> list[str]:
-        return await self.get_list("materials")
+    async def materials(self, keep: str | None = None) -> list[str]:
+        """The materials forms offer; ``keep``: a record's own value stays valid after it left the list."""
+        return _keeping(await self.get_list("materials"), keep)
 
     async def number(self, key: str) -> float:
         """A numeric setting; a stored value that is not a number falls back to the default."""
@@ -118,8 +127,9 @@ class SettingsService:
         except ValueError:
             return float(SETTING_DEFAULTS[key])
 
-    async def sheet_sizes(self) -> list[str]:
-        return await self.get_list("sheet_sizes")
+    async def sheet_sizes(self, keep: str | None = None) -> list[str]:
+        """The sheet sizes forms offer; ``keep`` as for ``materials``."""
+        return _keeping(await self.get_list("sheet_sizes"), keep)
 
 
 class UserService:

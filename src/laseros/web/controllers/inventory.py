@@ -171,7 +171,7 @@ class InventoryController(Controller):
         item = await inventory.get(item_id)  # an unknown item is 404 before its form is read
         values = await form_values(request)
         try:
-            await inventory.update(item_id, await self._parse(values, shop_settings, creating=False))
+            await inventory.update(item_id, await self._parse(values, shop_settings, creating=False, item=item))
         except InvalidInput as bad:
             return await self._form(request, shop_settings, FormState(values, bad.errors), item, 422)
         return redirect(request, f"/inventory/{item_id}", "Item saved.")
@@ -212,12 +212,14 @@ class InventoryController(Controller):
         return await render(request, "inventory/detail.html", context, block=block, status_code=status_code)
 
     @staticmethod
-    async def _parse(values: dict[str, str], shop_settings: SettingsService, *, creating: bool) -> ItemInput:
-        """The submitted item, checked against the shop's materials and sheet sizes."""
+    async def _parse(
+        values: dict[str, str], shop_settings: SettingsService, *, creating: bool, item: InventoryItem | None = None
+    ) -> ItemInput:
+        """The submitted item, checked against the shop's materials and sheet sizes (and its own)."""
         return ItemInput.parse(
             values,
-            materials=await shop_settings.materials(),
-            sheet_sizes=await shop_settings.sheet_sizes(),
+            materials=await shop_settings.materials(keep=item.material_type if item else None),
+            sheet_sizes=await shop_settings.sheet_sizes(keep=item.sheet_size if item else None),
             creating=creating,
         )
 
@@ -234,7 +236,7 @@ class InventoryController(Controller):
             "item": item,
             "categories": CATEGORIES,
             "units": UNITS,
-            "materials": await shop_settings.materials(),
-            "sheet_sizes": await shop_settings.sheet_sizes(),
+            "materials": await shop_settings.materials(keep=item.material_type if item else None),
+            "sheet_sizes": await shop_settings.sheet_sizes(keep=item.sheet_size if item else None),
         }
         return await render(request, "inventory/form.html", context, status_code=status_code)

@@ -115,10 +115,10 @@ class PresetController(Controller):
         shop_settings: ShopSettings,
     ) -> Response[Any]:
         values = await form_values(request)
+        preset = await presets.get(preset_id)
         try:
-            data = PresetInput.parse(values, materials=await shop_settings.materials())
+            data = PresetInput.parse(values, materials=await shop_settings.materials(keep=preset.material_type))
         except InvalidInput as bad:
-            preset = await presets.get(preset_id)
             return await self._form(request, shop_settings, FormState(values, bad.errors), preset, 422)
         preset = await presets.update(preset_id, data)
         return redirect(request, f"/presets/{preset_id}", f"Preset {preset.name} saved.")
@@ -145,7 +145,7 @@ class PresetController(Controller):
         context = {
             "form": form,
             "preset": preset,
-            "materials": await shop_settings.materials(),
+            "materials": await shop_settings.materials(keep=preset.material_type if preset else None),
             "gases": [g.value for g in Gas],
         }
         return await render(request, "presets/form.html", context, status_code=status_code)

@@ -147,10 +147,10 @@ class ProjectController(Controller):
         shop_settings: ShopSettings,
     ) -> Response[Any]:
         values = await form_values(request)
+        project = await projects.get(project_id)
         try:
-            await projects.update(project_id, await self._parse(values, shop_settings))
+            await projects.update(project_id, await self._parse(values, shop_settings, project))
         except InvalidInput as bad:
-            project = await projects.get(project_id)
             return await self._form(request, clients, shop_settings, FormState(values, bad.errors), project, 422)
         return redirect(request, f"/projects/{project_id}", "Project saved.")
 
@@ -207,10 +207,14 @@ class ProjectController(Controller):
         )
 
     @staticmethod
-    async def _parse(values: dict[str, str], shop_settings: SettingsService) -> ProjectInput:
-        """The submitted project, checked against the shop's materials and sheet sizes."""
+    async def _parse(
+        values: dict[str, str], shop_settings: SettingsService, project: Project | None = None
+    ) -> ProjectInput:
+        """The submitted project, checked against the shop's materials and sheet sizes (and its own)."""
         return ProjectInput.parse(
-            values, materials=await shop_settings.materials(), sheet_sizes=await shop_settings.sheet_sizes()
+            values,
+            materials=await shop_settings.materials(keep=project.material_type if project else None),
+            sheet_sizes=await shop_settings.sheet_sizes(keep=project.sheet_size if project else None),
         )
 
     @staticmethod
@@ -226,7 +230,7 @@ class ProjectController(Controller):
             "form": form,
             "project": project,
             "client_choices": await clients.choices(),
-            "materials": await shop_settings.materials(),
-            "sheet_sizes": await shop_settings.sheet_sizes(),
+            "materials": await shop_settings.materials(keep=project.material_type if project else None),
+            "sheet_sizes": await shop_settings.sheet_sizes(keep=project.sheet_size if project else None),
         }
         return await render(request, "projects/form.html", context, status_code=status_code)
