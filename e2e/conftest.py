@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import BrowserContext, Page, Playwright, expect
+from tests.redis_server import redis_url_for_tests
 
 from e2e.helpers import DESKTOP, phone_context_args
 
@@ -81,7 +82,7 @@ def live_server() -> Iterator[str]:
         "LASEROS_DATA_DIR": str(data_dir),
         "LASEROS_SECRET_KEY": "e2e-secret",
         # Jobs and the live bell go through the real Redis CI runs, in a namespace of this run's own.
-        "REDIS_URL": os.environ.get("LASEROS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"),
+        "REDIS_URL": redis_url_for_tests(),
         "LASEROS_REDIS_NAMESPACE": f"laseros-e2e-{os.getpid()}",
     }
     log = data_dir / "server.log"

