@@ -405,3 +405,22 @@ def test_a_wake_up_is_scheduled_for_the_limit_only_once_the_stage_change_commits
             unset()
 
     run(scenario())
+
+
+def test_changing_the_limits_reschedules_every_wake_up(db, quote):
+    scheduled: list[int] = []
+
+    async def recorder(pid: int, due: datetime) -> None:
+        scheduled.append(pid)
+
+    async def scenario() -> None:
+        unset = alerts.set_wake_up_scheduler(recorder)
+        try:
+            async with db.session(write=True) as session:
+                alerts.watch_everything(session)
+                await session.commit()
+        finally:
+            unset()
+
+    run(scenario())
+    assert scheduled == [quote]  # the one project in a limited stage, not yet past its limit

@@ -258,12 +258,14 @@ async def evaluate(
     now: datetime | None = None,
     company_name: str | None = None,
     moved: Collection[int] | None = None,
+    wake_all: bool = False,
 ) -> Evaluation:
     """Make the live notifications (and client drafts) match the rules for the given scope.
 
     ``None`` means every project / every item; an empty collection means none. ``moved`` names the
     projects in scope whose stage changed in this transaction (only their unsent drafts can be out
     of date, and only they get a wake-up at their new stage's limit); None: treat all as moved.
+    ``wake_all``: every project in scope gets its wake-up (the limits themselves changed).
     Runs in the caller's transaction; announces the bell after commit when anything changed.
     """
     now = now or utcnow()
@@ -283,7 +285,7 @@ async def evaluate(
             desired.update((r.key, r) for r in raised)
             drafts.extend(needs)
             # A project that just entered its stage gets woken when the stage's limit passes.
-            due = next_check(facts, limits, now) if moved is not None and facts.id in moved else None
+            due = next_check(facts, limits, now) if wake_all or (moved is not None and facts.id in moved) else None
             if due is not None:
                 wake_ups.append((facts.id, due))
     if items is None or items:
@@ -392,7 +394,8 @@ def watch_item(session: AsyncSession, item_id: int) -> None:
 
 
 def watch_everything(session: AsyncSession) -> None:
-    """Re-evaluate every project and item before commit (a change that can touch any job, e.g. a preset)."""
+    """Re-evaluate every project and item before commit, and re-schedule every wake-up (the stage
+    limits changed: alerts due under the new limits appear at once, later ones on time)."""
     _scope(session).everything = True
 
 
@@ -400,11 +403,11 @@ async def _evaluate_watched(session: UnitOfWork) -> None:
     scope: Scope = session.info.pop("watch")
     await session.flush()
     if scope.everything:
-        await evaluate(session)
+        result = await evaluate(session, wake_all=True)
     else:
         result = await evaluate(session, projects=scope.projects, items=scope.items, moved=scope.moved)
-        # Only once the action has committed: a rolled-back stage change schedules nothing.
-        _schedule_after_commit(session, result.wake_ups)
+    # Only once the action has committed: a rolled-back change schedules nothing.
+    _schedule_after_commit(session, result.wake_ups)
 
 
 # -- the bell and its list --------------------------------------------------------------------------
