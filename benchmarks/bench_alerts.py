@@ -30,7 +30,6 @@ import platform
 import shutil
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -43,8 +42,8 @@ import sqlalchemy as sa
 if not __package__:  # run as a file rather than with -m: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.bench_foundation import PASSWORD, USERNAME, free_port, laseros_command, stop_server, wait_until_serving
-from benchmarks.bench_shop_floor import SECRET_KEY, build_or_load, logged_in
+from benchmarks.bench_foundation import PASSWORD, USERNAME
+from benchmarks.bench_shop_floor import SECRET_KEY, ShopServer, build_or_load, logged_in
 from laseros.db import Database
 from laseros.domain.notifications.services import evaluate
 from laseros.domain.shop import ShopCalendar
@@ -236,32 +235,23 @@ async def _bell(base_url: str, streams: int, item_id: int, drop: int, pid: int) 
 
 
 def bench_bell(source: Path, streams: int, redis_url: str) -> bool:
-    folder = _copy(source, "laseros-alerts-bell-")
-    with sqlite3.connect(folder / "laseros.db") as conn:
+    with sqlite3.connect(source) as conn:
         # A sheet comfortably above its minimum, so one usage drops it below and raises low_stock.
         item_id, on_hand, minimum = conn.execute(
             "SELECT id, quantity_on_hand, min_required FROM inventory_items "
             "WHERE quantity_on_hand > min_required AND min_required > 0 ORDER BY id LIMIT 1"
         ).fetchone()
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    log_path = folder / "server.log"
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "LASEROS_DEBUG")}
-    env.update(
-        LASEROS_DATA_DIR=str(folder), LASEROS_SECRET_KEY=SECRET_KEY, LASEROS_DEMO="0", REDIS_URL=redis_url,
-        LASEROS_REDIS_NAMESPACE=f"laseros-bench-{uuid.uuid4().hex[:8]}", LASEROS_WORKER="off",
-    )  # fmt: skip
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [*laseros_command(), "serve", "--no-demo", "--host", "127.0.0.1", "--port", str(port)],
-            env=env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+    workdir = Path(tempfile.mkdtemp(prefix="laseros-alerts-bell-"))
+    env = {"REDIS_URL": redis_url, "LASEROS_REDIS_NAMESPACE": f"laseros-bench-{uuid.uuid4().hex[:8]}",
+           "LASEROS_WORKER": "off"}  # fmt: skip
     try:
-        wait_until_serving(process, base_url, log_path, 90)
-        received, memory = asyncio.run(_bell(base_url, streams, item_id, on_hand - minimum + 1, process.pid))
+        with ShopServer(source, workdir, env=env) as server:
+            assert server.process is not None
+            received, memory = asyncio.run(
+                _bell(server.base_url, streams, item_id, on_hand - minimum + 1, server.process.pid)
+            )
     finally:
-        stop_server(process)
-        shutil.rmtree(folder, ignore_errors=True)
+        shutil.rmtree(workdir, ignore_errors=True)
     got = sorted(received)
     print(f"  {streams} streams open; {len(got)} received the bell")
     if got:

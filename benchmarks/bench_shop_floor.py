@@ -455,7 +455,7 @@ def fill_shop_floor(db_path: Path, users: dict[str, Any], args: argparse.Namespa
 class ShopServer:
     """``laseros serve --no-demo`` on a copy of the built database, in its own process."""
 
-    def __init__(self, source: Path, workdir: Path, workers: int = 1) -> None:
+    def __init__(self, source: Path, workdir: Path, workers: int = 1, env: dict[str, str] | None = None) -> None:
         self.workers = workers
         self.data_dir = workdir
         shutil.rmtree(workdir, ignore_errors=True)
@@ -467,6 +467,7 @@ class ShopServer:
         self.log_path = workdir / "server.log"
         self.env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "LASEROS_DEBUG")}
         self.env.update(LASEROS_DATA_DIR=str(workdir), LASEROS_SECRET_KEY=SECRET_KEY, LASEROS_DEMO="0")
+        self.env.update(env or {})
         self.process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> ShopServer:

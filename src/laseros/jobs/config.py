@@ -22,12 +22,13 @@ from litestar_saq.config import serializer
 from redis.asyncio import Redis
 from saq.queue.redis import RedisQueue
 
+from laseros.domain.admin.services import SETTING_DEFAULTS
 from laseros.jobs.tasks import TASKS, check_low_stock, daily_report, evaluate_notifications
 from laseros.settings import Settings
 
 log = logging.getLogger(__name__)
 
-DEFAULT_REPORT_TIME = time(7, 30)
+DEFAULT_REPORT_TIME = time.fromisoformat(SETTING_DEFAULTS["daily_report_time"])
 
 # Every job: generous time to run (a report waits behind the SQLite write lock at worst), a
 # heartbeat so a job whose worker died is found within seconds by the sweep, and retries for that

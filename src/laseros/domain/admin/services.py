@@ -120,13 +120,6 @@ class SettingsService:
         """The materials forms offer; ``keep``: a record's own value stays valid after it left the list."""
         return _keeping(await self.get_list("materials"), keep)
 
-    async def number(self, key: str) -> float:
-        """A numeric setting; a stored value that is not a number falls back to the default."""
-        try:
-            return float(await self.get(key))
-        except ValueError:
-            return float(SETTING_DEFAULTS[key])
-
     async def sheet_sizes(self, keep: str | None = None) -> list[str]:
         """The sheet sizes forms offer; ``keep`` as for ``materials``."""
         return _keeping(await self.get_list("sheet_sizes"), keep)

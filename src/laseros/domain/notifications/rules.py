@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from laseros.domain.admin.services import SETTING_DEFAULTS
 from laseros.domain.comms.models import DraftKind
 from laseros.domain.notifications.models import NotificationType, Severity
 from laseros.domain.projects.stages import Stage
@@ -21,20 +22,23 @@ from laseros.domain.shop import thickness_label
 @dataclass(frozen=True)
 class StageAlert:
     notif_type: NotificationType
-    setting: str  # the shop setting holding the limit in days
-    default_days: float
+    setting: str  # the shop setting holding the limit in days (its default: SPEC §3, in SETTING_DEFAULTS)
     # The client message drafted when the limit passes (None: the shop acts, not the client).
     draft: DraftKind | None
 
+    @property
+    def default_days(self) -> float:
+        return float(SETTING_DEFAULTS[self.setting])
 
-# The one stage-alert table (defaults from SPEC §3; limits are settings).
+
+# The one stage-alert table; the limits are settings.
 STAGE_ALERTS: dict[Stage, StageAlert] = {
-    Stage.QUOTE: StageAlert(NotificationType.APPROVAL_WAIT, "limit_quote_days", 4, DraftKind.APPROVAL_FOLLOWUP),
+    Stage.QUOTE: StageAlert(NotificationType.APPROVAL_WAIT, "limit_quote_days", DraftKind.APPROVAL_FOLLOWUP),
     Stage.WAITING_MATERIAL: StageAlert(
-        NotificationType.MATERIAL_BLOCK, "limit_waiting_material_days", 2, DraftKind.MATERIAL_DELAY
+        NotificationType.MATERIAL_BLOCK, "limit_waiting_material_days", DraftKind.MATERIAL_DELAY
     ),
-    Stage.CUTTING: StageAlert(NotificationType.CUTTING_STALL, "limit_cutting_days", 1, None),
-    Stage.READY: StageAlert(NotificationType.PICKUP_WAIT, "limit_ready_days", 2, None),
+    Stage.CUTTING: StageAlert(NotificationType.CUTTING_STALL, "limit_cutting_days", None),
+    Stage.READY: StageAlert(NotificationType.PICKUP_WAIT, "limit_ready_days", None),
 }
 
 # Stages whose projects the evaluator looks at; any other stage clears a project's notifications.

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from laseros.db import UnitOfWork, utcnow
 from laseros.domain.admin.models import ShopSetting
-from laseros.domain.admin.services import SETTING_DEFAULTS, Actor, record_activity
+from laseros.domain.admin.services import Actor, record_activity
 from laseros.domain.clients.models import Client
 from laseros.domain.comms.drafts import ensure_drafts, withdraw_outdated
 from laseros.domain.errors import NotFound
@@ -135,8 +135,8 @@ def _limits(stored: dict[str, str | None]) -> Limits:
     limits: Limits = {}
     for stage, alert in STAGE_ALERTS.items():
         try:
-            days = float(stored.get(alert.setting) or SETTING_DEFAULTS[alert.setting])
-        except ValueError:
+            days = float(stored.get(alert.setting) or alert.default_days)
+        except ValueError:  # the settings page refuses such values; a hand-edited row falls back
             days = alert.default_days
         limits[stage] = timedelta(days=days)
     return limits

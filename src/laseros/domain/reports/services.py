@@ -52,7 +52,6 @@ class DashboardSummary:
     projects: int
     active_projects: int
     queue_length: int
-    low_stock: int
     runs_going: int
     recent_clients: list[Client]
     recent_projects: list[Project]
@@ -102,7 +101,6 @@ async def dashboard_summary(session: AsyncSession, calendar: ShopCalendar) -> Da
         projects=total,
         active_projects=active,
         queue_length=await queue.active_count(),
-        low_stock=low_stock,
         runs_going=await runs.running_count(),
         recent_clients=await clients.recent(),
         recent_projects=await projects.recent(),
