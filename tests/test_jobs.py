@@ -384,9 +384,16 @@ def test_a_worker_killed_during_the_daily_report_leaves_one_report_after_restart
     blocker.execute("BEGIN IMMEDIATE")
     try:
         worker = procs(laseros("worker"), worker_env(settings, namespace))
-        wait_for(
-            lambda: (job_record(ci_redis, namespace, key) or {}).get("status") == "active", 30, "the report to start"
-        )
+        try:  # a cold worker process on a busy machine: generous, and say what the worker said
+            wait_for(
+                lambda: (job_record(ci_redis, namespace, key) or {}).get("status") == "active",
+                60,
+                "the report to start",
+            )
+        except AssertionError as late:
+            raise AssertionError(
+                f"{late}; job {job_record(ci_redis, namespace, key)}; worker log:\n{worker.log}"
+            ) from None
         time.sleep(1.5)  # it is now waiting for the write lock
         worker.kill()
     finally:
