@@ -45,8 +45,8 @@ if not __package__:  # run as a file rather than with -m: make the repository ro
 from benchmarks.bench_foundation import PASSWORD, USERNAME
 from benchmarks.bench_shop_floor import SECRET_KEY, ShopServer, build_or_load, logged_in
 from laseros.db import Database
-from laseros.domain.notifications.services import evaluate
-from laseros.domain.shop import ShopCalendar
+from laseros.domain.kernel.shop import ShopCalendar
+from laseros.domain.notifications.evaluate import evaluate
 from laseros.models import import_all_models
 from laseros.settings import Settings
 

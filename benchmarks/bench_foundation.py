@@ -46,13 +46,19 @@ from sqlalchemy import event
 
 from laseros import migrate
 from laseros.db import Base, Database
-from laseros.domain.admin.services import Actor
 from laseros.domain.clients.services import ClientService
+from laseros.domain.kernel.actor import Actor
+from laseros.domain.kernel.shop import (
+    DEFAULT_MATERIALS,
+    DEFAULT_SHEET_SIZES,
+    POP_PAYMENT_DAYS,
+    THICKNESSES_MM,
+    ShopCalendar,
+)
 from laseros.domain.projects.services import ProjectFilters, ProjectService
 from laseros.domain.projects.stages import QueueStatus, Stage
 from laseros.domain.queue.models import Priority
 from laseros.domain.queue.services import RANK_GAP, QueueService
-from laseros.domain.shop import DEFAULT_MATERIALS, DEFAULT_SHEET_SIZES, POP_PAYMENT_DAYS, THICKNESSES_MM, ShopCalendar
 from laseros.models import import_all_models
 from laseros.settings import Settings
 

@@ -98,7 +98,7 @@ JOB_FINISHED_SHARE = 0.25
 TOP_UP_TO = 1500  # sheets per item at the end of the history: enough that the runs never empty a shelf
 
 # The sheet rack: (material, thickness, size, share of jobs, unit cost). Thicknesses come from the
-# one thickness list (laseros.domain.shop.THICKNESSES_MM); mild steel does most of the work.
+# one thickness list (laseros.domain.kernel.shop.THICKNESSES_MM); mild steel does most of the work.
 SHEETS = (
     ("Mild Steel", "3.00", "3000x1500", 14, "1680.00"),
     ("Mild Steel", "2.00", "3000x1500", 12, "1150.00"),

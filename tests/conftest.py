@@ -22,10 +22,11 @@ from litestar.testing import TestClient  # noqa: E402
 from laseros import migrate  # noqa: E402
 from laseros.app import create_app  # noqa: E402
 from laseros.db import Database  # noqa: E402
-from laseros.domain.admin.services import SYSTEM, UserService  # noqa: E402
+from laseros.domain.admin.services import UserService  # noqa: E402
 from laseros.domain.inventory.schemas import ItemInput  # noqa: E402
 from laseros.domain.inventory.services import InventoryService  # noqa: E402
-from laseros.domain.shop import DEFAULT_MATERIALS, DEFAULT_SHEET_SIZES, ShopCalendar  # noqa: E402
+from laseros.domain.kernel.actor import SYSTEM  # noqa: E402
+from laseros.domain.kernel.shop import DEFAULT_MATERIALS, DEFAULT_SHEET_SIZES, ShopCalendar  # noqa: E402
 from laseros.settings import Settings  # noqa: E402
 from tests.redis_server import redis_url_for_tests  # noqa: E402
 

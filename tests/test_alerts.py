@@ -9,11 +9,13 @@ import pytest
 from sqlalchemy import select, text, update
 
 from laseros.db import Database
-from laseros.domain.admin.services import SYSTEM
-from laseros.domain.comms.models import DraftKind, OutboundDraft
-from laseros.domain.notifications import services as alerts
-from laseros.domain.notifications.models import Notification, NotificationType, Severity
-from laseros.domain.notifications.rules import ItemFacts, ProjectFacts, default_limits, item_alerts, project_alerts
+from laseros.domain.kernel.actor import SYSTEM
+from laseros.domain.notifications.bell import on_bell_change, open_count
+from laseros.domain.notifications.evaluate import Evaluation, evaluate
+from laseros.domain.notifications.models import DraftKind, Notification, NotificationType, OutboundDraft, Severity
+from laseros.domain.notifications.rules import ItemFacts, ProjectFacts, item_alerts, limits_from, project_alerts
+from laseros.domain.notifications.services import NotificationService
+from laseros.domain.notifications.watch import set_wake_up_scheduler, watch_everything
 from laseros.domain.projects.models import Project
 from laseros.domain.projects.stages import Stage
 from tests.conftest import run
@@ -21,7 +23,7 @@ from tests.factories import create_client, create_project, paid_project
 
 NOW = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)
-LIMITS = default_limits()
+LIMITS = limits_from({})
 
 
 def facts(stage: Stage, age: timedelta, **overrides: object) -> ProjectFacts:
@@ -126,9 +128,9 @@ async def _age(db: Database, project_id: int, age: timedelta) -> None:
         await session.commit()
 
 
-async def _evaluate(db: Database, **scope: object) -> alerts.Evaluation:
+async def _evaluate(db: Database, **scope: object) -> Evaluation:
     async with db.session(write=True) as session:
-        result = await alerts.evaluate(session, now=NOW, **scope)  # type: ignore[arg-type]
+        result = await evaluate(session, now=NOW, **scope)  # type: ignore[arg-type]
         await session.commit()
         return result
 
@@ -201,9 +203,9 @@ def test_resolving_by_hand_quietens_the_condition_until_it_ends(db, quote, manag
         await _evaluate(db)
         notif = (await _rows(db, quote))[0]
         async with db.session(write=True) as session:
-            await alerts.NotificationService(session, SYSTEM).resolve(notif.id)
+            await NotificationService(session, SYSTEM).resolve(notif.id)
         async with db.session(write=False) as session:
-            assert await alerts.open_count(session) == 0
+            assert await open_count(session) == 0
         # Still waiting on the client: the hourly pass does not raise it again.
         assert not (await _evaluate(db)).raised
         # The condition ends (back to request) and returns later: a new notification.
@@ -324,15 +326,15 @@ def test_the_bell_is_announced_only_after_a_commit(db, quote):
         heard.append("bell")
 
     async def scenario() -> None:
-        unsubscribe = alerts.on_bell_change(listener)
+        unsubscribe = on_bell_change(listener)
         try:
             await _age(db, quote, timedelta(days=5))
             async with db.session(write=True) as session:
-                assert (await alerts.evaluate(session, now=NOW)).raised == 1
+                assert (await evaluate(session, now=NOW)).raised == 1
                 await session.rollback()
             assert heard == []
             async with db.session(write=True) as session:
-                await alerts.evaluate(session, now=NOW)
+                await evaluate(session, now=NOW)
                 assert heard == []
                 await session.commit()
             assert heard == ["bell"]
@@ -390,7 +392,7 @@ def test_a_wake_up_is_scheduled_for_the_limit_only_once_the_stage_change_commits
         scheduled.append((pid, due))
 
     async def scenario() -> None:
-        unset = alerts.set_wake_up_scheduler(recorder)
+        unset = set_wake_up_scheduler(recorder)
         try:
             for finish in ("rollback", "commit"):
                 async with db.session(write=True) as session:
@@ -414,10 +416,10 @@ def test_changing_the_limits_reschedules_every_wake_up(db, quote):
         scheduled.append(pid)
 
     async def scenario() -> None:
-        unset = alerts.set_wake_up_scheduler(recorder)
+        unset = set_wake_up_scheduler(recorder)
         try:
             async with db.session(write=True) as session:
-                alerts.watch_everything(session)
+                watch_everything(session)
                 await session.commit()
         finally:
             unset()

@@ -14,19 +14,19 @@ import pytest
 from sqlalchemy import update
 
 from laseros.db import Database, utcnow
-from laseros.domain.admin.services import SETTING_DEFAULTS
-from laseros.domain.comms.drafts import DEFAULT_TEMPLATES, TEMPLATE_FIELDS
-from laseros.domain.comms.services import (
+from laseros.domain.kernel.errors import InvalidInput
+from laseros.domain.kernel.message_templates import TEMPLATE_FIELDS
+from laseros.domain.kernel.registry import COMPANY_NAME, WHATSAPP_COUNTRY_CODE
+from laseros.domain.notifications.drafting import MESSAGE_SETTINGS
+from laseros.domain.notifications.drafts import (
     BODY_MAX_CHARS,
     EXPORT_COLUMNS,
     check_body,
-    clean_country_code,
     mailto_url,
     whatsapp_number,
     whatsapp_url,
 )
-from laseros.domain.errors import InvalidInput
-from laseros.domain.notifications.services import evaluate
+from laseros.domain.notifications.evaluate import evaluate
 from laseros.domain.projects.models import Project
 from laseros.settings import Settings
 from tests.conftest import run
@@ -69,10 +69,10 @@ def test_the_shops_country_code_is_used_for_local_numbers():
 
 
 def test_a_stored_country_code_is_read_as_digits():
-    assert clean_country_code("+44") == "44"
-    assert clean_country_code(" 27 ") == "27"
-    assert clean_country_code("") == "27"
-    assert clean_country_code("none") == "27"
+    assert WHATSAPP_COUNTRY_CODE.read("+44") == "44"
+    assert WHATSAPP_COUNTRY_CODE.read(" 27 ") == "27"
+    assert WHATSAPP_COUNTRY_CODE.read("") == "27"
+    assert WHATSAPP_COUNTRY_CODE.read("none") == "27"
 
 
 def test_the_whatsapp_link_carries_the_whole_message_encoded():
@@ -99,11 +99,11 @@ def test_an_edited_message_is_trimmed_with_plain_line_ends():
 
 def test_the_docs_show_every_default_template_and_placeholder():
     docs = (Path(__file__).resolve().parent.parent / "docs" / "communications_outbound.md").read_text()
-    for kind, template in DEFAULT_TEMPLATES.items():
-        assert f"**{kind.label}**: {template}" in docs, kind
+    for kind, setting in MESSAGE_SETTINGS.items():
+        assert f"**{kind.label}**: {setting.default}" in docs, kind
     for field in TEMPLATE_FIELDS:
         assert f"`{{{{{field}}}}}`" in docs, field
-    assert f"default `{SETTING_DEFAULTS['whatsapp_country_code']}`" in docs
+    assert f"default `{WHATSAPP_COUNTRY_CODE.default}`" in docs
 
 
 # -- helpers: events that draft messages -------------------------------------------------------------
@@ -206,7 +206,7 @@ def test_a_quote_waiting_past_its_limit_drafts_one_follow_up(manager, settings, 
     assert len(rows) == 1
     kind, project, client, status, body = rows[0]
     assert (kind, project, client, status) == ("approval_followup", project_id, client_id, "pending")
-    assert "Karoo Steel" in body and code in body and "Balustrade" in body and settings.company_name in body
+    assert "Karoo Steel" in body and code in body and "Balustrade" in body and COMPANY_NAME.default in body
     assert evaluate_now(settings) == 0
     assert evaluate_now(settings, [project_id]) == 0
     assert db_query("SELECT count(*) FROM outbound_drafts") == [(1,)]

@@ -11,7 +11,8 @@ from decimal import Decimal
 import pytest
 
 from laseros.db import Database, utcnow
-from laseros.domain.notifications import services as alerts
+from laseros.domain.kernel.shop import ShopCalendar
+from laseros.domain.notifications import evaluate as evaluation
 from laseros.domain.reports.daily import (
     BLOCKED_AND_STALLED,
     CLIENTS_TO_CONTACT,
@@ -29,7 +30,6 @@ from laseros.domain.reports.daily import (
     render,
     split_sections,
 )
-from laseros.domain.shop import ShopCalendar
 from tests.conftest import run
 from tests.factories import create_client, create_project, paid_project
 from tests.test_postgres import pg_settings  # noqa: F401 (the PostgreSQL fixture, shared)
@@ -74,7 +74,7 @@ def evaluate(db: Database) -> None:
 
     async def go() -> None:
         async with db.session(write=True) as session:
-            await alerts.evaluate(session)
+            await evaluation.evaluate(session)
             await session.commit()
 
     run(go())
@@ -271,7 +271,7 @@ def test_a_job_waiting_on_material_that_stock_now_covers_says_to_queue_it(manage
     db_query("UPDATE inventory_items SET quantity_on_hand = 1000 WHERE item_code = 'MS-3-3015'")
     text = section(generate(db).body_text, BLOCKED_AND_STALLED)
     assert f"{code_of(db_query, waiting)} Big gates" in text
-    assert "next: 3.0 mm Mild Steel 3000x1500 is in stock — move the job to Queued" in text
+    assert "next: Mild Steel 3.0 mm 3000x1500 is in stock — move the job to Queued" in text
 
 
 # -- 5. yesterday's production ---------------------------------------------------------------------------

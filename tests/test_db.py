@@ -7,7 +7,7 @@ import asyncio
 from sqlalchemy import text
 
 from laseros.db import Database
-from laseros.domain.admin.services import next_code_value
+from laseros.domain.kernel.sequences import next_code_value
 
 
 def test_sqlite_pragmas(settings):

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 
 from laseros.domain.inventory.services import ITEM_EXPORT_COLUMNS, TRANSACTION_EXPORT_COLUMNS
-from laseros.domain.shop import ShopCalendar
+from laseros.domain.kernel.shop import ShopCalendar
 from tests.factories import create_client, paid_project, results
 
 STOCKED_ID = 1  # MS-3-3015 from the template database: 500 sheets, min 10, R 1,450.00 each
@@ -108,7 +108,7 @@ def test_admin_creates_a_sheet_item_and_its_opening_stock_goes_into_the_ledger(a
     assert on_hand(db_query, item_id) == ledger_sum(db_query, item_id) == 12
     page = admin.get(f"/inventory/{item_id}").text
     assert "created with 12 sheets on hand" in page
-    assert "Stainless Steel · 2.0 mm · 2500x1250" in page
+    assert "Stainless Steel 2.0 mm 2500x1250" in page
     assert "R 25,200.00" in page  # valuation: 12 × R 2,100.00
     assert "Opening stock" in page and "Ada Admin" in page
 
@@ -137,7 +137,7 @@ def test_item_codes_are_stored_in_capitals(admin, db_query):
         (
             {"material_type": "Mild Steel", "thickness_mm": "3", "sheet_size": "3000x1500"},
             "sheet_size",
-            "MS-3-3015 already holds 3.0 mm Mild Steel 3000x1500 sheets",
+            "MS-3-3015 already holds Mild Steel 3.0 mm 3000x1500 sheets",
         ),
     ],
 )
@@ -233,7 +233,7 @@ def test_an_edit_cannot_take_another_items_code_or_sheet(admin, db_query):
     create_item(admin)
     for fields, message in (
         ({"item_code": "SS-2-2512", **STAINLESS_JOB, "thickness_mm": "3.00"}, "SS-2-2512 is already used"),
-        ({"item_code": "MS-3-3015", **STAINLESS_JOB}, "SS-2-2512 already holds 2.0 mm Stainless Steel 2500x1250"),
+        ({"item_code": "MS-3-3015", **STAINLESS_JOB}, "SS-2-2512 already holds Stainless Steel 2.0 mm 2500x1250"),
     ):
         response = admin.post_form(f"/inventory/{STOCKED_ID}/edit", {**SHEET_ITEM, **fields, "name": "Changed"})
         assert response.status_code == 422 and message in response.text

@@ -31,6 +31,7 @@ from redis.asyncio import Redis as AsyncRedis
 
 from laseros.__main__ import cli
 from laseros.app import create_app
+from laseros.domain.kernel.registry import DAILY_REPORT_TIME
 from laseros.jobs import config
 from laseros.jobs.broker import heartbeat_key
 from laseros.jobs.tasks import JOBS, TASKS, function_name
@@ -251,7 +252,7 @@ def test_cron_table_report_at_the_shop_time_evaluation_hourly_low_stock_every_si
     ("raw", "expected"), [("07:30", clock(7, 30)), ("6:05", clock(6, 5)), ("25:00", clock(7, 30)), ("", clock(7, 30))]
 )
 def test_the_report_time_setting_is_read_as_hh_mm_with_0730_as_fallback(raw, expected):
-    assert config.parse_report_time(raw) == expected
+    assert DAILY_REPORT_TIME.read(raw) == expected
 
 
 # -- laseros run-job ---------------------------------------------------------------------------------
@@ -664,7 +665,7 @@ def test_the_wake_up_evaluates_just_that_project(settings, manager):
 
     async def wake() -> dict[str, Any]:
         from laseros.db import Database
-        from laseros.domain.shop import ShopCalendar
+        from laseros.domain.kernel.shop import ShopCalendar
         from laseros.jobs.tasks import JobEnv, run_now
 
         db = Database.from_settings(settings)

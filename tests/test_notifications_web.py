@@ -30,10 +30,10 @@ from litestar import Litestar
 
 from laseros.app import create_app
 from laseros.db import Database
-from laseros.domain.admin.services import SYSTEM
+from laseros.domain.kernel.actor import SYSTEM
+from laseros.domain.kernel.shop import ShopCalendar
 from laseros.domain.notifications.models import Notification
 from laseros.domain.notifications.services import EXPORT_COLUMNS, NotificationService
-from laseros.domain.shop import ShopCalendar
 from laseros.jobs.tasks import JobEnv, run_now
 from laseros.settings import Settings
 from laseros.web import live as live_module

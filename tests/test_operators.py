@@ -10,12 +10,12 @@ from decimal import Decimal
 import pytest
 
 from laseros.db import Database
-from laseros.domain.admin.services import Actor
-from laseros.domain.errors import InvalidInput
-from laseros.domain.operators.services import Totals
+from laseros.domain.kernel.actor import Actor
+from laseros.domain.kernel.errors import InvalidInput
+from laseros.domain.kernel.shop import ShopCalendar
 from laseros.domain.runs.schemas import RunLog
 from laseros.domain.runs.services import RunService
-from laseros.domain.shop import ShopCalendar
+from laseros.domain.runs.totals import Totals
 from tests.conftest import PASSWORDS
 from tests.factories import create_client, create_project
 

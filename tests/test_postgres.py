@@ -13,10 +13,11 @@ import pytest
 from laseros import migrate
 from laseros.app import create_app
 from laseros.db import Database
-from laseros.domain.admin.services import SYSTEM, UserService
+from laseros.domain.admin.services import UserService
 from laseros.domain.inventory.schemas import ItemInput
 from laseros.domain.inventory.services import InventoryService
-from laseros.domain.shop import DEFAULT_MATERIALS, DEFAULT_SHEET_SIZES, ShopCalendar
+from laseros.domain.kernel.actor import SYSTEM
+from laseros.domain.kernel.shop import DEFAULT_MATERIALS, DEFAULT_SHEET_SIZES, ShopCalendar
 from laseros.settings import Settings
 from tests.conftest import REDIS_NAMESPACE, REDIS_URL, STOCKED_SHEET, ShopClient
 from tests.factories import create_client, create_project, paid_project
@@ -168,9 +169,10 @@ def test_notifications_and_drafts_on_postgresql(pg_settings, pg_manager):
     from sqlalchemy import func, select, update
 
     from laseros.db import utcnow
-    from laseros.domain.comms.models import OutboundDraft
-    from laseros.domain.notifications.models import Notification
-    from laseros.domain.notifications.services import NotificationService, evaluate, open_count
+    from laseros.domain.notifications.bell import open_count
+    from laseros.domain.notifications.evaluate import evaluate
+    from laseros.domain.notifications.models import Notification, OutboundDraft
+    from laseros.domain.notifications.services import NotificationService
     from laseros.domain.projects.models import Project
 
     client_id = create_client(pg_manager, f"Pg Alerts {uuid.uuid4().hex[:6]}")

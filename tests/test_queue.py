@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import event
 
 from laseros.db import Database
-from laseros.domain.admin.services import Actor
-from laseros.domain.errors import Conflict
+from laseros.domain.kernel.actor import Actor
+from laseros.domain.kernel.errors import Conflict
+from laseros.domain.kernel.shop import ShopCalendar
 from laseros.domain.queue.services import RANK_GAP, QueueService, _single_move
-from laseros.domain.shop import ShopCalendar
 from tests.factories import create_client, paid_project
 
 

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from laseros.domain.admin.roles import PERMISSIONS, Permission, Role, pc_mode_refusal, role_can
-from laseros.domain.errors import InvalidInput
-from laseros.domain.fields import FieldReader
+from laseros.domain.kernel.errors import InvalidInput
+from laseros.domain.kernel.fields import FieldReader
+from laseros.domain.kernel.shop import THICKNESSES_MM, ShopCalendar, parse_thickness, thickness_label
 from laseros.domain.projects.stages import (
     QUEUE_STATUS_TO_STAGE,
     QUEUE_TRANSITIONS,
@@ -20,7 +21,6 @@ from laseros.domain.projects.stages import (
     Stage,
     transition_table_markdown,
 )
-from laseros.domain.shop import THICKNESSES_MM, ShopCalendar, parse_thickness, thickness_label
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 

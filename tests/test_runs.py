@@ -14,15 +14,16 @@ import pytest
 
 from laseros.app import create_app
 from laseros.db import Database
-from laseros.domain.admin.services import SYSTEM, Actor, AuthService, UserService
+from laseros.domain.admin.services import AuthService, UserService
 from laseros.domain.clients.schemas import ClientInput
 from laseros.domain.clients.services import ClientService
 from laseros.domain.inventory.models import TransactionType
 from laseros.domain.inventory.services import move_stock
+from laseros.domain.kernel.actor import SYSTEM, Actor
+from laseros.domain.kernel.shop import ShopCalendar
 from laseros.domain.projects.schemas import ProjectInput
 from laseros.domain.projects.services import ProjectService
 from laseros.domain.runs.services import RunService
-from laseros.domain.shop import ShopCalendar
 from tests.conftest import run as run_async
 from tests.factories import create_client, create_project, paid_project
 

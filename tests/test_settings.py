@@ -8,15 +8,17 @@ import re
 import pytest
 
 from laseros.db import Database
-from laseros.domain.admin.schemas import EDITABLE_KEYS, ShopSettingsInput
-from laseros.domain.comms.drafts import DEFAULT_TEMPLATES
-from laseros.domain.comms.models import DraftKind
-from laseros.domain.errors import InvalidInput
+from laseros.domain.kernel.errors import InvalidInput
+from laseros.domain.kernel.registry import BY_KEY
+from laseros.domain.notifications.drafting import MESSAGE_SETTINGS
+from laseros.domain.notifications.models import DraftKind
+from laseros.domain.shop_settings.schemas import ShopSettingsInput
 from laseros.jobs.runtime import report_time_setting
 from tests.conftest import DISPLAY_NAMES, run
 from tests.factories import PROJECT_DEFAULTS, create_client, create_project, paid_project
 
 URL = "/admin/settings"
+DEFAULTS = {kind: setting.default for kind, setting in MESSAGE_SETTINGS.items()}
 # The form as the page first shows it: every setting at its default, the message boxes empty.
 DEFAULT_FORM = {
     "limit_quote_days": "4",
@@ -104,7 +106,7 @@ def test_the_page_shows_every_setting_at_its_default(admin):
     assert "Default: Mild Steel, Stainless Steel, Galvanised, Aluminium." in text
     assert "Default: 3000x1500, 2500x1250." in text
     # an empty message box means the default, which is the box's placeholder and its help
-    for kind, default in DEFAULT_TEMPLATES.items():
+    for kind, default in DEFAULTS.items():
         name = f"draft_template_{kind.value}"
         placeholder = re.search(rf'<textarea id="f-{name}" name="{name}" rows="4" placeholder="([^"]*)"', text)
         assert placeholder and html.unescape(placeholder.group(1)) == default, kind
@@ -300,7 +302,7 @@ def test_drafts_use_the_saved_template_and_a_blank_one_goes_back_to_the_default(
 
 
 def test_the_default_text_word_for_word_is_not_stored(admin, db_query):
-    default = DEFAULT_TEMPLATES[DraftKind.MATERIAL_DELAY]
+    default = DEFAULTS[DraftKind.MATERIAL_DELAY]
     admin.post_form(URL, form(draft_template_material_delay=default))
     assert stored(db_query) == {}
 
@@ -417,7 +419,7 @@ def test_the_input_is_normalised():
         "draft_template_approval_followup": None,
         "sheet_sizes": "3000x1500\n2500x1250",
     }
-    assert set(EDITABLE_KEYS) == set(DEFAULT_FORM)
+    assert set(BY_KEY) == {*DEFAULT_FORM, "company_name"}
     with pytest.raises(InvalidInput) as refused:
         ShopSettingsInput.parse({"limit_quote_days": "0", "materials": ""})
     assert set(refused.value.errors) == {"limit_quote_days", "materials"}

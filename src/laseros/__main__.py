@@ -105,7 +105,7 @@ def _finish_uninterrupted() -> None:
 
 async def _load_demo(settings: Settings) -> bool:
     from laseros.demo import load_demo
-    from laseros.domain.shop import ShopCalendar
+    from laseros.domain.kernel.shop import ShopCalendar
 
     db = Database.from_settings(settings)
     try:
@@ -141,7 +141,7 @@ def _job_names() -> list[str]:
 def run_job(name: str) -> None:
     """Run one background job once, now, in this process (no Redis or worker needed)."""
     from laseros import migrate
-    from laseros.domain.shop import ShopCalendar
+    from laseros.domain.kernel.shop import ShopCalendar
     from laseros.jobs.tasks import JobEnv, run_now
 
     settings = _settings()
@@ -340,7 +340,7 @@ def create_user(username: str, password: str, role: str, display_name: str | Non
     """Create a login."""
     from laseros import migrate
     from laseros.domain.admin.services import UserService
-    from laseros.domain.errors import DomainError
+    from laseros.domain.kernel.errors import DomainError
 
     settings = _settings()
     migrate.upgrade(settings)

@@ -15,7 +15,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from laseros.db import Database
-from laseros.domain.shop import ShopCalendar
+from laseros.domain.kernel.shop import ShopCalendar
 from laseros.jobs.runtime import JobRuntime
 from laseros.settings import STATIC_DIR, TEMPLATES_DIR, Settings
 from laseros.web import deps, live, templating
@@ -55,7 +55,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     jobs = JobRuntime(settings, db, calendar)
 
     def configure_templates(engine: JinjaTemplateEngine) -> None:
-        templating.configure(engine.engine, calendar, settings.company_name)
+        templating.configure(engine.engine, calendar)
 
     return Litestar(
         route_handlers=[
@@ -98,8 +98,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "queue": Provide(deps.provide_queue, sync_to_thread=False),
             "inventory": Provide(deps.provide_inventory, sync_to_thread=False),
             "presets": Provide(deps.provide_presets, sync_to_thread=False),
+            "job_presets": Provide(deps.provide_job_presets, sync_to_thread=False),
             "operators": Provide(deps.provide_operators, sync_to_thread=False),
             "runs": Provide(deps.provide_runs, sync_to_thread=False),
+            "totals": Provide(deps.provide_totals, sync_to_thread=False),
             "shop_settings": Provide(deps.provide_shop_settings, sync_to_thread=False),
             "auth_service": Provide(deps.provide_auth_service, sync_to_thread=False),
             "notifications": Provide(deps.provide_notifications, sync_to_thread=False),

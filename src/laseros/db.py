@@ -182,27 +182,17 @@ class Database:
 
     engine: AsyncEngine
     write_engine: AsyncEngine
-    # Shop facts the domain needs outside a request (e.g. the company name in drafted messages).
-    shop_info: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
-        info = dict(self.shop_info or {})
-        self.read_sessions = async_sessionmaker(self.engine, class_=UnitOfWork, expire_on_commit=False, info=info)
+        self.read_sessions = async_sessionmaker(self.engine, class_=UnitOfWork, expire_on_commit=False)
         self.write_sessions = async_sessionmaker(
-            self.write_engine.execution_options(**{WRITE_OPTION: True}),
-            class_=UnitOfWork,
-            expire_on_commit=False,
-            info=info,
+            self.write_engine.execution_options(**{WRITE_OPTION: True}), class_=UnitOfWork, expire_on_commit=False
         )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
         engine = create_engine(settings)
-        return cls(
-            engine,
-            create_engine(settings, writer=True) if settings.is_sqlite else engine,
-            {"company_name": settings.company_name},
-        )
+        return cls(engine, create_engine(settings, writer=True) if settings.is_sqlite else engine)
 
     @asynccontextmanager
     async def session(self, *, write: bool) -> AsyncIterator[UnitOfWork]:

@@ -11,25 +11,26 @@ from sqlalchemy import func, select, update
 
 from laseros.db import Database, utcnow
 from laseros.domain.admin.models import User
-from laseros.domain.admin.services import Actor, UserService
+from laseros.domain.admin.services import UserService
 from laseros.domain.clients.schemas import ClientInput
 from laseros.domain.clients.services import ClientService
-from laseros.domain.comms.models import OutboundDraft
 from laseros.domain.inventory.schemas import ItemInput
 from laseros.domain.inventory.services import InventoryService
-from laseros.domain.notifications.services import evaluate
+from laseros.domain.kernel.actor import Actor
+from laseros.domain.kernel.shop import DEFAULT_MATERIALS, DEFAULT_SHEET_SIZES, ShopCalendar
+from laseros.domain.notifications.evaluate import evaluate
+from laseros.domain.notifications.models import OutboundDraft
 from laseros.domain.operators.models import ExtraOperator
 from laseros.domain.operators.schemas import ExtraOperatorInput
 from laseros.domain.operators.services import OperatorService
 from laseros.domain.presets.schemas import PresetInput
-from laseros.domain.presets.services import PresetService
 from laseros.domain.projects.models import Project
+from laseros.domain.projects.presets import JobPresets
 from laseros.domain.projects.schemas import ProjectInput
 from laseros.domain.projects.services import ProjectService
 from laseros.domain.projects.stages import Stage
 from laseros.domain.runs.schemas import RunEnd, RunLog
 from laseros.domain.runs.services import RunService
-from laseros.domain.shop import DEFAULT_MATERIALS, DEFAULT_SHEET_SIZES, ShopCalendar
 
 
 @dataclass(frozen=True)
@@ -231,7 +232,7 @@ async def _stock_the_shop(db: Database, calendar: ShopCalendar, admin: Actor, rn
                   "pressure_bar": bar, "nozzle_mm": nozzle, "focus_mm": focus, "pierce_time_s": "0.50",
                   "is_active": "1", "notes": "Checked on the machine in the last service."}  # fmt: skip
         async with db.session(write=True) as session:
-            await PresetService(session, admin).create(PresetInput.parse(values, materials=materials))
+            await JobPresets(session, admin).create(PresetInput.parse(values, materials=materials))
 
 
 async def _new_project(

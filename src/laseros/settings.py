@@ -42,7 +42,6 @@ class Settings:
     # "off": a separate ``laseros worker`` process does (the Procfile).
     worker_mode: str = "inline"
     shop_timezone: str = "Africa/Johannesburg"
-    company_name: str = "Laser OS Demo Shop"
     session_days: int = 14
     debug: bool = False
     page_size: int = 25
@@ -66,6 +65,5 @@ class Settings:
             redis_namespace=os.environ.get("LASEROS_REDIS_NAMESPACE", "laseros"),
             worker_mode=os.environ.get("LASEROS_WORKER", "inline"),
             shop_timezone=os.environ.get("LASEROS_SHOP_TZ", "Africa/Johannesburg"),
-            company_name=os.environ.get("LASEROS_COMPANY_NAME", "Laser OS Demo Shop"),
             debug=os.environ.get("LASEROS_DEBUG", "") == "1",
         )

@@ -22,13 +22,13 @@ from litestar_saq.config import serializer
 from redis.asyncio import Redis
 from saq.queue.redis import RedisQueue
 
-from laseros.domain.admin.services import SETTING_DEFAULTS
+from laseros.domain.kernel.registry import DAILY_REPORT_TIME
 from laseros.jobs.tasks import TASKS, check_low_stock, daily_report, evaluate_notifications
 from laseros.settings import Settings
 
 log = logging.getLogger(__name__)
 
-DEFAULT_REPORT_TIME = time.fromisoformat(SETTING_DEFAULTS["daily_report_time"])
+DEFAULT_REPORT_TIME = DAILY_REPORT_TIME.read(None)
 
 # Every job: generous time to run (a report waits behind the SQLite write lock at worst), a
 # heartbeat so a job whose worker died is found within seconds by the sweep, and retries for that
@@ -52,16 +52,6 @@ DEQUEUE_TIMEOUT_S = 2.0
 TIMERS: dict[str, int] = {"schedule": 1, "worker_info": 10, "sweep": 5, "abort": 1}
 # On stop, running jobs get this long to finish before they are cancelled (and retried later).
 SHUTDOWN_GRACE_S = 5.0
-
-
-def parse_report_time(raw: str | None) -> time:
-    """``"HH:MM"`` → time; anything unreadable falls back to 07:30 (and says so)."""
-    try:
-        hours, minutes = (int(part) for part in (raw or "").strip().split(":"))
-        return time(hours, minutes)
-    except ValueError:
-        log.warning("daily_report_time %r is not HH:MM; using %s", raw, DEFAULT_REPORT_TIME.strftime("%H:%M"))
-        return DEFAULT_REPORT_TIME
 
 
 def schedule_label(report_time: time, *, caught_up: bool = False) -> str:

@@ -32,11 +32,13 @@ from saq.job import Status
 from saq.queue.redis import RedisQueue
 from sqlalchemy import select
 
+from laseros.bell import install_publisher
 from laseros.db import Database
-from laseros.domain.admin.services import SettingsService
-from laseros.domain.notifications.services import set_wake_up_scheduler
+from laseros.domain.kernel.registry import DAILY_REPORT_TIME
+from laseros.domain.kernel.settings import SettingsService
+from laseros.domain.kernel.shop import ShopCalendar
+from laseros.domain.notifications.watch import set_wake_up_scheduler
 from laseros.domain.reports.models import DailyReport
-from laseros.domain.shop import ShopCalendar
 from laseros.jobs import broker, config
 from laseros.jobs.tasks import JobEnv, function_name
 from laseros.settings import Settings
@@ -85,11 +87,10 @@ async def report_time_setting(db: Database) -> time:
     """The shop's ``daily_report_time`` (07:30 when unset, unreadable, or the database is not ready)."""
     try:
         async with db.session(write=False) as session:
-            raw = await SettingsService(session).get("daily_report_time")
+            return await SettingsService(session).get(DAILY_REPORT_TIME)
     except Exception:
         log.warning("could not read daily_report_time; using %s", config.DEFAULT_REPORT_TIME, exc_info=True)
         return config.DEFAULT_REPORT_TIME
-    return config.parse_report_time(raw)
 
 
 def catch_up_key(day: date) -> str:
@@ -433,8 +434,6 @@ async def run_worker(settings: Settings) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, supervisor.stop)
     # Notifications changed by jobs reach every open page's bell (web/live.py fans them out).
-    from laseros.web.live import install_publisher
-
     uninstall = install_publisher(cast(str, settings.redis_url), settings.redis_namespace)
     try:
         await supervisor.run()

@@ -19,8 +19,8 @@ from datetime import date
 from typing import Any
 
 from laseros.db import Database
-from laseros.domain.notifications.services import evaluate
-from laseros.domain.shop import ShopCalendar
+from laseros.domain.kernel.shop import ShopCalendar
+from laseros.domain.notifications.evaluate import evaluate
 from laseros.models import import_all_models
 from laseros.settings import Settings
 

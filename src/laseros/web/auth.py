@@ -10,7 +10,8 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 
 from laseros.domain.admin.models import UserSession
 from laseros.domain.admin.roles import Permission, Role, role_can
-from laseros.domain.admin.services import Actor, AuthService
+from laseros.domain.admin.services import AuthService
+from laseros.domain.kernel.actor import Actor
 
 SESSION_COOKIE = "laseros_session"
 PUBLIC_PATHS = ["^/auth/login", "^/static/", "^/healthz", "^/favicon.ico"]

@@ -10,17 +10,21 @@ from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from laseros.db import Database
-from laseros.domain.admin.services import Actor, AuthService, SettingsService
+from laseros.domain.admin.services import AuthService
 from laseros.domain.clients.services import ClientService
-from laseros.domain.comms.services import DraftService
 from laseros.domain.inventory.services import InventoryService
+from laseros.domain.kernel.actor import Actor
+from laseros.domain.kernel.settings import SettingsService
+from laseros.domain.kernel.shop import ShopCalendar
+from laseros.domain.notifications.drafts import DraftService
 from laseros.domain.notifications.services import NotificationService
 from laseros.domain.operators.services import OperatorService
 from laseros.domain.presets.services import PresetService
+from laseros.domain.projects.presets import JobPresets
 from laseros.domain.projects.services import ProjectService
 from laseros.domain.queue.services import QueueService
 from laseros.domain.runs.services import RunService
-from laseros.domain.shop import ShopCalendar
+from laseros.domain.runs.totals import ProductionTotals
 from laseros.web.guards import SAFE_METHODS
 
 # Handler parameter types for name-based injection (the names are registered in app.py).
@@ -32,8 +36,10 @@ Projects = NamedDependency[ProjectService]
 Queue = NamedDependency[QueueService]
 Inventory = NamedDependency[InventoryService]
 Presets = NamedDependency[PresetService]
+JobPresetChanges = NamedDependency[JobPresets]
 Operators = NamedDependency[OperatorService]
 Runs = NamedDependency[RunService]
+Totals = NamedDependency[ProductionTotals]
 ShopSettings = NamedDependency[SettingsService]
 Auth = NamedDependency[AuthService]
 Notifications = NamedDependency[NotificationService]
@@ -74,12 +80,20 @@ def provide_presets(db_session: DbSession, actor: CurrentActor) -> PresetService
     return PresetService(db_session, actor)
 
 
+def provide_job_presets(db_session: DbSession, actor: CurrentActor) -> JobPresets:
+    return JobPresets(db_session, actor)
+
+
 def provide_operators(db_session: DbSession, actor: CurrentActor) -> OperatorService:
     return OperatorService(db_session, actor)
 
 
 def provide_runs(db_session: DbSession, actor: CurrentActor, calendar: Calendar) -> RunService:
     return RunService(db_session, actor, calendar)
+
+
+def provide_totals(db_session: DbSession) -> ProductionTotals:
+    return ProductionTotals(db_session)
 
 
 def provide_shop_settings(db_session: DbSession) -> SettingsService:

@@ -16,7 +16,7 @@ from litestar.plugins.htmx import ClientRedirect
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER
 
-from laseros.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from laseros.domain.kernel.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 
 log = logging.getLogger("laseros")
 

@@ -15,7 +15,9 @@ from litestar.plugins.htmx import ClientRedirect
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_303_SEE_OTHER
 
-from laseros.domain.notifications.services import open_count
+from laseros.domain.kernel.registry import COMPANY_NAME
+from laseros.domain.kernel.settings import SettingsService
+from laseros.domain.notifications.bell import open_count
 from laseros.web.guards import SAFE_METHODS
 
 FLASH_COOKIE = "laseros_flash"
@@ -61,8 +63,11 @@ async def render(
             # out of band, so the user's own action updates the header in the same response.
             html += str(env.globals["bell_badge"](await bell_count(request), oob=True))
     else:
-        if logged_in:
-            values["bell_count"] = await bell_count(request)
+        async with request.app.state.db.session(write=False) as session:
+            # The header: the shop's name (a setting) and, for a logged-in user, the bell's count.
+            values["company_name"] = await SettingsService(session).get(COMPANY_NAME)
+            if logged_in:
+                values["bell_count"] = await open_count(session)
         values["flashes"] = read_flashes(request)
         if values["flashes"]:
             cookies.append(Cookie(key=FLASH_COOKIE, value="", max_age=0, path="/"))

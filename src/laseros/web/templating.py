@@ -15,6 +15,8 @@ from markupsafe import Markup
 
 from laseros.db import utcnow
 from laseros.domain.admin.roles import Permission
+from laseros.domain.kernel.registry import COMPANY_NAME
+from laseros.domain.kernel.shop import THICKNESSES_MM, ShopCalendar, sheet_label, thickness_label
 from laseros.domain.projects.stages import (
     POP_FROM,
     QUEUE_ACTION_LABELS,
@@ -25,7 +27,6 @@ from laseros.domain.projects.stages import (
     Stage,
 )
 from laseros.domain.queue.models import Priority
-from laseros.domain.shop import THICKNESSES_MM, ShopCalendar, thickness_label
 
 
 def elapsed(started_at: datetime) -> str:
@@ -50,7 +51,7 @@ def money(value: Decimal | None) -> str:
     return "" if value is None else f"R {value:,.2f}"
 
 
-def configure(env: Environment, calendar: ShopCalendar, company_name: str) -> None:
+def configure(env: Environment, calendar: ShopCalendar) -> None:
     def localtime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
         return "" if value is None else calendar.local(value).strftime(fmt)
 
@@ -102,7 +103,9 @@ def configure(env: Environment, calendar: ShopCalendar, company_name: str) -> No
         PRIORITIES=[p.value for p in Priority],
         thickness_options=thickness_options,
         POP_FROM=POP_FROM,
-        company_name=company_name,
+        # A page rendered by ``htmx.render`` has the shop's own name; an error page the default.
+        company_name=COMPANY_NAME.default_text,
+        sheet=sheet_label,
         today=calendar.today,
         now_utc=utcnow,
     )

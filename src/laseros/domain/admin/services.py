@@ -1,23 +1,23 @@
-"""Accounts, login sessions, the activity log, shop settings and code sequences."""
+"""Accounts and login sessions: creating users, checking passwords with lockout, sessions."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import anyio.to_thread
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from laseros.db import utcnow
-from laseros.domain.admin.models import ActivityLog, LoginAttempt, ShopSetting, User, UserSession
+from laseros.domain.admin.models import LoginAttempt, User, UserSession
 from laseros.domain.admin.roles import Role
-from laseros.domain.errors import InvalidInput
-from laseros.domain.shop import DEFAULT_MATERIALS, DEFAULT_SHEET_SIZES
+from laseros.domain.kernel.activity import record_activity
+from laseros.domain.kernel.actor import SYSTEM, Actor
+from laseros.domain.kernel.errors import InvalidInput
 
 LOCKOUT_FAILURES = 5
 LOCKOUT_WINDOW = timedelta(minutes=15)
@@ -28,50 +28,6 @@ _hasher = PasswordHasher()  # argon2id with the library's recommended parameters
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 
-@dataclass(frozen=True)
-class Actor:
-    """Who an action is recorded against in the activity log."""
-
-    user_id: int | None
-    name: str
-
-    @classmethod
-    def of(cls, user: User) -> Actor:
-        return cls(user.id, user.display_name)
-
-
-SYSTEM = Actor(None, "System")
-
-
-async def record_activity(
-    session: AsyncSession, actor: Actor, action: str, entity_type: str, entity_id: int, details: str = ""
-) -> None:
-    """Add an activity row to the caller's transaction."""
-    session.add(
-        ActivityLog(
-            user_id=actor.user_id,
-            actor=actor.name,
-            action=action,
-            entity_type=entity_type,
-            entity_id=entity_id,
-            details=details,
-        )
-    )
-
-
-async def next_code_value(session: AsyncSession, name: str) -> int:
-    """Atomically bump and return the named counter (safe under concurrent writers)."""
-    result = await session.execute(
-        text(
-            "INSERT INTO code_sequences (name, last_value) VALUES (:name, 1) "
-            "ON CONFLICT (name) DO UPDATE SET last_value = code_sequences.last_value + 1 "
-            "RETURNING last_value"
-        ),
-        {"name": name},
-    )
-    return int(result.scalar_one())
-
-
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -80,49 +36,6 @@ class LoginRefused(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
-
-
-SETTING_DEFAULTS: dict[str, str] = {
-    "materials": "\n".join(DEFAULT_MATERIALS),
-    "sheet_sizes": "\n".join(DEFAULT_SHEET_SIZES),
-    # Dialling code put in front of local numbers (0XX…) for WhatsApp links; 27 = South Africa.
-    "whatsapp_country_code": "27",
-    # Stage limits in days (SPEC §3): past these a project raises its notification.
-    "limit_quote_days": "4",
-    "limit_waiting_material_days": "2",
-    "limit_cutting_days": "1",
-    "limit_ready_days": "2",
-    # The daily report: when it is generated each day, in the shop's time zone (HH:MM).
-    "daily_report_time": "07:30",
-}
-
-
-def _keeping(choices: list[str], keep: str | None) -> list[str]:
-    # Removing a material from the settings must not make older records uneditable (or silently
-    # change them): a record keeps its own value as a choice.
-    if keep and keep.casefold() not in {c.casefold() for c in choices}:
-        return [*choices, keep]
-    return choices
-
-
-class SettingsService:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def get(self, key: str) -> str:
-        value = await self.session.scalar(select(ShopSetting.value).where(ShopSetting.key == key))
-        return SETTING_DEFAULTS[key] if value is None else value
-
-    async def get_list(self, key: str) -> list[str]:
-        return [line.strip() for line in (await self.get(key)).splitlines() if line.strip()]
-
-    async def materials(self, keep: str | None = None) -> list[str]:
-        """The materials forms offer; ``keep``: a record's own value stays valid after it left the list."""
-        return _keeping(await self.get_list("materials"), keep)
-
-    async def sheet_sizes(self, keep: str | None = None) -> list[str]:
-        """The sheet sizes forms offer; ``keep`` as for ``materials``."""
-        return _keeping(await self.get_list("sheet_sizes"), keep)
 
 
 class UserService:
@@ -154,7 +67,7 @@ class UserService:
         )
         self.session.add(user)
         await self.session.flush()
-        await record_activity(self.session, actor, "user_created", "user", user.id, f"{username} ({role})")
+        record_activity(self.session, actor, "user_created", "user", user.id, f"{username} ({role})")
         await self.session.commit()
         return user
 
@@ -236,7 +149,7 @@ class AuthService:
                 user_agent=(user_agent or "")[:255] or None,
             )
         )
-        await record_activity(self.session, Actor.of(user), "login", "user", user.id)
+        record_activity(self.session, Actor.of(user), "login", "user", user.id)
         await self.session.commit()
         return token
 
@@ -268,7 +181,7 @@ class AuthService:
     async def logout(self, session_id: int, actor: Actor) -> None:
         await self.session.execute(delete(UserSession).where(UserSession.id == session_id))
         if actor.user_id is not None:
-            await record_activity(self.session, actor, "logout", "user", actor.user_id)
+            record_activity(self.session, actor, "logout", "user", actor.user_id)
         await self.session.commit()
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
-from laseros.domain.fields import MAX_TEXT, FieldReader
+from laseros.domain.kernel.fields import MAX_TEXT, FieldReader
 
 
 @dataclass(frozen=True)

@@ -8,12 +8,14 @@ from typing import Any
 from sqlalchemy import Row, Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from laseros.domain.admin.services import Actor, next_code_value, record_activity
 from laseros.domain.clients.models import Client
 from laseros.domain.clients.schemas import ClientInput
-from laseros.domain.errors import NotFound
-from laseros.domain.paging import Page, paginate, stream_rows
-from laseros.domain.search import contains
+from laseros.domain.kernel.activity import record_activity
+from laseros.domain.kernel.actor import Actor
+from laseros.domain.kernel.errors import NotFound
+from laseros.domain.kernel.paging import Page, paginate, stream_rows
+from laseros.domain.kernel.search import contains
+from laseros.domain.kernel.sequences import next_code_value
 
 EXPORT_COLUMNS = ("id", "client_code", "name", "contact_person", "email", "phone", "address", "notes",
                   "created_at", "updated_at")  # fmt: skip
@@ -56,9 +58,9 @@ class ClientService:
         return list(await self.session.scalars(select(Client).order_by(Client.id.desc()).limit(limit)))
 
     async def project_count(self, client_id: int) -> int:
-        from laseros.domain.projects.models import Project
-
-        return await self.session.scalar(select(func.count(Project.id)).where(Project.client_id == client_id)) or 0
+        # Through the relationship: a client's projects are the one thing below it that it counts.
+        stmt = select(func.count()).select_from(Client).join(Client.projects).where(Client.id == client_id)
+        return await self.session.scalar(stmt) or 0
 
     async def create(self, data: ClientInput) -> Client:
         """Create a client with the next CL-#### code; commits."""
@@ -66,7 +68,7 @@ class ClientService:
         client = Client(client_code=f"CL-{number:04d}", **data.as_dict())
         self.session.add(client)
         await self.session.flush()
-        await record_activity(self.session, self.actor, "created", "client", client.id, client.name)
+        record_activity(self.session, self.actor, "created", "client", client.id, client.name)
         await self.session.commit()
         return client
 
@@ -76,7 +78,7 @@ class ClientService:
         changed = [k for k, v in data.as_dict().items() if getattr(client, k) != v]
         for key, value in data.as_dict().items():
             setattr(client, key, value)
-        await record_activity(
+        record_activity(
             self.session,
             self.actor,
             "updated",
@@ -93,8 +95,6 @@ class ClientService:
         projects = await self.project_count(client_id)
         name = f"{client.client_code} {client.name}"
         await self.session.delete(client)
-        await record_activity(
-            self.session, self.actor, "deleted", "client", client_id, f"{name} with {projects} project(s)"
-        )
+        record_activity(self.session, self.actor, "deleted", "client", client_id, f"{name} with {projects} project(s)")
         await self.session.commit()
         return name, projects

@@ -10,7 +10,7 @@ from sqlalchemy import ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from laseros.db import Base, ScaledDecimal, TimestampedBase, UTCDateTime, utcnow
-from laseros.domain.shop import thickness_label
+from laseros.domain.kernel.shop import sheet_label
 
 
 class Category(StrEnum):
@@ -68,11 +68,7 @@ class InventoryItem(TimestampedBase):
 
     @property
     def spec_label(self) -> str:
-        parts = [self.material_type]
-        if self.thickness_mm is not None:
-            parts.append(f"{thickness_label(self.thickness_mm)} mm")
-        parts.append(self.sheet_size)
-        return " · ".join(p for p in parts if p)
+        return sheet_label(self.material_type, self.thickness_mm, self.sheet_size)
 
 
 class InventoryTransaction(Base):

@@ -5,8 +5,8 @@ from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
 
-from laseros.domain.fields import MAX_TEXT, FieldReader
 from laseros.domain.inventory.models import Category, TransactionType
+from laseros.domain.kernel.fields import MAX_TEXT, FieldReader
 
 UNITS: tuple[str, ...] = ("sheets", "each", "box", "kg", "litres", "metres")
 MAX_QUANTITY = 1_000_000

@@ -13,16 +13,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import contains_eager
 
 from laseros.db import ScaledDecimal, utcnow
-from laseros.domain.admin.services import Actor, next_code_value, record_activity
-from laseros.domain.errors import InvalidInput, NotFound
 from laseros.domain.inventory.models import Category, InventoryItem, InventoryTransaction, TransactionType
 from laseros.domain.inventory.schemas import ItemInput, TransactionInput
 from laseros.domain.inventory.stock import SheetSpec, jobs_waiting_on, release_waiting, sheet_item_for
-from laseros.domain.notifications.services import watch_item
-from laseros.domain.paging import Page, paginate, stream_rows
+from laseros.domain.kernel.activity import record_activity
+from laseros.domain.kernel.actor import Actor
+from laseros.domain.kernel.errors import InvalidInput, NotFound
+from laseros.domain.kernel.paging import Page, paginate, stream_rows
+from laseros.domain.kernel.search import contains
+from laseros.domain.kernel.sequences import next_code_value
+from laseros.domain.kernel.shop import ShopCalendar
+from laseros.domain.notifications.watch import watch_item
 from laseros.domain.projects.models import Project
-from laseros.domain.search import contains
-from laseros.domain.shop import ShopCalendar
 
 ITEM_EXPORT_COLUMNS = (
     "id", "item_code", "name", "category", "material_type", "thickness_mm", "sheet_size", "unit",
@@ -216,9 +218,7 @@ class InventoryService:
         item = InventoryItem(**fields, quantity_on_hand=0)
         self.session.add(item)
         await self.session.flush()
-        await record_activity(
-            self.session, self.actor, "created", "inventory", item.id, f"{item.item_code} {item.name}"
-        )
+        record_activity(self.session, self.actor, "created", "inventory", item.id, f"{item.item_code} {item.name}")
         if data.quantity_on_hand:
             await move_stock(
                 self.session,
@@ -243,7 +243,7 @@ class InventoryService:
         changed = [key for key, value in fields.items() if getattr(item, key) != value]
         for key, value in fields.items():
             setattr(item, key, value)
-        await record_activity(
+        record_activity(
             self.session, self.actor, "updated", "inventory", item.id, "Changed: " + (", ".join(changed) or "nothing")
         )
         watch_item(self.session, item.id)  # the minimum may have changed
@@ -272,7 +272,7 @@ class InventoryService:
         )
         if data.transaction_type == TransactionType.PURCHASE and data.unit_cost is not None:
             item.unit_cost = data.unit_cost  # stock is valued at the latest purchase price
-        await record_activity(
+        record_activity(
             self.session,
             self.actor,
             "stock_" + data.transaction_type.value.lower(),

@@ -18,16 +18,15 @@ from sqlalchemy import Select, case, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import contains_eager, selectinload
 
-from laseros.domain.admin.services import Actor
 from laseros.domain.inventory.models import Category, InventoryItem
+from laseros.domain.kernel.actor import Actor
+from laseros.domain.kernel.shop import sheet_label
 from laseros.domain.projects.lifecycle import set_stage
 from laseros.domain.projects.models import Project
-from laseros.domain.projects.stages import ACTIVE_QUEUE_STATUSES, Stage
+from laseros.domain.projects.stages import ACTIVE_QUEUE_STATUSES, CLAIMING_STAGES, Stage
 from laseros.domain.queue.models import QueueItem
-from laseros.domain.shop import thickness_label
 
 # Stages whose queue items hold stock for themselves.
-CLAIMING_STAGES = (Stage.QUEUED.value, Stage.CUTTING.value)
 _ACTIVE = [s.value for s in ACTIVE_QUEUE_STATUSES]
 
 
@@ -51,7 +50,7 @@ class SheetSpec:
         return cls(record.material_type, record.thickness_mm, record.sheet_size)
 
     def label(self) -> str:
-        return f"{thickness_label(self.thickness_mm)} mm {self.material_type} {self.sheet_size}"
+        return sheet_label(self.material_type, self.thickness_mm, self.sheet_size)
 
 
 def _remaining_need():  # type: ignore[no-untyped-def]

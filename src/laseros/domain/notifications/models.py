@@ -1,14 +1,20 @@
-"""A notification: one condition on one project or stock item that needs someone's attention."""
+"""A notification: one condition on one project or stock item that needs someone's attention;
+and the client messages the same rules draft (sent by a person)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Boolean, ForeignKey, Index, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from laseros.db import TimestampedBase, UTCDateTime
+
+if TYPE_CHECKING:
+    from laseros.domain.clients.models import Client
+    from laseros.domain.projects.models import Project
 
 
 class NotificationType(StrEnum):
@@ -94,3 +100,54 @@ class Notification(TimestampedBase):
     @property
     def type_label(self) -> str:
         return NotificationType(self.notif_type).label
+
+
+class DraftKind(StrEnum):
+    APPROVAL_FOLLOWUP = "approval_followup"
+    READY_FOR_COLLECTION = "ready_for_collection"
+    MATERIAL_DELAY = "material_delay"
+
+    @property
+    def label(self) -> str:
+        return DRAFT_LABELS[self]
+
+
+DRAFT_LABELS: dict[DraftKind, str] = {
+    DraftKind.APPROVAL_FOLLOWUP: "Approval follow-up",
+    DraftKind.READY_FOR_COLLECTION: "Ready for collection",
+    DraftKind.MATERIAL_DELAY: "Material delay",
+}
+
+
+class DraftStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    DELETED = "deleted"  # kept (hidden) so the same event never drafts the message again
+    WITHDRAWN = "withdrawn"  # never sent and no longer true (the job moved on): hidden, kept likewise
+
+
+class OutboundDraft(TimestampedBase):
+    __tablename__ = "outbound_drafts"
+    __table_args__ = (
+        # One draft per kind per project per event (the stage entry it is about): no duplicates.
+        Index("uq_outbound_drafts_event", "kind", "project_id", "event_key", unique=True),
+        Index("ix_outbound_drafts_status_created", "status", "created_at"),
+    )
+
+    kind: Mapped[str] = mapped_column(String(30))
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
+    # Which occurrence of the event this draft is for: the stage entry time, as ISO text.
+    event_key: Mapped[str] = mapped_column(String(40))
+    channel_hint: Mapped[str] = mapped_column(String(20), default="whatsapp")
+    body_text: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default=DraftStatus.PENDING.value)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    sent_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    project: Mapped[Project] = relationship(lazy="raise")
+    client: Mapped[Client] = relationship(lazy="raise")
+
+    @property
+    def kind_label(self) -> str:
+        return DraftKind(self.kind).label

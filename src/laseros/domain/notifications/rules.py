@@ -1,7 +1,7 @@
 """The notification rules (SPEC §6): which conditions raise what, as pure functions over facts.
 
 One table says which stage raises which notification after how long; the evaluator
-(``services.evaluate``) gathers the facts, these functions decide, and the evaluator reconciles
+(``evaluate.evaluate``) gathers the facts, these functions decide, and the evaluator reconciles
 the answer with what is already live. Days are whole days in the stage; a limit is passed only
 when the age is strictly greater than it.
 """
@@ -12,45 +12,48 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from laseros.domain.admin.services import SETTING_DEFAULTS
-from laseros.domain.comms.models import DraftKind
-from laseros.domain.notifications.models import NotificationType, Severity
-from laseros.domain.projects.stages import Stage
-from laseros.domain.shop import thickness_label
+from laseros.domain.kernel.registry import (
+    LIMIT_CUTTING_DAYS,
+    LIMIT_QUOTE_DAYS,
+    LIMIT_READY_DAYS,
+    LIMIT_WAITING_MATERIAL_DAYS,
+)
+from laseros.domain.kernel.settings import Setting
+from laseros.domain.kernel.shop import sheet_label, thickness_label
+from laseros.domain.notifications.models import DraftKind, NotificationType, Severity
+from laseros.domain.projects.stages import PRESET_STAGES, Stage
 
 
 @dataclass(frozen=True)
 class StageAlert:
     notif_type: NotificationType
-    setting: str  # the shop setting holding the limit in days (its default: SPEC §3, in SETTING_DEFAULTS)
+    setting: Setting[timedelta]  # the shop setting holding the limit in days (its default: SPEC §3)
     # The client message drafted when the limit passes (None: the shop acts, not the client).
     draft: DraftKind | None
 
     @property
     def default_days(self) -> float:
-        return float(SETTING_DEFAULTS[self.setting])
+        return self.setting.read(None).total_seconds() / 86400
 
 
 # The one stage-alert table; the limits are settings.
 STAGE_ALERTS: dict[Stage, StageAlert] = {
-    Stage.QUOTE: StageAlert(NotificationType.APPROVAL_WAIT, "limit_quote_days", DraftKind.APPROVAL_FOLLOWUP),
+    Stage.QUOTE: StageAlert(NotificationType.APPROVAL_WAIT, LIMIT_QUOTE_DAYS, DraftKind.APPROVAL_FOLLOWUP),
     Stage.WAITING_MATERIAL: StageAlert(
-        NotificationType.MATERIAL_BLOCK, "limit_waiting_material_days", DraftKind.MATERIAL_DELAY
+        NotificationType.MATERIAL_BLOCK, LIMIT_WAITING_MATERIAL_DAYS, DraftKind.MATERIAL_DELAY
     ),
-    Stage.CUTTING: StageAlert(NotificationType.CUTTING_STALL, "limit_cutting_days", None),
-    Stage.READY: StageAlert(NotificationType.PICKUP_WAIT, "limit_ready_days", None),
+    Stage.CUTTING: StageAlert(NotificationType.CUTTING_STALL, LIMIT_CUTTING_DAYS, None),
+    Stage.READY: StageAlert(NotificationType.PICKUP_WAIT, LIMIT_READY_DAYS, None),
 }
-
-# Stages whose projects the evaluator looks at; any other stage clears a project's notifications.
-WATCHED_STAGES: tuple[Stage, ...] = (Stage.QUOTE, Stage.WAITING_MATERIAL, Stage.QUEUED, Stage.CUTTING, Stage.READY)
-# A job about to be cut needs its machine settings.
-PRESET_STAGES: tuple[Stage, ...] = (Stage.QUEUED, Stage.CUTTING)
+# The limit settings, in the order of the table.
+LIMIT_SETTINGS: tuple[Setting[timedelta], ...] = tuple(alert.setting for alert in STAGE_ALERTS.values())
 
 Limits = dict[Stage, timedelta]
 
 
-def default_limits() -> Limits:
-    return {stage: timedelta(days=alert.default_days) for stage, alert in STAGE_ALERTS.items()}
+def limits_from(stored: dict[str, str | None]) -> Limits:
+    """The stage limits from the stored setting texts (absent or unreadable: the default)."""
+    return {stage: alert.setting.read(stored.get(alert.setting.key)) for stage, alert in STAGE_ALERTS.items()}
 
 
 @dataclass(frozen=True)
@@ -82,8 +85,7 @@ class ProjectFacts:
 
     @property
     def material(self) -> str:
-        size = f" {self.sheet_size}" if self.sheet_size else ""
-        return f"{self.material_type} {thickness_label(self.thickness_mm)} mm{size}".strip()
+        return sheet_label(self.material_type, self.thickness_mm, self.sheet_size)
 
 
 @dataclass(frozen=True)
@@ -236,7 +238,8 @@ def alert_table_markdown() -> str:
     for stage, alert in STAGE_ALERTS.items():
         draft = alert.draft.label if alert.draft else "—"
         days = f"{alert.default_days:g} day" + ("" if alert.default_days == 1 else "s")
+        setting = f"`{alert.setting.key}`"
         lines.append(
-            f"| `{stage.value}` ({stage.label}) | `{alert.notif_type.value}` | > {days} (`{alert.setting}`) | {draft} |"
+            f"| `{stage.value}` ({stage.label}) | `{alert.notif_type.value}` | > {days} ({setting}) | {draft} |"
         )
     return "\n".join(lines)

@@ -5,7 +5,7 @@ from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
 
-from laseros.domain.fields import MAX_TEXT, FieldReader
+from laseros.domain.kernel.fields import MAX_TEXT, FieldReader
 from laseros.domain.presets.models import Gas
 
 

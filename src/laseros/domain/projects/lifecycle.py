@@ -7,8 +7,9 @@ from datetime import date
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from laseros.db import utcnow
-from laseros.domain.admin.services import Actor, record_activity
-from laseros.domain.notifications.services import watch_project
+from laseros.domain.kernel.activity import record_activity
+from laseros.domain.kernel.actor import Actor
+from laseros.domain.notifications.watch import watch_project
 from laseros.domain.projects.models import Project
 from laseros.domain.projects.stages import Stage
 
@@ -28,7 +29,7 @@ async def set_stage(
     project.stage_changed_at = utcnow()
     if target == Stage.DELIVERED:
         project.completion_date = today
-    await record_activity(
+    record_activity(
         session, actor, "stage_changed", "project", project.id, f"{current.label} → {target.label} ({cause})"
     )
     return True

@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from laseros.domain.fields import MAX_TEXT, FieldReader
+from laseros.domain.kernel.fields import MAX_TEXT, FieldReader
 
 
 @dataclass(frozen=True)

@@ -11,13 +11,16 @@ from sqlalchemy import Row, Select, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from laseros.domain.admin.models import ActivityLog
-from laseros.domain.admin.services import Actor, record_activity
 from laseros.domain.clients.models import Client
-from laseros.domain.errors import Conflict, InvalidInput, NotFound
 from laseros.domain.inventory.stock import stock_is_available
-from laseros.domain.notifications.services import watch_project
-from laseros.domain.paging import Page, paginate, stream_rows
+from laseros.domain.kernel.activity import record_activity
+from laseros.domain.kernel.actor import Actor
+from laseros.domain.kernel.errors import Conflict, InvalidInput, NotFound
+from laseros.domain.kernel.models import ActivityLog
+from laseros.domain.kernel.paging import Page, paginate, stream_rows
+from laseros.domain.kernel.search import contains
+from laseros.domain.kernel.shop import POP_PAYMENT_DAYS, ShopCalendar
+from laseros.domain.notifications.watch import watch_project
 from laseros.domain.presets.services import active_preset_id
 from laseros.domain.projects.lifecycle import set_stage
 from laseros.domain.projects.models import Project
@@ -32,8 +35,6 @@ from laseros.domain.projects.stages import (
 )
 from laseros.domain.queue.services import QueueService, apply_queue_status
 from laseros.domain.runs.models import LaserRun
-from laseros.domain.search import contains
-from laseros.domain.shop import POP_PAYMENT_DAYS, ShopCalendar
 
 EXPORT_COLUMNS = (
     "id", "project_code", "client_id", "client_code", "client_name", "name", "description", "material_type",
@@ -168,7 +169,7 @@ class ProjectService:
         )
         self.session.add(project)
         await self.session.flush()
-        await record_activity(
+        record_activity(
             self.session,
             self.actor,
             "created",
@@ -191,7 +192,7 @@ class ProjectService:
             project.queue_item.estimated_minutes = data.estimated_cut_time
         if "material_type" in changed or "thickness_mm" in changed:
             project.preset_id = await active_preset_id(self.session, data.material_type, data.thickness_mm)
-        await record_activity(
+        record_activity(
             self.session,
             self.actor,
             "updated",
@@ -214,7 +215,7 @@ class ProjectService:
             )
         label = f"{project.project_code} {project.name}"
         await self.session.delete(project)
-        await record_activity(self.session, self.actor, "deleted", "project", project_id, label)
+        record_activity(self.session, self.actor, "deleted", "project", project_id, label)
         await self.session.commit()
         return label
 
@@ -249,7 +250,7 @@ class ProjectService:
         project.pop_received = True
         project.pop_received_date = today
         project.pop_deadline = today + timedelta(days=POP_PAYMENT_DAYS)
-        await record_activity(self.session, self.actor, "pop_received", "project", project.id, f"POP received {today}")
+        record_activity(self.session, self.actor, "pop_received", "project", project.id, f"POP received {today}")
         item = await QueueService(self.session, self.actor, self.calendar).enqueue(project)
         in_stock = await stock_is_available(self.session, project, item)
         target = Stage.QUEUED if in_stock else Stage.WAITING_MATERIAL

@@ -53,6 +53,14 @@ POP_FROM: tuple[Stage, ...] = (Stage.REQUEST, Stage.QUOTE)
 
 # Stages that count as open work (dashboard "active projects").
 ACTIVE_STAGES: tuple[Stage, ...] = (Stage.WAITING_MATERIAL, Stage.QUEUED, Stage.CUTTING, Stage.READY)
+# Jobs whose preset still matters (a preset (de)activated follows them): not yet delivered or cancelled.
+OPEN_STAGES: tuple[Stage, ...] = tuple(s for s in Stage if s not in (Stage.DELIVERED, Stage.CANCELLED))
+# Stages whose projects the notification evaluator looks at; any other stage clears a project's notifications.
+WATCHED_STAGES: tuple[Stage, ...] = (Stage.QUOTE, Stage.WAITING_MATERIAL, Stage.QUEUED, Stage.CUTTING, Stage.READY)
+# A job about to be cut needs its machine settings (without a preset it raises preset_missing).
+PRESET_STAGES: tuple[Stage, ...] = (Stage.QUEUED, Stage.CUTTING)
+# Jobs whose sheets are spoken for: queued and cutting jobs claim stock before waiting ones.
+CLAIMING_STAGES: tuple[Stage, ...] = (Stage.QUEUED, Stage.CUTTING)
 
 
 class QueueStatus(StrEnum):

@@ -4,7 +4,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
-from laseros.domain.fields import MAX_TEXT, FieldReader
+from laseros.domain.kernel.fields import MAX_TEXT, FieldReader
 from laseros.domain.queue.models import Priority
 
 

@@ -11,10 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import contains_eager
 
 from laseros.db import utcnow
-from laseros.domain.admin.services import Actor, record_activity
 from laseros.domain.clients.models import Client
-from laseros.domain.errors import Conflict, NotFound
-from laseros.domain.paging import Page, paginate, stream_rows
+from laseros.domain.kernel.activity import record_activity
+from laseros.domain.kernel.actor import Actor
+from laseros.domain.kernel.errors import Conflict, NotFound
+from laseros.domain.kernel.paging import Page, paginate, stream_rows
+from laseros.domain.kernel.shop import ShopCalendar
 from laseros.domain.projects.lifecycle import set_stage
 from laseros.domain.projects.models import Project
 from laseros.domain.projects.stages import (
@@ -25,7 +27,6 @@ from laseros.domain.projects.stages import (
 )
 from laseros.domain.queue.models import Priority, QueueItem
 from laseros.domain.queue.schemas import QueueEdit
-from laseros.domain.shop import ShopCalendar
 
 # Distance between neighbouring ranks after a renumber: 20 moves into the same gap before the
 # (rare, O(n)) renumber is needed again.
@@ -64,9 +65,7 @@ async def apply_queue_status(
         if previous in (QueueStatus.COMPLETED, QueueStatus.CANCELLED):
             item.rank = await _last_rank(session) + RANK_GAP
     item.status = status.value
-    await record_activity(
-        session, actor, "status_changed", "queue", item.id, f"{previous.value} → {status.value} ({cause})"
-    )
+    record_activity(session, actor, "status_changed", "queue", item.id, f"{previous.value} → {status.value} ({cause})")
     await set_stage(session, item.project, QUEUE_STATUS_TO_STAGE[status], actor, "queue sync", today=today)
 
 
@@ -149,7 +148,7 @@ class QueueService:
         item.project = project
         self.session.add(item)
         await self.session.flush()
-        await record_activity(
+        record_activity(
             self.session, self.actor, "queued", "queue", item.id, f"{project.project_code} added to the queue"
         )
         return item
@@ -177,7 +176,7 @@ class QueueService:
                 changes.append(f"{field}: {getattr(item, field) or '—'} → {new or '—'}")
                 setattr(item, field, new)
         if changes:
-            await record_activity(self.session, self.actor, "updated", "queue", item.id, "; ".join(changes))
+            record_activity(self.session, self.actor, "updated", "queue", item.id, "; ".join(changes))
             await self.session.commit()
         return item
 
@@ -226,7 +225,7 @@ class QueueService:
             update(QueueItem).where(QueueItem.id == moved).values(rank=new_rank, updated_at=utcnow())
         )
         detail = f"moved {'after #' + str(before) if before else 'before #' + str(after)}"
-        await record_activity(self.session, self.actor, "reordered", "queue", moved, detail)
+        record_activity(self.session, self.actor, "reordered", "queue", moved, detail)
         await self.session.commit()
         return moved
 

@@ -29,22 +29,23 @@ from sqlalchemy.orm import aliased, defer
 from laseros.db import Database, utcnow
 from laseros.domain.admin.models import User
 from laseros.domain.clients.models import Client
-from laseros.domain.comms.models import DraftKind, DraftStatus, OutboundDraft
-from laseros.domain.errors import NotFound
 from laseros.domain.inventory.models import Category, InventoryItem
-from laseros.domain.inventory.stock import CLAIMING_STAGES, SheetSpec, claimed_sheets
-from laseros.domain.notifications.models import Notification, NotificationType
+from laseros.domain.inventory.stock import SheetSpec, claimed_sheets
+from laseros.domain.kernel.errors import NotFound
+from laseros.domain.kernel.paging import Page, paginate
+from laseros.domain.kernel.registry import COMPANY_NAME
+from laseros.domain.kernel.settings import SettingsService
+from laseros.domain.kernel.shop import ShopCalendar, sheet_label
+from laseros.domain.notifications.facts import project_facts, stage_limits
+from laseros.domain.notifications.models import DraftKind, DraftStatus, Notification, NotificationType, OutboundDraft
 from laseros.domain.notifications.rules import STAGE_ALERTS, project_alerts
-from laseros.domain.notifications.services import project_facts, stage_limits
 from laseros.domain.operators.models import ExtraOperator
-from laseros.domain.paging import Page, paginate
 from laseros.domain.presets.models import Preset
 from laseros.domain.projects.models import Project
-from laseros.domain.projects.stages import ACTIVE_QUEUE_STATUSES, QueueStatus, Stage
+from laseros.domain.projects.stages import ACTIVE_QUEUE_STATUSES, CLAIMING_STAGES, QueueStatus, Stage
 from laseros.domain.queue.models import Priority, QueueItem
 from laseros.domain.reports.models import DailyReport
 from laseros.domain.runs.models import LaserRun, RunStatus
-from laseros.domain.shop import ShopCalendar, thickness_label
 
 # The five section headings, in order. Tests, the page and Playwright look for these exactly.
 CUT_TODAY = "WHAT TO CUT TODAY"
@@ -176,11 +177,7 @@ class ReportData:
 
 
 def _material(material_type: str, thickness: Decimal | None, sheet_size: str) -> str:
-    parts = [material_type]
-    if thickness is not None:
-        parts.append(f"{thickness_label(thickness)} mm")
-    parts.append(sheet_size)
-    return " ".join(p for p in parts if p) or "material not set"
+    return sheet_label(material_type, thickness, sheet_size) or "material not set"
 
 
 def _days(age: timedelta) -> int:
@@ -375,7 +372,7 @@ def _next_action(stage: Stage, waiting: WaitingLine | None) -> str:
 
 def _spec_words(spec: SheetSpec) -> str:
     """e.g. "Mild Steel 3.0 mm 3000x1500" (how the shop says it on the phone to the supplier)."""
-    return f"{spec.material_type} {thickness_label(spec.thickness_mm)} mm {spec.sheet_size}"
+    return spec.label()
 
 
 def _sheets(n: int) -> str:
@@ -437,7 +434,7 @@ async def gather(
     """Read everything the report shows (reads only)."""
     now = now or utcnow()
     data = ReportData(
-        company_name=company_name or session.info.get("company_name", "") or "Laser OS",
+        company_name=company_name or await SettingsService(session).get(COMPANY_NAME),
         report_date=report_date,
         generated_at=now,
         generated_by=generated_by,

@@ -9,12 +9,13 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from laseros.domain.admin.models import ActivityLog
-from laseros.domain.admin.services import SYSTEM
 from laseros.domain.clients.models import Client
 from laseros.domain.clients.services import ClientService
 from laseros.domain.inventory.models import InventoryItem
 from laseros.domain.inventory.services import InventoryService
+from laseros.domain.kernel.actor import SYSTEM
+from laseros.domain.kernel.models import ActivityLog
+from laseros.domain.kernel.shop import ShopCalendar
 from laseros.domain.notifications.models import Notification, NotificationType
 from laseros.domain.projects.models import Project
 from laseros.domain.projects.services import ProjectService
@@ -24,7 +25,6 @@ from laseros.domain.queue.services import QueueService
 from laseros.domain.reports.models import DailyReport
 from laseros.domain.runs.models import LaserRun
 from laseros.domain.runs.services import RunService
-from laseros.domain.shop import ShopCalendar
 
 
 @dataclass(frozen=True)

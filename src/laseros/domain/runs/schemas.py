@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from laseros.domain.fields import MAX_TEXT, FieldReader
+from laseros.domain.kernel.fields import MAX_TEXT, FieldReader
 
 MAX_SHEETS = 10_000
 MAX_PARTS = 10_000_000

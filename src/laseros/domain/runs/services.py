@@ -17,14 +17,17 @@ from sqlalchemy.orm.attributes import set_committed_value
 from laseros.db import utcnow
 from laseros.domain.admin.models import User
 from laseros.domain.admin.roles import Permission, role_can
-from laseros.domain.admin.services import Actor, record_activity
-from laseros.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from laseros.domain.inventory.models import InventoryItem, TransactionType
 from laseros.domain.inventory.services import move_stock
 from laseros.domain.inventory.stock import SheetSpec, sheet_item_for
-from laseros.domain.notifications.services import watch_project
+from laseros.domain.kernel.activity import record_activity
+from laseros.domain.kernel.actor import Actor
+from laseros.domain.kernel.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from laseros.domain.kernel.paging import Page, paginate, stream_rows
+from laseros.domain.kernel.search import contains
+from laseros.domain.kernel.shop import ShopCalendar
+from laseros.domain.notifications.watch import watch_project
 from laseros.domain.operators.models import ExtraOperator
-from laseros.domain.paging import Page, paginate, stream_rows
 from laseros.domain.presets.models import Preset
 from laseros.domain.projects.lifecycle import set_stage
 from laseros.domain.projects.models import Project
@@ -33,8 +36,6 @@ from laseros.domain.queue.models import QueueItem
 from laseros.domain.queue.services import QueueService, apply_queue_status
 from laseros.domain.runs.models import LaserRun, RunStatus
 from laseros.domain.runs.schemas import RunEnd, RunLog
-from laseros.domain.search import contains
-from laseros.domain.shop import ShopCalendar
 
 # A run logged on a PC for an earlier day is taken to have ended at this shop time.
 _LOGGED_RUN_ENDS_AT = time(16, 0)
@@ -236,7 +237,7 @@ class RunService:
             await self.session.rollback()
             raise Conflict("You already have a run going. End it before starting another.") from clash
         who = f" for {extra.display_name}" if extra else ""
-        await record_activity(self.session, self.actor, "run_started", "project", project.id, f"Run #{run.id}{who}")
+        record_activity(self.session, self.actor, "run_started", "project", project.id, f"Run #{run.id}{who}")
         await self.session.commit()
         run.project = project
         return run
@@ -322,7 +323,7 @@ class RunService:
         )
         self.session.add(run)
         await self.session.flush()
-        await record_activity(self.session, self.actor, "run_logged", "project", project.id, f"Run #{run.id}")
+        record_activity(self.session, self.actor, "run_logged", "project", project.id, f"Run #{run.id}")
         run.project = project
         await self._complete(run, report, stock)
         await self.session.commit()
@@ -364,7 +365,7 @@ class RunService:
         details = f"Run #{run.id}: {run.cut_minutes} min, {report.sheets_used} sheets, {report.parts_produced} parts"
         if run.stock_shortfall:
             details += f" ({run.stock_shortfall} more than the shelf held)"
-        await record_activity(self.session, self.actor, "run_ended", "project", project.id, details)
+        record_activity(self.session, self.actor, "run_ended", "project", project.id, details)
         watch_project(self.session, project.id)  # a completed run ends a cutting stall
         if report.job_finished and item is not None:
             item.project = project

@@ -7,30 +7,28 @@ from typing import Any
 from litestar import Controller, Request, Response, get, post
 
 from laseros.domain.admin.roles import Permission
-from laseros.domain.admin.schemas import (
-    EDITABLE_KEYS,
-    PLACEHOLDERS,
-    SETTING_LABELS,
-    TEMPLATE_KEYS,
-    ShopSettingsInput,
-)
-from laseros.domain.admin.shop_settings import SavedSettings, ShopSettingsEditor, default_value
-from laseros.domain.errors import InvalidInput
+from laseros.domain.kernel.errors import InvalidInput
+from laseros.domain.kernel.message_templates import PLACEHOLDERS
+from laseros.domain.kernel.registry import BY_KEY, DAILY_REPORT_TIME, GROUPS, SETTINGS
 from laseros.domain.notifications.rules import STAGE_ALERTS
+from laseros.domain.shop_settings.schemas import ShopSettingsInput
+from laseros.domain.shop_settings.services import SavedSettings, ShopSettingsEditor
 from laseros.web.deps import CurrentActor, DbSession
 from laseros.web.forms import FormState, form_values
 from laseros.web.guards import requires
 from laseros.web.htmx import Page, redirect, render
 
 SETTINGS_URL = "/admin/settings"
+# The page's sections, each with its settings in the registry's order.
+_GROUPED = [(group, [s for s in SETTINGS if s.group == group]) for group in GROUPS]
 
 
 def saved_message(saved: SavedSettings) -> str:
     if not saved.changed:
         return "Nothing changed: the settings were already like this."
-    names = [SETTING_LABELS[key] for key in saved.changed]
+    names = [BY_KEY[key].label for key in saved.changed]
     message = f"Settings saved: {', '.join(names)}." if len(names) <= 3 else f"Settings saved ({len(names)} changed)."
-    if "daily_report_time" in saved.changed:
+    if DAILY_REPORT_TIME.key in saved.changed:
         message += " The new report time applies once the worker restarts."
     if saved.still_used:
         message += f" No longer listed but still in use: {'; '.join(saved.still_used)}."
@@ -64,11 +62,8 @@ class AdminController(Controller):
         context = {
             "form": form,
             "customised": customised,
-            "defaults": {key: default_value(key) for key in EDITABLE_KEYS},
-            "labels": SETTING_LABELS,
-            # (setting, stage, notification type) in the order of the stage-alert table
-            "limits": [(alert.setting, stage, alert.notif_type) for stage, alert in STAGE_ALERTS.items()],
-            "templates": list(TEMPLATE_KEYS.items()),
+            "groups": _GROUPED,
+            "limit_stages": {alert.setting.key: stage for stage, alert in STAGE_ALERTS.items()},
             "placeholders": PLACEHOLDERS,
             "timezone": request.app.state.settings.shop_timezone,
         }

@@ -11,7 +11,7 @@ from litestar.response import Stream
 from laseros.domain.admin.roles import Permission
 from laseros.domain.clients.schemas import ClientInput
 from laseros.domain.clients.services import EXPORT_COLUMNS, ClientService
-from laseros.domain.errors import InvalidInput
+from laseros.domain.kernel.errors import InvalidInput
 from laseros.web.deps import Clients, Projects
 from laseros.web.export import csv_export
 from laseros.web.forms import FormState, form_values

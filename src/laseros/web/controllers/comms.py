@@ -9,7 +9,8 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Stream
 
 from laseros.domain.admin.roles import Permission
-from laseros.domain.comms.services import (
+from laseros.domain.kernel.errors import Conflict, InvalidInput
+from laseros.domain.notifications.drafts import (
     DEFAULT_VIEW,
     DRAFT_VIEWS,
     EXPORT_COLUMNS,
@@ -17,7 +18,6 @@ from laseros.domain.comms.services import (
     DraftService,
     check_editable,
 )
-from laseros.domain.errors import Conflict, InvalidInput
 from laseros.web.deps import Drafts
 from laseros.web.export import csv_export
 from laseros.web.forms import FormState, form_values

@@ -9,8 +9,6 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Stream
 
 from laseros.domain.admin.roles import Permission
-from laseros.domain.admin.services import SettingsService
-from laseros.domain.errors import InvalidInput
 from laseros.domain.inventory.models import Category, InventoryItem, TransactionType
 from laseros.domain.inventory.schemas import UNITS, ItemInput, TransactionInput
 from laseros.domain.inventory.services import (
@@ -20,6 +18,9 @@ from laseros.domain.inventory.services import (
     ItemFilters,
     TransactionFilters,
 )
+from laseros.domain.kernel.errors import InvalidInput
+from laseros.domain.kernel.registry import MATERIALS, SHEET_SIZES
+from laseros.domain.kernel.settings import SettingsService
 from laseros.web.deps import Inventory, ShopSettings
 from laseros.web.export import csv_export
 from laseros.web.forms import FormState, filter_date, filter_flag, filter_id, form_values
@@ -124,8 +125,8 @@ class InventoryController(Controller):
 
     @get("/new", guards=[requires(Permission.SETUP_EDIT)])
     async def new_form(self, request: Request, shop_settings: ShopSettings) -> Page:
-        materials = await shop_settings.materials()
-        sizes = await shop_settings.sheet_sizes()
+        materials = await shop_settings.choices(MATERIALS)
+        sizes = await shop_settings.choices(SHEET_SIZES)
         values = {
             "category": Category.SHEET.value,
             "unit": "sheets",
@@ -218,8 +219,8 @@ class InventoryController(Controller):
         """The submitted item, checked against the shop's materials and sheet sizes (and its own)."""
         return ItemInput.parse(
             values,
-            materials=await shop_settings.materials(keep=item.material_type if item else None),
-            sheet_sizes=await shop_settings.sheet_sizes(keep=item.sheet_size if item else None),
+            materials=await shop_settings.choices(MATERIALS, keep=item.material_type if item else None),
+            sheet_sizes=await shop_settings.choices(SHEET_SIZES, keep=item.sheet_size if item else None),
             creating=creating,
         )
 
@@ -236,7 +237,7 @@ class InventoryController(Controller):
             "item": item,
             "categories": CATEGORIES,
             "units": UNITS,
-            "materials": await shop_settings.materials(keep=item.material_type if item else None),
-            "sheet_sizes": await shop_settings.sheet_sizes(keep=item.sheet_size if item else None),
+            "materials": await shop_settings.choices(MATERIALS, keep=item.material_type if item else None),
+            "sheet_sizes": await shop_settings.choices(SHEET_SIZES, keep=item.sheet_size if item else None),
         }
         return await render(request, "inventory/form.html", context, status_code=status_code)

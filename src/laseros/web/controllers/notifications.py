@@ -11,7 +11,7 @@ from litestar.response import ServerSentEvent, Stream
 from litestar.status_codes import HTTP_503_SERVICE_UNAVAILABLE
 
 from laseros.domain.admin.roles import Permission
-from laseros.domain.errors import NotFound
+from laseros.domain.kernel.errors import NotFound
 from laseros.domain.notifications.models import NotificationType
 from laseros.domain.notifications.services import EXPORT_COLUMNS, NotificationService
 from laseros.web.deps import Notifications

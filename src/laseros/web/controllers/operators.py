@@ -9,10 +9,10 @@ from litestar.params import FromPath
 
 from laseros.domain.admin.models import User
 from laseros.domain.admin.roles import Permission
-from laseros.domain.errors import InvalidInput
+from laseros.domain.kernel.errors import InvalidInput
 from laseros.domain.operators.models import ExtraOperator
 from laseros.domain.operators.schemas import ExtraOperatorInput, OperatorLoginInput
-from laseros.web.deps import Operators, Runs
+from laseros.web.deps import Operators, Runs, Totals
 from laseros.web.forms import FormState, form_values
 from laseros.web.guards import requires
 from laseros.web.htmx import Page, redirect, render
@@ -31,8 +31,8 @@ class OperatorController(Controller):
     guards = [requires(Permission.PC_VIEW)]
 
     @get("/")
-    async def index(self, request: Request, operators: Operators) -> Page:
-        return await render(request, "operators/index.html", {"people": await operators.people()})
+    async def index(self, request: Request, totals: Totals) -> Page:
+        return await render(request, "operators/index.html", {"people": await totals.people()})
 
     # -- operator logins ---------------------------------------------------------------------
 
@@ -52,9 +52,11 @@ class OperatorController(Controller):
         )
 
     @get("/{user_id:int}")
-    async def login_detail(self, request: Request, user_id: FromPath[int], operators: Operators, runs: Runs) -> Page:
+    async def login_detail(
+        self, request: Request, user_id: FromPath[int], operators: Operators, runs: Runs, totals: Totals
+    ) -> Page:
         user = await operators.get_user(user_id)
-        return await self._detail(request, "login", user, f"u{user.id}", operators, runs)
+        return await self._detail(request, "login", user, f"u{user.id}", totals, runs)
 
     @get("/{user_id:int}/edit", guards=_manage)
     async def edit_login_form(self, request: Request, user_id: FromPath[int], operators: Operators) -> Page:
@@ -102,9 +104,11 @@ class OperatorController(Controller):
         )
 
     @get("/extra/{extra_id:int}")
-    async def extra_detail(self, request: Request, extra_id: FromPath[int], operators: Operators, runs: Runs) -> Page:
+    async def extra_detail(
+        self, request: Request, extra_id: FromPath[int], operators: Operators, runs: Runs, totals: Totals
+    ) -> Page:
         extra = await operators.get_extra(extra_id)
-        return await self._detail(request, "extra", extra, f"x{extra.id}", operators, runs)
+        return await self._detail(request, "extra", extra, f"x{extra.id}", totals, runs)
 
     @get("/extra/{extra_id:int}/edit", guards=_manage)
     async def edit_extra_form(self, request: Request, extra_id: FromPath[int], operators: Operators) -> Page:
@@ -137,14 +141,14 @@ class OperatorController(Controller):
         kind: str,
         person: User | ExtraOperator,
         key: str,
-        operators: Operators,
+        totals: Totals,
         runs: Runs,
     ) -> Page:
         """Who they are, what they have cut in total, and their latest runs (``key`` as runs attribute it)."""
         context = {
             "kind": kind,
             "person": person,
-            "totals": await operators.totals(key),
+            "totals": await totals.totals(key),
             "runs": await runs.recent(key, RECENT_RUNS),
         }
         return await render(request, "operators/detail.html", context)

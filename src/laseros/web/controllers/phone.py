@@ -9,7 +9,7 @@ from litestar.params import FromPath
 
 from laseros.db import utcnow
 from laseros.domain.admin.roles import Permission
-from laseros.domain.errors import Conflict, InvalidInput
+from laseros.domain.kernel.errors import Conflict, InvalidInput
 from laseros.domain.projects.stages import Stage
 from laseros.domain.runs.schemas import RunEnd
 from laseros.web.deps import Operators, Queue, Runs

@@ -9,12 +9,13 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Stream
 
 from laseros.domain.admin.roles import Permission
-from laseros.domain.errors import InvalidInput
+from laseros.domain.kernel.errors import InvalidInput
+from laseros.domain.kernel.registry import MATERIALS
+from laseros.domain.kernel.shop import parse_thickness, thickness_label
 from laseros.domain.presets.models import Gas, Preset
 from laseros.domain.presets.schemas import PresetInput
 from laseros.domain.presets.services import EXPORT_COLUMNS, PresetFilters, PresetService
-from laseros.domain.shop import parse_thickness, thickness_label
-from laseros.web.deps import Presets, ShopSettings
+from laseros.web.deps import JobPresetChanges, Presets, ShopSettings
 from laseros.web.export import csv_export
 from laseros.web.forms import FormState, form_values
 from laseros.web.guards import requires, unsafe_methods_require
@@ -56,7 +57,7 @@ class PresetController(Controller):
                 request, "presets.csv", EXPORT_COLUMNS, lambda s: PresetService(s, actor).export_rows(filters)
             )
         listing = await presets.list(filters, page=page, per_page=request.app.state.settings.page_size)
-        context = {"page": listing, "filters": filters, "materials": await shop_settings.materials()}
+        context = {"page": listing, "filters": filters, "materials": await shop_settings.choices(MATERIALS)}
         return await render(request, "presets/index.html", context, block="results")
 
     @get("/new", guards=[requires(Permission.SETUP_EDIT)])
@@ -68,7 +69,7 @@ class PresetController(Controller):
         thickness_mm: FromQuery[str] = "",
     ) -> Page:
         # A project page without a preset links here with its sheet, so the form starts on that sheet.
-        materials = await shop_settings.materials()
+        materials = await shop_settings.choices(MATERIALS)
         thickness = parse_thickness(thickness_mm) if thickness_mm else None
         values = {
             "material_type": material_type if material_type in materials else (materials[0] if materials else ""),
@@ -78,20 +79,24 @@ class PresetController(Controller):
         return await self._form(request, shop_settings, FormState(values), None)
 
     @post("/new")
-    async def create(self, request: Request, presets: Presets, shop_settings: ShopSettings) -> Response[Any]:
+    async def create(
+        self, request: Request, job_presets: JobPresetChanges, shop_settings: ShopSettings
+    ) -> Response[Any]:
         values = await form_values(request)
         try:
-            data = PresetInput.parse(values, materials=await shop_settings.materials())
+            data = PresetInput.parse(values, materials=await shop_settings.choices(MATERIALS))
         except InvalidInput as bad:
             return await self._form(request, shop_settings, FormState(values, bad.errors), None, 422)
-        preset = await presets.create(data)
+        preset = await job_presets.create(data)
         state = "active" if preset.is_active else "inactive"
         return redirect(request, f"/presets/{preset.id}", f"Preset {preset.name} created ({state}).")
 
     @get("/{preset_id:int}")
-    async def detail(self, request: Request, preset_id: FromPath[int], presets: Presets) -> Page:
+    async def detail(
+        self, request: Request, preset_id: FromPath[int], presets: Presets, job_presets: JobPresetChanges
+    ) -> Page:
         preset = await presets.get(preset_id)
-        context = {"preset": preset, "project_count": await presets.project_count(preset_id)}
+        context = {"preset": preset, "project_count": await job_presets.project_count(preset_id)}
         return await render(request, "presets/detail.html", context)
 
     @get("/{preset_id:int}/edit", guards=[requires(Permission.SETUP_EDIT)])
@@ -112,20 +117,22 @@ class PresetController(Controller):
         request: Request,
         preset_id: FromPath[int],
         presets: Presets,
+        job_presets: JobPresetChanges,
         shop_settings: ShopSettings,
     ) -> Response[Any]:
         values = await form_values(request)
         preset = await presets.get(preset_id)
         try:
-            data = PresetInput.parse(values, materials=await shop_settings.materials(keep=preset.material_type))
+            materials = await shop_settings.choices(MATERIALS, keep=preset.material_type)
+            data = PresetInput.parse(values, materials=materials)
         except InvalidInput as bad:
             return await self._form(request, shop_settings, FormState(values, bad.errors), preset, 422)
-        preset = await presets.update(preset_id, data)
+        preset = await job_presets.update(preset_id, data)
         return redirect(request, f"/presets/{preset_id}", f"Preset {preset.name} saved.")
 
     @post("/{preset_id:int}/toggle")
-    async def toggle(self, request: Request, preset_id: FromPath[int], presets: Presets) -> Response[Any]:
-        preset, replaced = await presets.toggle(preset_id)
+    async def toggle(self, request: Request, preset_id: FromPath[int], job_presets: JobPresetChanges) -> Response[Any]:
+        preset, replaced = await job_presets.toggle(preset_id)
         if not preset.is_active:
             message = f"Preset {preset.name} deactivated: open {_sheet(preset)} jobs now have no preset."
         elif replaced is not None:
@@ -145,7 +152,7 @@ class PresetController(Controller):
         context = {
             "form": form,
             "preset": preset,
-            "materials": await shop_settings.materials(keep=preset.material_type if preset else None),
+            "materials": await shop_settings.choices(MATERIALS, keep=preset.material_type if preset else None),
             "gases": [g.value for g in Gas],
         }
         return await render(request, "presets/form.html", context, status_code=status_code)

@@ -9,8 +9,9 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Stream
 
 from laseros.domain.admin.roles import Permission
-from laseros.domain.admin.services import SettingsService
-from laseros.domain.errors import Conflict, InvalidInput
+from laseros.domain.kernel.errors import Conflict, InvalidInput
+from laseros.domain.kernel.registry import MATERIALS, SHEET_SIZES
+from laseros.domain.kernel.settings import SettingsService
 from laseros.domain.projects.models import Project
 from laseros.domain.projects.schemas import ProjectInput
 from laseros.domain.projects.services import EXPORT_COLUMNS, ProjectFilters, ProjectService
@@ -70,8 +71,8 @@ class ProjectController(Controller):
         shop_settings: ShopSettings,
         client_id: FromQuery[str] = "",
     ) -> Page:
-        materials = await shop_settings.materials()
-        sizes = await shop_settings.sheet_sizes()
+        materials = await shop_settings.choices(MATERIALS)
+        sizes = await shop_settings.choices(SHEET_SIZES)
         values = {
             "client_id": client_id,
             "material_type": materials[0] if materials else "",
@@ -213,8 +214,8 @@ class ProjectController(Controller):
         """The submitted project, checked against the shop's materials and sheet sizes (and its own)."""
         return ProjectInput.parse(
             values,
-            materials=await shop_settings.materials(keep=project.material_type if project else None),
-            sheet_sizes=await shop_settings.sheet_sizes(keep=project.sheet_size if project else None),
+            materials=await shop_settings.choices(MATERIALS, keep=project.material_type if project else None),
+            sheet_sizes=await shop_settings.choices(SHEET_SIZES, keep=project.sheet_size if project else None),
         )
 
     @staticmethod
@@ -230,7 +231,7 @@ class ProjectController(Controller):
             "form": form,
             "project": project,
             "client_choices": await clients.choices(),
-            "materials": await shop_settings.materials(keep=project.material_type if project else None),
-            "sheet_sizes": await shop_settings.sheet_sizes(keep=project.sheet_size if project else None),
+            "materials": await shop_settings.choices(MATERIALS, keep=project.material_type if project else None),
+            "sheet_sizes": await shop_settings.choices(SHEET_SIZES, keep=project.sheet_size if project else None),
         }
         return await render(request, "projects/form.html", context, status_code=status_code)

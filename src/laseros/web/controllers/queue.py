@@ -10,7 +10,7 @@ from litestar.response import Stream
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from laseros.domain.admin.roles import Permission
-from laseros.domain.errors import Conflict, InvalidInput
+from laseros.domain.kernel.errors import Conflict, InvalidInput
 from laseros.domain.projects.stages import QueueStatus
 from laseros.domain.queue.schemas import QueueEdit
 from laseros.domain.queue.services import EXPORT_COLUMNS, QueueService

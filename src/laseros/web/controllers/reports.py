@@ -10,8 +10,9 @@ from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.params import FromPath, FromQuery
 
 from laseros.domain.admin.roles import Permission
-from laseros.domain.admin.services import SettingsService
-from laseros.domain.errors import NotFound
+from laseros.domain.kernel.errors import NotFound
+from laseros.domain.kernel.registry import DAILY_REPORT_TIME
+from laseros.domain.kernel.settings import SettingsService
 from laseros.domain.reports.daily import (
     DailyReport,
     DailyReports,
@@ -104,6 +105,6 @@ class DailyReportController(Controller):
         context = {
             **self._report_context(report, latest),
             "history": history,
-            "report_time": await SettingsService(session).get("daily_report_time"),
+            "report_time": (await SettingsService(session).get(DAILY_REPORT_TIME)).strftime("%H:%M"),
         }
         return await render(request, "reports/daily.html", context)

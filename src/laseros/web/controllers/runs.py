@@ -9,12 +9,12 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Stream
 
 from laseros.domain.admin.roles import Permission
-from laseros.domain.errors import InvalidInput
+from laseros.domain.kernel.errors import InvalidInput
+from laseros.domain.kernel.shop import thickness_label
 from laseros.domain.projects.stages import Stage
 from laseros.domain.runs.schemas import RunLog
 from laseros.domain.runs.services import EXPORT_COLUMNS, RunFilters, RunService
-from laseros.domain.shop import thickness_label
-from laseros.web.deps import Operators, Presets, Projects, Runs
+from laseros.web.deps import Operators, Presets, Projects, Runs, Totals
 from laseros.web.export import csv_export
 from laseros.web.forms import FormState, filter_date, filter_id, form_values
 from laseros.web.guards import requires
@@ -41,7 +41,7 @@ class RunController(Controller):
         self,
         request: Request,
         runs: Runs,
-        operators: Operators,
+        totals: Totals,
         start: FromQuery[str] = "",
         end: FromQuery[str] = "",
         operator: FromQuery[str] = "",
@@ -57,7 +57,7 @@ class RunController(Controller):
                 request, "runs.csv", EXPORT_COLUMNS, lambda s: RunService(s, actor, calendar).export_rows(filters)
             )
         listing = await runs.list(filters, page=page, per_page=request.app.state.settings.page_size)
-        context = {"page": listing, "filters": filters, "people": await operators.people()}
+        context = {"page": listing, "filters": filters, "people": await totals.people()}
         return await render(request, "runs/index.html", context, block="results")
 
     @get("/new/{project_id:int}", guards=[requires(Permission.OFFICE_EDIT)])

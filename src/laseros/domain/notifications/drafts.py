@@ -1,6 +1,6 @@
 """The drafts page: listing, editing, marking sent and deleting drafted client messages.
 
-The drafts themselves are made by the notification evaluator (``comms.drafts.ensure_drafts``);
+The drafts themselves are made by the notification evaluator (``drafting.ensure_drafts``);
 a person reads them here and sends them by hand through WhatsApp or email. Nothing is sent by
 the server: "Mark sent" records that the person did it.
 """
@@ -18,11 +18,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from laseros.db import utcnow
-from laseros.domain.admin.services import SETTING_DEFAULTS, Actor, SettingsService, record_activity
 from laseros.domain.clients.models import Client
-from laseros.domain.comms.models import DraftKind, DraftStatus, OutboundDraft
-from laseros.domain.errors import Conflict, InvalidInput, NotFound
-from laseros.domain.paging import Page, paginate, stream_rows
+from laseros.domain.kernel.activity import record_activity
+from laseros.domain.kernel.actor import Actor
+from laseros.domain.kernel.errors import Conflict, InvalidInput, NotFound
+from laseros.domain.kernel.paging import Page, paginate, stream_rows
+from laseros.domain.kernel.registry import WHATSAPP_COUNTRY_CODE
+from laseros.domain.kernel.settings import SettingsService
+from laseros.domain.notifications.models import DraftKind, DraftStatus, OutboundDraft
 from laseros.domain.projects.models import Project
 
 BODY_MAX_CHARS = 2000
@@ -45,7 +48,6 @@ EMAIL_SUBJECTS: dict[DraftKind, str] = {
     DraftKind.MATERIAL_DELAY: "Update on {name} ({code})",
 }
 
-COUNTRY_CODE_SETTING = "whatsapp_country_code"
 _SEPARATORS = re.compile(r"[\s\-().]")
 # E.164 numbers have at most 15 digits; anything shorter than 8 cannot be a full international number.
 _MIN_DIGITS, _MAX_DIGITS = 8, 15
@@ -78,12 +80,6 @@ def whatsapp_url(number: str, text: str) -> str:
 def mailto_url(email: str, subject: str, body: str) -> str:
     # RFC 6068: the address as is, the header values percent-encoded (spaces as %20, not "+").
     return f"mailto:{quote(email, safe='@')}?subject={quote(subject, safe='')}&body={quote(body, safe='')}"
-
-
-def clean_country_code(raw: str) -> str:
-    """A stored country code as digits ("+27" → "27"); the default when the setting holds no digits."""
-    digits = re.sub(r"\D", "", raw or "")
-    return digits[:4] or SETTING_DEFAULTS[COUNTRY_CODE_SETTING]
 
 
 def check_body(raw: str) -> str:
@@ -166,7 +162,7 @@ class DraftService:
         return counts
 
     async def country_code(self) -> str:
-        return clean_country_code(await SettingsService(self.session).get(COUNTRY_CODE_SETTING))
+        return await SettingsService(self.session).get(WHATSAPP_COUNTRY_CODE)
 
     async def list(self, filters: DraftFilters, page: int = 1, per_page: int = 50) -> Page[DraftCard]:
         """One page of drafts, newest first, each with its project and client."""
@@ -221,7 +217,7 @@ class DraftService:
         body = check_body(body_text)
         if body != draft.body_text:
             draft.body_text = body
-            await record_activity(self.session, self.actor, "edited", "draft", draft.id, self._about(draft))
+            record_activity(self.session, self.actor, "edited", "draft", draft.id, self._about(draft))
             await self.session.commit()
         return draft
 
@@ -235,7 +231,7 @@ class DraftService:
             draft.status = DraftStatus.SENT.value
             draft.sent_at = utcnow()
             draft.sent_by_id = self.actor.user_id
-            await record_activity(self.session, self.actor, "marked_sent", "draft", draft.id, self._about(draft))
+            record_activity(self.session, self.actor, "marked_sent", "draft", draft.id, self._about(draft))
             await self.session.commit()
         return draft
 
@@ -247,7 +243,7 @@ class DraftService:
         """
         draft = await self.get(draft_id)
         draft.status = DraftStatus.DELETED.value
-        await record_activity(self.session, self.actor, "deleted", "draft", draft.id, self._about(draft))
+        record_activity(self.session, self.actor, "deleted", "draft", draft.id, self._about(draft))
         await self.session.commit()
         return draft
 

@@ -1,8 +1,8 @@
-"""Reading and changing the shop settings from the settings page.
+"""Changing the shop settings from the settings page (reading them is ``kernel.settings``).
 
-``SettingsService`` (admin.services) reads a setting wherever one is needed; this is the one place
-that changes them. It lives apart because a changed stage limit re-evaluates the notifications, and
-the notification services themselves read settings through ``admin.services``.
+A saved change may set work off in other areas, in the same transaction: a changed stage limit
+re-evaluates every watched project; a material or sheet size taken off its list is reported with
+the records that still carry it. That is why this service lives above them, not in the kernel.
 """
 
 from __future__ import annotations
@@ -12,22 +12,28 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from laseros.domain.admin.models import ShopSetting
-from laseros.domain.admin.schemas import EDITABLE_KEYS, LIMIT_KEYS, LIST_KEYS, TEMPLATE_KEYS, ShopSettingsInput
-from laseros.domain.admin.services import SETTING_DEFAULTS, Actor, record_activity
-from laseros.domain.comms.drafts import DEFAULT_TEMPLATES
 from laseros.domain.inventory.models import InventoryItem
-from laseros.domain.notifications.services import watch_everything
+from laseros.domain.kernel.activity import record_activity
+from laseros.domain.kernel.actor import Actor
+from laseros.domain.kernel.models import ShopSetting
+from laseros.domain.kernel.registry import BY_KEY, MATERIALS, SETTINGS, SHEET_SIZES
+from laseros.domain.notifications.rules import LIMIT_SETTINGS
+from laseros.domain.notifications.watch import watch_everything
 from laseros.domain.presets.models import Preset
 from laseros.domain.projects.models import Project
+from laseros.domain.shop_settings.schemas import ShopSettingsInput
 
 ACTIVITY_ENTITY = "settings"  # the activity log's entity for the shop's settings (one set: id 0)
-
-
-def default_value(key: str) -> str:
-    """What a setting is when nothing is stored."""
-    kind = TEMPLATE_KEYS.get(key)
-    return DEFAULT_TEMPLATES[kind] if kind else SETTING_DEFAULTS[key]
+LIST_KEYS = (MATERIALS.key, SHEET_SIZES.key)
+# The records that carry each list's entries, for "still in use" after an entry is removed.
+_USED_BY = {
+    MATERIALS.key: [
+        (Project.material_type, "project"),
+        (InventoryItem.material_type, "stock item"),
+        (Preset.material_type, "preset"),
+    ],
+    SHEET_SIZES.key: [(Project.sheet_size, "project"), (InventoryItem.sheet_size, "stock item")],
+}
 
 
 @dataclass(frozen=True)
@@ -62,12 +68,12 @@ class ShopSettingsEditor:
         self.actor = actor
 
     async def _stored(self) -> dict[str, ShopSetting]:
-        rows = await self.session.scalars(select(ShopSetting).where(ShopSetting.key.in_(EDITABLE_KEYS)))
+        rows = await self.session.scalars(select(ShopSetting).where(ShopSetting.key.in_(list(BY_KEY))))
         return {row.key: row for row in rows}
 
     async def current(self) -> CurrentSettings:
         stored = {key: row.value for key, row in (await self._stored()).items()}
-        values = {key: stored.get(key, "" if key in TEMPLATE_KEYS else default_value(key)) for key in EDITABLE_KEYS}
+        values = {s.key: stored.get(s.key, "" if s.widget == "message" else s.default_text) for s in SETTINGS}
         return CurrentSettings(values, frozenset(stored))
 
     async def save(self, data: ShopSettingsInput) -> SavedSettings:
@@ -80,12 +86,13 @@ class ShopSettingsEditor:
         changed: list[str] = []
         details: list[str] = []
         still_used: list[str] = []
-        for key in EDITABLE_KEYS:
+        for setting in SETTINGS:
+            key = setting.key
             if key not in data.values:
                 continue
             new = data.values[key]
             row = stored.get(key)
-            old = row.value if row is not None else default_value(key)
+            old = row.value if row is not None else setting.default_text
             if new is None:  # back to the default: the stored text goes
                 if row is None:
                     continue
@@ -103,16 +110,16 @@ class ShopSettingsEditor:
                 still_used += await self._still_used(key, removed)
         if not changed:
             return SavedSettings(())
-        if any(key in LIMIT_KEYS for key in changed):
+        if any(BY_KEY[key] in LIMIT_SETTINGS for key in changed):
             watch_everything(self.session)
-        await record_activity(self.session, self.actor, "settings_changed", ACTIVITY_ENTITY, 0, "; ".join(details))
+        record_activity(self.session, self.actor, "settings_changed", ACTIVITY_ENTITY, 0, "; ".join(details))
         await self.session.commit()
         return SavedSettings(tuple(changed), tuple(still_used))
 
     @staticmethod
     def _describe(key: str, old: str, new: str | None) -> str:
         """One change as the activity log shows it."""
-        if key in TEMPLATE_KEYS:
+        if BY_KEY[key].widget == "message":
             return f"{key}: back to the default" if new is None else f"{key}: new text"
         assert new is not None
         if key in LIST_KEYS:
@@ -124,18 +131,10 @@ class ShopSettingsEditor:
 
     async def _still_used(self, key: str, removed: list[str]) -> list[str]:
         """The removed entries that records still carry, with how many of each."""
-        columns = {
-            "materials": [
-                (Project.material_type, "project"),
-                (InventoryItem.material_type, "stock item"),
-                (Preset.material_type, "preset"),
-            ],
-            "sheet_sizes": [(Project.sheet_size, "project"), (InventoryItem.sheet_size, "stock item")],
-        }[key]
         found = []
         for entry in removed:
             counts = []
-            for column, noun in columns:
+            for column, noun in _USED_BY[key]:
                 count = await self.session.scalar(select(func.count()).where(column == entry))
                 if count:
                     counts.append(_plural(int(count), noun))

@@ -10,8 +10,8 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from laseros.domain.errors import InvalidInput
-from laseros.domain.shop import THICKNESSES_MM, parse_thickness, thickness_label
+from laseros.domain.kernel.errors import InvalidInput
+from laseros.domain.kernel.shop import THICKNESSES_MM, parse_thickness, thickness_label
 
 MAX_TEXT = 2000  # free-text fields (notes, address, description)
 MAX_LINE = 200  # one-line fields (names, emails, phones)

@@ -1,4 +1,8 @@
-"""Drafting client messages: the templates, rendered in a Jinja sandbox, and one draft per event."""
+"""Drafting client messages: one draft per event, its text from the shop's message template.
+
+The evaluator (``evaluate.evaluate``) says which events call for a message (``rules.DraftNeed``);
+this adds the drafts not made yet and withdraws the unsent ones whose job has moved on.
+"""
 
 from __future__ import annotations
 
@@ -6,43 +10,31 @@ from collections.abc import Collection, Iterable
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from jinja2 import StrictUndefined, TemplateError
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2 import TemplateError
 from sqlalchemy import select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from laseros.db import utcnow
-from laseros.domain.admin.models import ShopSetting
-from laseros.domain.comms.models import DraftKind, DraftStatus, OutboundDraft
+from laseros.domain.kernel.message_templates import render_message
+from laseros.domain.kernel.registry import (
+    COMPANY_NAME,
+    MESSAGE_APPROVAL_FOLLOWUP,
+    MESSAGE_MATERIAL_DELAY,
+    MESSAGE_READY_FOR_COLLECTION,
+)
+from laseros.domain.kernel.settings import Setting, SettingsService
+from laseros.domain.notifications.models import DraftKind, DraftStatus, OutboundDraft
 from laseros.domain.projects.stages import Stage
 
 if TYPE_CHECKING:
     from laseros.domain.notifications.rules import DraftNeed, ProjectFacts
 
-# Defaults; a shop overrides one by storing the setting ``draft_template_<kind>``.
-DEFAULT_TEMPLATES: dict[DraftKind, str] = {
-    DraftKind.APPROVAL_FOLLOWUP: (
-        "Hi {{client_name}}, just checking in on your quote for {{project_name}} ({{project_code}}). "
-        "We're ready to start as soon as you approve. Shall we go ahead? — {{company_name}}"
-    ),
-    DraftKind.READY_FOR_COLLECTION: (
-        "Hi {{client_name}}, good news: your order {{project_name}} ({{project_code}}) is cut and ready "
-        "for collection. Please let us know what time suits you. — {{company_name}}"
-    ),
-    DraftKind.MATERIAL_DELAY: (
-        "Hi {{client_name}}, a quick update on {{project_name}} ({{project_code}}): we are waiting on "
-        "material for your job and will start cutting as soon as it arrives. Sorry for the delay; we'll "
-        "keep you posted. — {{company_name}}"
-    ),
+# The shop setting holding each kind's message template (its default is the registry's).
+MESSAGE_SETTINGS: dict[DraftKind, Setting[str]] = {
+    DraftKind.APPROVAL_FOLLOWUP: MESSAGE_APPROVAL_FOLLOWUP,
+    DraftKind.READY_FOR_COLLECTION: MESSAGE_READY_FOR_COLLECTION,
+    DraftKind.MATERIAL_DELAY: MESSAGE_MATERIAL_DELAY,
 }
-
-TEMPLATE_FIELDS = ("client_name", "project_code", "project_name", "pop_deadline", "due_date", "company_name")
-
-_sandbox = SandboxedEnvironment(autoescape=False, undefined=StrictUndefined, keep_trailing_newline=False)
-
-
-def setting_key(kind: DraftKind) -> str:
-    return f"draft_template_{kind.value}"
 
 
 def _date(value: date | None) -> str:
@@ -60,29 +52,10 @@ def template_values(project: ProjectFacts, company_name: str) -> dict[str, Any]:
     }
 
 
-def check_template(source: str) -> str | None:
-    """Why ``source`` cannot be used as a message template, or None when it renders."""
-    try:
-        _sandbox.from_string(source).render({field: field for field in TEMPLATE_FIELDS})
-    except TemplateError as problem:
-        return f"The template does not render: {problem.message or problem}"
-    return None
-
-
-def render_message(source: str, values: dict[str, Any]) -> str:
-    """Render a (shop-editable, so untrusted) template in the sandbox."""
-    return _sandbox.from_string(source).render(values).strip()
-
-
 async def templates(session: AsyncSession) -> dict[DraftKind, str]:
-    stored = dict(
-        (
-            await session.execute(
-                select(ShopSetting.key, ShopSetting.value).where(ShopSetting.key.like("draft_template_%"))
-            )
-        ).all()
-    )
-    return {kind: stored.get(setting_key(kind)) or default for kind, default in DEFAULT_TEMPLATES.items()}
+    """Each kind's template: the shop's own text, else the default (one statement)."""
+    stored = await SettingsService(session).stored(MESSAGE_SETTINGS.values())
+    return {kind: setting.read(stored.get(setting.key)) for kind, setting in MESSAGE_SETTINGS.items()}
 
 
 # The stage a draft is about: once the job has left it, an unsent draft is out of date.
@@ -126,7 +99,7 @@ async def withdraw_outdated(
     return len(stale)
 
 
-async def ensure_drafts(session: AsyncSession, needs: Iterable[DraftNeed], company_name: str) -> int:
+async def ensure_drafts(session: AsyncSession, needs: Iterable[DraftNeed]) -> int:
     """Add the drafts not made yet for these events (caller's transaction); returns how many were added.
 
     A draft that was sent or deleted still counts as made, so an event is drafted once.
@@ -146,6 +119,7 @@ async def ensure_drafts(session: AsyncSession, needs: Iterable[DraftNeed], compa
             )).all()
         )  # fmt: skip
     sources = await templates(session)
+    company_name = await SettingsService(session).get(COMPANY_NAME)
     added = 0
     for need in needs:
         key = (need.kind.value, need.project.id, need.project.event_key)
@@ -155,7 +129,8 @@ async def ensure_drafts(session: AsyncSession, needs: Iterable[DraftNeed], compa
         try:
             body = render_message(sources[need.kind], template_values(need.project, company_name))
         except TemplateError:  # a broken shop template must not stop the shop: fall back to ours
-            body = render_message(DEFAULT_TEMPLATES[need.kind], template_values(need.project, company_name))
+            default = MESSAGE_SETTINGS[need.kind].default_text
+            body = render_message(default, template_values(need.project, company_name))
         session.add(
             OutboundDraft(
                 kind=need.kind.value,

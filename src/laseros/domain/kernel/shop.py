@@ -1,4 +1,4 @@
-"""Facts about the shop that every area shares: thicknesses, materials, sheet sizes, the calendar."""
+"""Facts about the shop that every area shares: thicknesses, default materials and sheet sizes, the calendar."""
 
 from __future__ import annotations
 
@@ -25,6 +25,16 @@ def thickness_label(value: Decimal | None) -> str:
     if value is None:
         return ""
     return f"{value.normalize():f}" if value != value.to_integral() else f"{value:.1f}"
+
+
+def sheet_label(material_type: str | None, thickness_mm: Decimal | None, sheet_size: str | None) -> str:
+    """A sheet as the shop says it: "Mild Steel 3.0 mm 3000x1500" (parts that are not set are left out)."""
+    parts = [
+        material_type or "",
+        f"{thickness_label(thickness_mm)} mm" if thickness_mm is not None else "",
+        sheet_size or "",
+    ]
+    return " ".join(part for part in parts if part)
 
 
 def parse_thickness(raw: str) -> Decimal | None:

@@ -1,1 +1,0 @@
-"""Client-facing communications: drafted follow-ups and their message templates."""

@@ -1,0 +1,110 @@
+"""The facts the notification rules decide on, read in as few statements as an action can afford."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import case, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from laseros.domain.clients.models import Client
+from laseros.domain.inventory.models import InventoryItem, InventoryTransaction
+from laseros.domain.kernel.models import ShopSetting
+from laseros.domain.kernel.settings import SettingsService
+from laseros.domain.notifications.rules import LIMIT_SETTINGS, ItemFacts, Limits, ProjectFacts, limits_from
+from laseros.domain.projects.models import Project
+from laseros.domain.projects.stages import WATCHED_STAGES, Stage
+from laseros.domain.runs.models import LaserRun, RunStatus
+
+CHUNK = 400  # ids per IN list
+
+
+def chunks(ids: Collection[int]) -> list[list[int]]:
+    ordered = sorted(ids)
+    return [ordered[i : i + CHUNK] for i in range(0, len(ordered), CHUNK)]
+
+
+async def stage_limits(session: AsyncSession) -> Limits:
+    """The shop's stage limits (one statement)."""
+    return limits_from(dict(await SettingsService(session).stored(LIMIT_SETTINGS)))
+
+
+def _limit_columns() -> list[Any]:
+    """The limit settings as columns of another query (one statement fewer in an action's transaction)."""
+    return [
+        select(ShopSetting.value).where(ShopSetting.key == setting.key).scalar_subquery() for setting in LIMIT_SETTINGS
+    ]
+
+
+async def project_facts(session: AsyncSession, project_ids: Collection[int] | None) -> list[ProjectFacts]:
+    """Facts for watched projects (all of them when ``project_ids`` is None)."""
+    facts, _stored = await project_facts_with_limits(session, project_ids, with_limits=False)
+    return facts
+
+
+_FACT_COLUMNS = 15  # the ProjectFacts fields read by _project_facts, in order
+
+
+async def project_facts_with_limits(
+    session: AsyncSession, project_ids: Collection[int] | None, *, with_limits: bool
+) -> tuple[list[ProjectFacts], dict[str, str | None] | None]:
+    """Facts for watched projects, and (``with_limits``) the stage-limit settings read in the same statement."""
+    # The latest completed run, only for cutting jobs (their stall clock restarts at each run).
+    last_run = (
+        select(func.max(LaserRun.ended_at))
+        .where(LaserRun.project_id == Project.id, LaserRun.status == RunStatus.COMPLETED.value)
+        .scalar_subquery()
+    )
+    base = (
+        select(
+            Project.id, Project.project_code, Project.name, Project.client_id, Client.name, Project.stage,
+            Project.stage_changed_at, Project.material_type, Project.thickness_mm, Project.sheet_size,
+            Project.sheets_required, Project.preset_id, Project.pop_deadline, Project.due_date,
+            case((Project.stage == Stage.CUTTING.value, last_run), else_=None),
+            *(_limit_columns() if with_limits else []),
+        )
+        .join(Client, Client.id == Project.client_id)
+        .where(Project.stage.in_([s.value for s in WATCHED_STAGES]))
+    )  # fmt: skip
+    if project_ids is None:
+        rows = list((await session.execute(base)).all())
+    else:
+        rows = []
+        for chunk in chunks(project_ids):
+            rows.extend((await session.execute(base.where(Project.id.in_(chunk)))).all())
+    ended_type = LaserRun.__table__.c.ended_at.type
+    facts = []
+    for row in rows:
+        last = row[14]
+        if isinstance(last, str):  # an aggregate inside CASE comes back raw on SQLite
+            last = ended_type.process_result_value(datetime.fromisoformat(last), session.bind.dialect)  # type: ignore[union-attr]
+        facts.append(ProjectFacts(*row[:5], Stage(row[5]), *row[6:14], last_run_ended_at=last))  # type: ignore[misc]
+    stored = None
+    if with_limits and rows:
+        stored = dict(zip((s.key for s in LIMIT_SETTINGS), rows[0][_FACT_COLUMNS:], strict=True))
+    return facts, stored
+
+
+async def item_facts(session: AsyncSession, item_ids: Collection[int] | None) -> list[ItemFacts]:
+    """Facts for items below their minimum (all of them when ``item_ids`` is None)."""
+    last_shortfall = (
+        select(InventoryTransaction.shortfall)
+        .where(InventoryTransaction.item_id == InventoryItem.id)
+        .order_by(InventoryTransaction.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    base = select(
+        InventoryItem.id, InventoryItem.item_code, InventoryItem.name, InventoryItem.unit,
+        InventoryItem.quantity_on_hand, InventoryItem.min_required, InventoryItem.reorder_quantity,
+        func.coalesce(last_shortfall, 0),
+    ).where(InventoryItem.quantity_on_hand < InventoryItem.min_required)  # fmt: skip
+    if item_ids is None:
+        rows = list((await session.execute(base)).all())
+    else:
+        rows = []
+        for chunk in chunks(item_ids):
+            rows.extend((await session.execute(base.where(InventoryItem.id.in_(chunk)))).all())
+    return [ItemFacts(*row) for row in rows]
