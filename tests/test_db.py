@@ -68,3 +68,72 @@ def test_many_concurrent_writers_never_see_database_is_locked(settings):
 
     values = asyncio.run(hammer())
     assert sorted(values) == list(range(1, 61))
+
+
+def test_a_refused_form_does_not_hold_up_another_users_save(settings, monkeypatch, db_query):
+    """One web process (uvicorn): while a refused form is drawn again, someone else's valid save goes through.
+
+    The refused request is held inside its 422 re-render; the other user's save must finish meanwhile
+    (before, the refused request held the one writer connection, and SQLite's write lock, until it ended).
+    """
+    import socket
+    import threading
+    import time
+
+    import anyio.to_thread
+    import httpx
+    import uvicorn
+
+    from laseros.app import create_app
+    from laseros.web.controllers import projects as project_pages
+    from tests.conftest import PASSWORDS
+
+    drawing_refusal, let_it_finish = threading.Event(), threading.Event()
+    render = project_pages.render
+
+    async def held_render(request, template, context, **options):  # type: ignore[no-untyped-def]
+        if options.get("status_code") == 422:
+            drawing_refusal.set()
+            await anyio.to_thread.run_sync(let_it_finish.wait, 20)
+        return await render(request, template, context, **options)
+
+    monkeypatch.setattr(project_pages, "render", held_render)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+
+    def logged_in(role: str) -> httpx.Client:
+        client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
+        client.get("/auth/login")
+        client.headers["x-csrftoken"] = client.cookies["csrftoken"]
+        assert client.post("/auth/login", data={"username": role, "password": PASSWORDS[role]}).status_code == 303
+        return client
+
+    try:
+        manager, admin = logged_in("manager"), logged_in("admin")
+        refused: list[int] = []
+        first = threading.Thread(
+            target=lambda: refused.append(manager.post("/projects/new", data={"name": ""}).status_code)
+        )
+        first.start()
+        assert drawing_refusal.wait(10), "the refused form was never drawn again"
+        started = time.monotonic()
+        saved = admin.post("/clients/new", data={"name": "Karoo Steel"}, timeout=5)
+        waited = time.monotonic() - started
+        let_it_finish.set()
+        first.join(10)
+    finally:
+        let_it_finish.set()
+        server.should_exit = True
+        thread.join(10)
+    assert (refused, saved.status_code) == ([422], 303)
+    assert waited < 5
+    assert db_query("SELECT name FROM clients") == [("Karoo Steel",)]
+    assert db_query("SELECT count(*) FROM projects") == [(0,)]

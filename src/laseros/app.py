@@ -90,6 +90,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             directory=TEMPLATES_DIR, engine=JinjaTemplateEngine, engine_callback=configure_templates
         ),
         dependencies={
+            "db": Provide(deps.provide_db, sync_to_thread=False),
+            "app_settings": Provide(deps.provide_app_settings, sync_to_thread=False),
+            "page_size": Provide(deps.provide_page_size, sync_to_thread=False),
+            "jobs": Provide(deps.provide_jobs, sync_to_thread=False),
+            "bell_hub": Provide(deps.provide_bell_hub, sync_to_thread=False),
             "db_session": Provide(deps.provide_db_session),
             "actor": Provide(deps.provide_actor, sync_to_thread=False),
             "calendar": Provide(deps.provide_calendar, sync_to_thread=False),

@@ -8,21 +8,28 @@ Within one process, writes go through a pool of exactly one connection: SQLite r
 at a time anyway, and waiting in the pool's queue is first-come first-served with no delay,
 where waiting in SQLite's busy handler sleeps in steps of up to 100 ms (docs/performance.md).
 busy_timeout still covers other processes (a worker, the CLI).
+
+A web request that may write gets a session in "actions" mode: it reads through the reading
+engine, and only a service method marked ``@action`` takes the writer (BEGIN IMMEDIATE) for the
+length of that one user action. So a form refused before or by its action, and the page drawn
+after it, never hold the write lock or the writer connection (docs/architecture.md).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Concatenate, Literal, ParamSpec, Protocol, TypeVar
 
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, event
+from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, ORMExecuteState, Session, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 from laseros.settings import Settings
@@ -41,6 +48,12 @@ log = logging.getLogger(__name__)
 
 CommitHook = Callable[["UnitOfWork"], Awaitable[None]]
 AfterCommit = Callable[[], Awaitable[None]]
+# "read": reads only; "write": every transaction writes (jobs, the CLI); "actions": reads, and
+# each ``@action`` is one write transaction (a web request that may write).
+Mode = Literal["read", "write", "actions"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def utcnow() -> datetime:
@@ -101,6 +114,33 @@ class TimestampedBase(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 
+class WriteOutsideAction(RuntimeError):
+    """A write was attempted by a session that is not inside an ``@action`` (a bug, not user input)."""
+
+
+class _RoutedSession(Session):
+    """The sync session under ``UnitOfWork``: each transaction goes to the writer only while writing."""
+
+    def get_bind(self, mapper: Any = None, clause: Any = None, **kw: Any) -> Engine:
+        reading, writing = self.info["binds"]
+        return writing if self.info["writing"] else reading
+
+
+@event.listens_for(_RoutedSession, "before_flush")
+def _refuse_flush_outside_action(session: Session, _context: Any, _instances: Any) -> None:
+    if session.info["writing"]:
+        return
+    changed = [obj for obj in session.dirty if session.is_modified(obj, include_collections=False)]
+    if session.new or session.deleted or changed:
+        raise WriteOutsideAction(f"changes flushed outside an @action: {[*session.new, *changed, *session.deleted]}")
+
+
+@event.listens_for(_RoutedSession, "do_orm_execute")
+def _refuse_dml_outside_action(state: ORMExecuteState) -> None:
+    if not state.session.info["writing"] and (state.is_insert or state.is_update or state.is_delete):
+        raise WriteOutsideAction("a write statement outside an @action (mark the service method that writes)")
+
+
 class UnitOfWork(AsyncSession):
     """A session whose ``commit()`` also runs the work an action implies, in one place.
 
@@ -110,6 +150,39 @@ class UnitOfWork(AsyncSession):
     pushes, job enqueues): a rolled-back action never announces anything. Their failures are logged,
     never raised: the user's data is already safe.
     """
+
+    sync_session_class = _RoutedSession
+
+    @property
+    def writing(self) -> bool:
+        return bool(self.info["writing"])
+
+    @asynccontextmanager
+    async def action(self) -> AsyncIterator[None]:
+        """One user action: one write transaction, committed at the end (rolled back on error).
+
+        In "actions" mode what was read before is let go first (objects loaded so far stay
+        readable, detached), so the action reads afresh under the write lock; afterwards the
+        session reads through the reading engine again. Inside another action, or in a "write"
+        session, this is just the code it wraps.
+        """
+        if self.info["writing"]:
+            yield
+            return
+        if self.info["mode"] != "actions":
+            raise WriteOutsideAction("a read-only session cannot run an action")
+        self.sync_session.expunge_all()
+        await self.rollback()
+        self.info["writing"] = True
+        try:
+            yield
+            if self.in_transaction():
+                await self.commit()
+        except BaseException:
+            await self.rollback()
+            raise
+        finally:
+            self.info["writing"] = False
 
     def before_commit(self, key: str, hook: CommitHook) -> None:
         """Run ``hook(session)`` before this transaction commits (once per key)."""
@@ -184,9 +257,10 @@ class Database:
     write_engine: AsyncEngine
 
     def __post_init__(self) -> None:
-        self.read_sessions = async_sessionmaker(self.engine, class_=UnitOfWork, expire_on_commit=False)
-        self.write_sessions = async_sessionmaker(
-            self.write_engine.execution_options(**{WRITE_OPTION: True}), class_=UnitOfWork, expire_on_commit=False
+        self._sessions = async_sessionmaker(class_=UnitOfWork, expire_on_commit=False)
+        self._binds = (
+            self.engine.sync_engine,
+            self.write_engine.execution_options(**{WRITE_OPTION: True}).sync_engine,
         )
 
     @classmethod
@@ -194,11 +268,19 @@ class Database:
         engine = create_engine(settings)
         return cls(engine, create_engine(settings, writer=True) if settings.is_sqlite else engine)
 
+    def new_session(self, mode: Mode) -> UnitOfWork:
+        """A session in ``mode`` (see ``Mode``); the caller closes it."""
+        return self._sessions(info={"binds": self._binds, "mode": mode, "writing": mode == "write"})
+
     @asynccontextmanager
-    async def session(self, *, write: bool) -> AsyncIterator[UnitOfWork]:
-        """A session for one unit of work; uncommitted work is rolled back on exit."""
-        maker = self.write_sessions if write else self.read_sessions
-        async with maker() as session:
+    async def session(self, *, write: bool | Literal["actions"]) -> AsyncIterator[UnitOfWork]:
+        """A session for one unit of work; uncommitted work is rolled back on exit.
+
+        ``write=True``: every transaction writes (BEGIN IMMEDIATE on the writer); ``False``: reads
+        only; ``"actions"``: reads, and each ``@action`` service call writes (web requests).
+        """
+        mode: Mode = "actions" if write == "actions" else "write" if write else "read"
+        async with self.new_session(mode) as session:
             yield session
 
     async def optimize(self) -> None:
@@ -214,3 +296,25 @@ class Database:
         await self.engine.dispose()
         if self.write_engine is not self.engine:
             await self.write_engine.dispose()
+
+
+class HasSession(Protocol):
+    @property
+    def session(self) -> AsyncSession: ...
+
+
+S = TypeVar("S", bound=HasSession)
+
+
+def action(method: Callable[Concatenate[S, P], Awaitable[R]]) -> Callable[Concatenate[S, P], Coroutine[Any, Any, R]]:
+    """Mark a service method as one user action: it runs in one write transaction (``UnitOfWork.action``)."""
+
+    @functools.wraps(method)
+    async def run(service: S, *args: P.args, **kwargs: P.kwargs) -> R:
+        session = service.session
+        if not isinstance(session, UnitOfWork):
+            return await method(service, *args, **kwargs)
+        async with session.action():
+            return await method(service, *args, **kwargs)
+
+    return run

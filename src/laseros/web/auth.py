@@ -9,7 +9,7 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
 from laseros.domain.admin.models import UserSession
-from laseros.domain.admin.roles import Permission, Role, role_can
+from laseros.domain.admin.roles import ROLE_LABELS, Permission, Role, role_can
 from laseros.domain.admin.services import AuthService
 from laseros.domain.kernel.actor import Actor
 
@@ -38,7 +38,7 @@ class CurrentUser:
 
     @property
     def role_label(self) -> str:
-        return Role(self.role).name.title()
+        return ROLE_LABELS[Role(self.role)]
 
     @property
     def actor(self) -> Actor:

@@ -25,9 +25,17 @@ from laseros.domain.projects.services import ProjectService
 from laseros.domain.queue.services import QueueService
 from laseros.domain.runs.services import RunService
 from laseros.domain.runs.totals import ProductionTotals
+from laseros.jobs.runtime import JobRuntime
+from laseros.settings import Settings
 from laseros.web.guards import SAFE_METHODS
+from laseros.web.live import BellHub
 
 # Handler parameter types for name-based injection (the names are registered in app.py).
+Db = NamedDependency[Database]
+AppSettings = NamedDependency[Settings]
+PageSize = NamedDependency[int]
+Jobs = NamedDependency[JobRuntime]
+Hub = NamedDependency[BellHub | None]
 DbSession = NamedDependency[AsyncSession]
 CurrentActor = NamedDependency[Actor]
 Calendar = NamedDependency[ShopCalendar]
@@ -47,9 +55,36 @@ Drafts = NamedDependency[DraftService]
 
 
 async def provide_db_session(state: State, request: Request) -> AsyncIterator[AsyncSession]:
+    """The request's session: reads only for GET; for a POST, reads plus its one ``@action``.
+
+    A POST's action takes the writer only while it runs, so a refused form (and any page drawn
+    after the action) reads without holding the write lock.
+    """
     db: Database = state.db
-    async with db.session(write=request.method not in SAFE_METHODS) as session:
+    async with db.session(write="actions" if request.method not in SAFE_METHODS else False) as session:
         yield session
+
+
+def provide_db(state: State) -> Database:
+    return state.db
+
+
+def provide_app_settings(state: State) -> Settings:
+    return state.settings
+
+
+def provide_page_size(state: State) -> int:
+    """How many rows a list page shows."""
+    return int(state.settings.page_size)
+
+
+def provide_jobs(state: State) -> JobRuntime:
+    return state.jobs
+
+
+def provide_bell_hub(state: State) -> BellHub | None:
+    """This process's bell subscription (None until the app has started it)."""
+    return state.get("bell_hub")
 
 
 def provide_actor(request: Request) -> Actor:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from litestar import Request
 from litestar.response import Stream
-from sqlalchemy.ext.asyncio import AsyncSession
+
+from laseros.db import Database
+from laseros.domain.kernel.paging import Export
 
 
 def _cell(value: Any) -> Any:
@@ -42,25 +43,20 @@ async def _encode(header: Sequence[str], rows: AsyncIterator[Sequence[Any]]) -> 
     yield buffer.getvalue().encode()
 
 
-def csv_export(
-    request: Request,
-    filename: str,
-    header: Sequence[str],
-    rows_from: Callable[[AsyncSession], AsyncIterator[Sequence[Any]]],
-) -> Stream:
-    """Stream ``rows_from(session)`` as a CSV download.
+def csv_export(db: Database, export: Export) -> Stream:
+    """Stream a list's export as a CSV download.
 
     The stream is sent after the handler returns and its request session is closed, so the rows
     are read through a read-only session of their own.
     """
 
     async def rows() -> AsyncIterator[Sequence[Any]]:
-        async with request.app.state.db.session(write=False) as session:
-            async for row in rows_from(session):
+        async with db.session(write=False) as session:
+            async for row in export.rows(session):
                 yield row
 
     return Stream(
-        _encode(header, rows()),
+        _encode(export.header, rows()),
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        headers={"Content-Disposition": f'attachment; filename="{export.filename}"'},
     )

@@ -12,7 +12,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from laseros.db import utcnow
+from laseros.db import action, utcnow
 from laseros.domain.admin.models import LoginAttempt, User, UserSession
 from laseros.domain.admin.roles import Role
 from laseros.domain.kernel.activity import record_activity
@@ -42,6 +42,7 @@ class UserService:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
+    @action
     async def create(
         self, username: str, password: str, role: str, display_name: str | None = None, actor: Actor = SYSTEM
     ) -> User:
@@ -103,6 +104,7 @@ class AuthService:
             return newest + LOCKOUT_WINDOW
         return None
 
+    @action
     async def login(self, username: str, password: str, ip: str | None, user_agent: str | None) -> str:
         """Check the password and open a session; returns the cookie token. Commits either way."""
         username = username.strip()[:80]
@@ -164,6 +166,7 @@ class AuthService:
     def needs_touch(record: UserSession) -> bool:
         return utcnow() - record.last_seen_at >= SESSION_TOUCH_EVERY
 
+    @action
     async def touch(self, record: UserSession) -> None:
         """Slide the expiry forward; callers ask ``needs_touch`` first so this writes once every few minutes."""
         now = utcnow()
@@ -174,10 +177,12 @@ class AuthService:
         )
         await self.session.commit()
 
+    @action
     async def set_mode(self, session_id: int, mode: str) -> None:
         await self.session.execute(update(UserSession).where(UserSession.id == session_id).values(mode=mode))
         await self.session.commit()
 
+    @action
     async def logout(self, session_id: int, actor: Actor) -> None:
         await self.session.execute(delete(UserSession).where(UserSession.id == session_id))
         if actor.user_id is not None:

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Any
-
-from sqlalchemy import Row, Select, func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from laseros.db import action
 from laseros.domain.clients.models import Client
 from laseros.domain.clients.schemas import ClientInput
 from laseros.domain.kernel.activity import record_activity
 from laseros.domain.kernel.actor import Actor
 from laseros.domain.kernel.errors import NotFound
-from laseros.domain.kernel.paging import Page, paginate, stream_rows
+from laseros.domain.kernel.paging import Export, Page, paginate
 from laseros.domain.kernel.search import contains
 from laseros.domain.kernel.sequences import next_code_value
 
@@ -33,10 +31,10 @@ class ClientService:
             stmt = stmt.where(or_(*(contains(self.session, column, term) for column in columns)))
         return stmt
 
-    def export_rows(self, q: str = "") -> AsyncIterator[Row[Any]]:
+    def export(self, q: str = "") -> Export:
         """The searched clients as ``EXPORT_COLUMNS`` rows, streamed."""
         columns = (getattr(Client, name) for name in EXPORT_COLUMNS)
-        return stream_rows(self.session, self.search_query(q).with_only_columns(*columns))
+        return Export("clients.csv", EXPORT_COLUMNS, self.search_query(q).with_only_columns(*columns))
 
     async def list(self, q: str = "", page: int = 1, per_page: int = 25) -> Page[Client]:
         return await paginate(self.session, self.search_query(q), page, per_page)
@@ -62,6 +60,7 @@ class ClientService:
         stmt = select(func.count()).select_from(Client).join(Client.projects).where(Client.id == client_id)
         return await self.session.scalar(stmt) or 0
 
+    @action
     async def create(self, data: ClientInput) -> Client:
         """Create a client with the next CL-#### code; commits."""
         number = await next_code_value(self.session, "client")
@@ -72,6 +71,7 @@ class ClientService:
         await self.session.commit()
         return client
 
+    @action
     async def update(self, client_id: int, data: ClientInput) -> Client:
         """Save edited client details; commits."""
         client = await self.get(client_id)
@@ -89,6 +89,7 @@ class ClientService:
         await self.session.commit()
         return client
 
+    @action
     async def delete(self, client_id: int) -> tuple[str, int]:
         """Delete a client and (by cascade) their projects; returns (name, projects removed). Commits."""
         client = await self.get(client_id)

@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, Select, case, func, or_, select, type_coerce, update
+from sqlalchemy import Select, case, func, or_, select, type_coerce, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import contains_eager
 
-from laseros.db import ScaledDecimal, utcnow
+from laseros.db import ScaledDecimal, action, utcnow
 from laseros.domain.inventory.models import Category, InventoryItem, InventoryTransaction, TransactionType
 from laseros.domain.inventory.schemas import ItemInput, TransactionInput
 from laseros.domain.inventory.stock import SheetSpec, jobs_waiting_on, release_waiting, sheet_item_for
 from laseros.domain.kernel.activity import record_activity
 from laseros.domain.kernel.actor import Actor
 from laseros.domain.kernel.errors import InvalidInput, NotFound
-from laseros.domain.kernel.paging import Page, paginate, stream_rows
+from laseros.domain.kernel.paging import Export, Page, paginate
 from laseros.domain.kernel.search import contains
 from laseros.domain.kernel.sequences import next_code_value
 from laseros.domain.kernel.shop import ShopCalendar
@@ -153,9 +152,9 @@ class InventoryService:
     async def list(self, filters: ItemFilters, page: int = 1, per_page: int = 50) -> Page[InventoryItem]:
         return await paginate(self.session, self.search_query(filters), page, per_page)
 
-    def export_items(self, filters: ItemFilters) -> AsyncIterator[Row[Any]]:
+    def export_items(self, filters: ItemFilters) -> Export:
         columns = (getattr(InventoryItem, name) for name in ITEM_EXPORT_COLUMNS)
-        return stream_rows(self.session, self.search_query(filters).with_only_columns(*columns))
+        return Export("inventory.csv", ITEM_EXPORT_COLUMNS, self.search_query(filters).with_only_columns(*columns))
 
     async def summary(self) -> StockSummary:
         """Item count, low-stock count and total valuation, in one aggregate query."""
@@ -209,6 +208,7 @@ class InventoryService:
             if taken is None:
                 return code
 
+    @action
     async def create(self, data: ItemInput) -> InventoryItem:
         """Define an item; a starting quantity goes in as the first ledger row. Commits."""
         await self._check_unique(data, None)
@@ -233,6 +233,7 @@ class InventoryService:
         await self.session.commit()
         return item
 
+    @action
     async def update(self, item_id: int, data: ItemInput) -> InventoryItem:
         """Save an item's definition (its stock level changes only through transactions). Commits."""
         item = await self.get(item_id)
@@ -254,6 +255,7 @@ class InventoryService:
 
     # -- the ledger --------------------------------------------------------------------------
 
+    @action
     async def record(self, item_id: int, data: TransactionInput) -> tuple[InventoryTransaction, list[Project]]:
         """Record a purchase, usage, adjustment or return; stock arriving releases waiting jobs. Commits.
 
@@ -317,9 +319,10 @@ class InventoryService:
     ) -> Page[InventoryTransaction]:
         return await paginate(self.session, self.transactions_query(filters), page, per_page)
 
-    def export_transactions(self, filters: TransactionFilters) -> AsyncIterator[Row[Any]]:
+    def export_transactions(self, filters: TransactionFilters) -> Export:
         columns = (
             _JOINED_TRANSACTION_COLUMNS.get(name, getattr(InventoryTransaction, name, None))
             for name in TRANSACTION_EXPORT_COLUMNS
         )
-        return stream_rows(self.session, self.transactions_query(filters).with_only_columns(*columns))
+        statement = self.transactions_query(filters).with_only_columns(*columns)
+        return Export("inventory_transactions.csv", TRANSACTION_EXPORT_COLUMNS, statement)

@@ -1,4 +1,4 @@
-"""One page of a list, counted and sliced in SQL."""
+"""One page of a list, counted and sliced in SQL; and a whole list as an export."""
 
 from __future__ import annotations
 
@@ -53,3 +53,19 @@ async def stream_rows(session: AsyncSession, stmt: Select[Any]) -> AsyncIterator
     result = await session.stream(stmt.execution_options(yield_per=500))
     async for row in result:
         yield row
+
+
+@dataclass(frozen=True)
+class Export:
+    """A list as a spreadsheet: its file name, its header row and the statement whose rows follow.
+
+    Built by a service for its list's filters; streamed by the web layer (``web.export``) through a
+    read session of its own, so the rows are read after the request's session has closed.
+    """
+
+    filename: str
+    header: tuple[str, ...]
+    statement: Select[Any]
+
+    def rows(self, session: AsyncSession) -> AsyncIterator[Row[Any]]:
+        return stream_rows(session, self.statement)

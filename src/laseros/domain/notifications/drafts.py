@@ -8,21 +8,19 @@ the server: "Mark sent" records that the person did it.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import Row, Select, func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
-from laseros.db import utcnow
+from laseros.db import action, utcnow
 from laseros.domain.clients.models import Client
 from laseros.domain.kernel.activity import record_activity
 from laseros.domain.kernel.actor import Actor
 from laseros.domain.kernel.errors import Conflict, InvalidInput, NotFound
-from laseros.domain.kernel.paging import Page, paginate, stream_rows
+from laseros.domain.kernel.paging import Export, Page, paginate
 from laseros.domain.kernel.registry import WHATSAPP_COUNTRY_CODE
 from laseros.domain.kernel.settings import SettingsService
 from laseros.domain.notifications.models import DraftKind, DraftStatus, OutboundDraft
@@ -176,7 +174,7 @@ class DraftService:
             per_page=listing.per_page,
         )
 
-    def export_rows(self, filters: DraftFilters) -> AsyncIterator[Row[Any]]:
+    def export(self, filters: DraftFilters) -> Export:
         """The filtered drafts as ``EXPORT_COLUMNS`` rows, streamed."""
         columns = (_JOINED_EXPORT_COLUMNS.get(name, getattr(OutboundDraft, name, None)) for name in EXPORT_COLUMNS)
         stmt = (
@@ -185,7 +183,7 @@ class DraftService:
             .join(Client, Client.id == OutboundDraft.client_id)
             .with_only_columns(*columns)
         )
-        return stream_rows(self.session, stmt)
+        return Export("drafts.csv", EXPORT_COLUMNS, stmt)
 
     async def get(self, draft_id: int) -> OutboundDraft:
         """A pending or sent draft with its project and client.
@@ -210,6 +208,7 @@ class DraftService:
     async def card(self, draft_id: int) -> DraftCard:
         return draft_card(await self.get(draft_id), await self.country_code())
 
+    @action
     async def edit(self, draft_id: int, body_text: str) -> OutboundDraft:
         """Replace a pending draft's message (a sent one cannot change: Conflict). Commits."""
         draft = await self.get(draft_id)
@@ -221,6 +220,7 @@ class DraftService:
             await self.session.commit()
         return draft
 
+    @action
     async def mark_sent(self, draft_id: int) -> OutboundDraft:
         """Record that a person sent the message. Commits.
 
@@ -235,6 +235,7 @@ class DraftService:
             await self.session.commit()
         return draft
 
+    @action
     async def delete(self, draft_id: int) -> OutboundDraft:
         """Hide a draft (pending or sent). Commits.
 

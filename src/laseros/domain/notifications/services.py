@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from laseros.db import utcnow
+from laseros.db import action, utcnow
 from laseros.domain.kernel.activity import record_activity
 from laseros.domain.kernel.actor import Actor
 from laseros.domain.kernel.errors import NotFound
-from laseros.domain.kernel.paging import Page, paginate, stream_rows
+from laseros.domain.kernel.paging import Export, Page, paginate
 from laseros.domain.notifications.bell import announce_after_commit, is_open, open_count
 from laseros.domain.notifications.models import Notification, NotificationType
 
@@ -40,6 +39,7 @@ class NotificationService:
             raise NotFound(f"Notification {notif_id} does not exist.")
         return found
 
+    @action
     async def resolve(self, notif_id: int) -> Notification:
         """Resolve by hand: it leaves the bell, and the same condition is not raised again until it ends. Commits."""
         found = await self.get(notif_id)
@@ -81,9 +81,7 @@ class NotificationService:
         stmt = self.list_query(include_resolved=include_resolved, notif_type=notif_type)
         return await paginate(self.session, stmt, page, per_page)
 
-    def export(
-        self, *, include_resolved: bool = False, notif_type: NotificationType | None = None
-    ) -> AsyncIterator[Row[Any]]:
+    def export(self, *, include_resolved: bool = False, notif_type: NotificationType | None = None) -> Export:
         columns = (getattr(Notification, name) for name in EXPORT_COLUMNS)
         stmt = self.list_query(include_resolved=include_resolved, notif_type=notif_type)
-        return stream_rows(self.session, stmt.with_only_columns(*columns))
+        return Export("notifications.csv", EXPORT_COLUMNS, stmt.with_only_columns(*columns))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from laseros.db import action
 from laseros.domain.admin.models import User, UserSession
 from laseros.domain.admin.roles import Permission, Role, role_can
 from laseros.domain.admin.services import UserService
@@ -51,12 +52,14 @@ class OperatorService:
             raise NotFound(f"User {user_id} is not an operator login; manage it under users.")
         return user
 
+    @action
     async def create_login(self, data: OperatorLoginInput) -> User:
         """A phone login with the operator role. Commits."""
         return await UserService(self.session).create(
             data.username, data.password, Role.OPERATOR.value, data.display_name, actor=self.actor
         )
 
+    @action
     async def update_login(self, user_id: int, data: OperatorLoginInput) -> User:
         """Rename an operator and, when a new password is given, reset it (ending their sessions). Commits."""
         user = await self.get_login(user_id)
@@ -71,6 +74,7 @@ class OperatorService:
         await self.session.commit()
         return user
 
+    @action
     async def toggle_login(self, user_id: int) -> User:
         """Deactivate (they can no longer log in; open sessions end) or reactivate an operator login. Commits."""
         user = await self.get_login(user_id)
@@ -91,6 +95,7 @@ class OperatorService:
             raise NotFound(f"Extra operator {extra_id} does not exist.")
         return extra
 
+    @action
     async def create_extra(self, data: ExtraOperatorInput) -> ExtraOperator:
         """Someone runs can be attributed to who never logs in. Commits."""
         extra = ExtraOperator(display_name=data.display_name, notes=data.notes)
@@ -100,6 +105,7 @@ class OperatorService:
         await self.session.commit()
         return extra
 
+    @action
     async def update_extra(self, extra_id: int, data: ExtraOperatorInput) -> ExtraOperator:
         extra = await self.get_extra(extra_id)
         extra.display_name, extra.notes = data.display_name, data.notes
@@ -107,6 +113,7 @@ class OperatorService:
         await self.session.commit()
         return extra
 
+    @action
     async def toggle_extra(self, extra_id: int) -> ExtraOperator:
         extra = await self.get_extra(extra_id)
         extra.is_active = not extra.is_active

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
-from sqlalchemy import Row, Select, select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from laseros.domain.kernel.actor import Actor
 from laseros.domain.kernel.errors import NotFound
-from laseros.domain.kernel.paging import Page, paginate, stream_rows
+from laseros.domain.kernel.paging import Export, Page, paginate
 from laseros.domain.presets.models import Preset
 
 EXPORT_COLUMNS = (
@@ -56,10 +54,10 @@ class PresetService:
             stmt = stmt.where(Preset.is_active.is_(False))
         return stmt
 
-    def export_rows(self, filters: PresetFilters) -> AsyncIterator[Row[Any]]:
+    def export(self, filters: PresetFilters) -> Export:
         """The filtered presets as ``EXPORT_COLUMNS`` rows, streamed."""
         columns = (getattr(Preset, name) for name in EXPORT_COLUMNS)
-        return stream_rows(self.session, self.search_query(filters).with_only_columns(*columns))
+        return Export("presets.csv", EXPORT_COLUMNS, self.search_query(filters).with_only_columns(*columns))
 
     async def list(self, filters: PresetFilters, page: int = 1, per_page: int = 50) -> Page[Preset]:
         return await paginate(self.session, self.search_query(filters), page, per_page)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from laseros.db import action
 from laseros.domain.kernel.activity import record_activity
 from laseros.domain.kernel.actor import Actor
 from laseros.domain.notifications.watch import watch_project
@@ -30,6 +31,7 @@ class JobPresets:
     async def project_count(self, preset_id: int) -> int:
         return await self.session.scalar(select(func.count(Project.id)).where(Project.preset_id == preset_id)) or 0
 
+    @action
     async def create(self, data: PresetInput) -> Preset:
         """Add a preset; an active one takes over its (material, thickness). Commits."""
         preset = Preset(**{**data.as_dict(), "is_active": False})
@@ -41,6 +43,7 @@ class JobPresets:
         await self.session.commit()
         return preset
 
+    @action
     async def update(self, preset_id: int, data: PresetInput) -> Preset:
         """Save a preset; moving it to another sheet or (de)activating it re-attaches open jobs. Commits."""
         preset = await self.presets.get(preset_id)
@@ -60,6 +63,7 @@ class JobPresets:
         await self.session.commit()
         return preset
 
+    @action
     async def toggle(self, preset_id: int) -> tuple[Preset, Preset | None]:
         """Activate (replacing the active one for its sheet) or deactivate. Commits.
 

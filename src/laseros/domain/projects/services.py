@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
-from sqlalchemy import Row, Select, func, or_, select, update
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from laseros.db import action
 from laseros.domain.clients.models import Client
 from laseros.domain.inventory.stock import stock_is_available
 from laseros.domain.kernel.activity import record_activity
 from laseros.domain.kernel.actor import Actor
 from laseros.domain.kernel.errors import Conflict, InvalidInput, NotFound
 from laseros.domain.kernel.models import ActivityLog
-from laseros.domain.kernel.paging import Page, paginate, stream_rows
+from laseros.domain.kernel.paging import Export, Page, paginate
 from laseros.domain.kernel.search import contains
 from laseros.domain.kernel.shop import POP_PAYMENT_DAYS, ShopCalendar
 from laseros.domain.notifications.watch import watch_project
@@ -82,11 +81,11 @@ class ProjectService:
             )
         return stmt
 
-    def export_rows(self, filters: ProjectFilters) -> AsyncIterator[Row[Any]]:
+    def export(self, filters: ProjectFilters) -> Export:
         """The filtered projects as ``EXPORT_COLUMNS`` rows (with their client's code and name), streamed."""
         columns = (_CLIENT_EXPORT_COLUMNS.get(name, getattr(Project, name, None)) for name in EXPORT_COLUMNS)
         stmt = self.search_query(filters).join(Project.client).with_only_columns(*columns)
-        return stream_rows(self.session, stmt)
+        return Export("projects.csv", EXPORT_COLUMNS, stmt)
 
     async def list(self, filters: ProjectFilters, page: int = 1, per_page: int = 25) -> Page[Project]:
         return await paginate(self.session, self.search_query(filters), page, per_page)
@@ -151,6 +150,7 @@ class ProjectService:
             raise InvalidInput({"client_id": "Choose a client from the list."})
         return client
 
+    @action
     async def create(self, data: ProjectInput) -> Project:
         """Create a project in Request with the client's next JB code. Commits."""
         client = await self._require_client(data.client_id)
@@ -180,6 +180,7 @@ class ProjectService:
         await self.session.commit()
         return project
 
+    @action
     async def update(self, project_id: int, data: ProjectInput) -> Project:
         """Save edited project details (not its stage). Commits."""
         project = await self.get(project_id)
@@ -204,6 +205,7 @@ class ProjectService:
         await self.session.commit()
         return project
 
+    @action
     async def delete(self, project_id: int) -> str:
         """Delete a project with its queue item; one with production runs is kept (cancel it instead). Commits."""
         project = await self.get(project_id)
@@ -219,6 +221,7 @@ class ProjectService:
         await self.session.commit()
         return label
 
+    @action
     async def change_stage(self, project_id: int, target: Stage) -> Project:
         """A manual stage change through the transition table; the queue item follows. Commits."""
         project = await self.get(project_id)
@@ -235,6 +238,7 @@ class ProjectService:
         await self.session.commit()
         return project
 
+    @action
     async def mark_pop_received(self, project_id: int) -> Project:
         """POP received: payment dates, a queue item at the end, and queued or waiting_material. Commits."""
         project = await self.get(project_id)

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import date
-from typing import Any
 
-from sqlalchemy import Row, bindparam, func, select, text, update
+from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm.attributes import set_committed_value
 
-from laseros.db import utcnow
+from laseros.db import action, utcnow
 from laseros.domain.clients.models import Client
 from laseros.domain.kernel.activity import record_activity
 from laseros.domain.kernel.actor import Actor
 from laseros.domain.kernel.errors import Conflict, NotFound
-from laseros.domain.kernel.paging import Page, paginate, stream_rows
+from laseros.domain.kernel.paging import Export, Page, paginate
 from laseros.domain.kernel.shop import ShopCalendar
 from laseros.domain.projects.lifecycle import set_stage
 from laseros.domain.projects.models import Project
@@ -89,10 +88,10 @@ class QueueService:
         )
         return stmt if show_all else stmt.where(QueueItem.status.in_(_ACTIVE))
 
-    def export_rows(self, show_all: bool = False) -> AsyncIterator[Row[Any]]:
+    def export(self, show_all: bool = False) -> Export:
         """The queue in order as ``EXPORT_COLUMNS`` rows, streamed."""
         columns = (_JOINED_EXPORT_COLUMNS.get(name, getattr(QueueItem, name, None)) for name in EXPORT_COLUMNS)
-        return stream_rows(self.session, self.listing_query(show_all).with_only_columns(*columns))
+        return Export("queue.csv", EXPORT_COLUMNS, self.listing_query(show_all).with_only_columns(*columns))
 
     async def list(self, show_all: bool = False, page: int = 1, per_page: int = 100) -> Page[QueueItem]:
         return await paginate(self.session, self.listing_query(show_all), page, per_page)
@@ -108,7 +107,7 @@ class QueueService:
         item = project.queue_item
         if item is None:
             return None
-        item.project = project
+        set_committed_value(item, "project", project)  # known already: no load, and nothing to write
         return (await self.stock_badges([item])).get(item.id)
 
     async def next_up(self, limit: int = 5) -> list[QueueItem]:
@@ -153,6 +152,7 @@ class QueueService:
         )
         return item
 
+    @action
     async def set_status(self, item_id: int, status: QueueStatus) -> QueueItem:
         """Start / complete / cancel / re-queue an item; the project stage follows. Commits."""
         item = await self.get(item_id)
@@ -166,6 +166,7 @@ class QueueService:
         await self.session.commit()
         return item
 
+    @action
     async def edit(self, item_id: int, data: QueueEdit) -> QueueItem:
         """Change priority, scheduled date and notes. Commits."""
         item = await self.get(item_id)
@@ -180,6 +181,7 @@ class QueueService:
             await self.session.commit()
         return item
 
+    @action
     async def reorder(self, ordered_ids: list[int]) -> int | None:
         """Apply one drag: ``ordered_ids`` is the shown list in its new order.
 

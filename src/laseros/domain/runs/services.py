@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, Select, func, or_, select, update
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from laseros.db import utcnow
+from laseros.db import action, utcnow
 from laseros.domain.admin.models import User
 from laseros.domain.admin.roles import Permission, role_can
 from laseros.domain.inventory.models import InventoryItem, TransactionType
@@ -23,7 +22,7 @@ from laseros.domain.inventory.stock import SheetSpec, sheet_item_for
 from laseros.domain.kernel.activity import record_activity
 from laseros.domain.kernel.actor import Actor
 from laseros.domain.kernel.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from laseros.domain.kernel.paging import Page, paginate, stream_rows
+from laseros.domain.kernel.paging import Export, Page, paginate
 from laseros.domain.kernel.search import contains
 from laseros.domain.kernel.shop import ShopCalendar
 from laseros.domain.notifications.watch import watch_project
@@ -82,6 +81,13 @@ def attribution_filter(operator: str):  # type: ignore[no-untyped-def]
     return None
 
 
+def may_end(run: LaserRun, user_id: int | None, role: str) -> bool:
+    """Who may end a run: its own operator, or someone who runs the office (the one rule for page and action)."""
+    return role_can(role, Permission.RUNS_LOG) and (
+        run.operator_id == user_id or role_can(role, Permission.OFFICE_EDIT)
+    )
+
+
 class RunService:
     def __init__(self, session: AsyncSession, actor: Actor, calendar: ShopCalendar) -> None:
         self.session = session
@@ -122,7 +128,7 @@ class RunService:
     async def list(self, filters: RunFilters, page: int = 1, per_page: int = 50) -> Page[LaserRun]:
         return await paginate(self.session, self._with_people(self.search_query(filters)), page, per_page)
 
-    def export_rows(self, filters: RunFilters) -> AsyncIterator[Row[Any]]:
+    def export(self, filters: RunFilters) -> Export:
         columns = (_JOINED_EXPORT_COLUMNS.get(name, getattr(LaserRun, name, None)) for name in EXPORT_COLUMNS)
         stmt = (
             self.search_query(filters)
@@ -131,7 +137,7 @@ class RunService:
             .outerjoin(ExtraOperator, ExtraOperator.id == LaserRun.extra_operator_id)
             .with_only_columns(*columns)
         )
-        return stream_rows(self.session, stmt)
+        return Export("runs.csv", EXPORT_COLUMNS, stmt)
 
     async def get(self, run_id: int) -> LaserRun:
         run = await self.session.scalar(self._with_people(select(LaserRun).where(LaserRun.id == run_id)))
@@ -197,6 +203,7 @@ class RunService:
         await set_stage(self.session, project, Stage.CUTTING, self.actor, "run started", today=today)
         return item
 
+    @action
     async def start(self, project_id: int, extra_operator_id: int | None = None) -> LaserRun:
         """Start a run for the acting user; the job goes In Progress / Cutting. Commits.
 
@@ -242,7 +249,8 @@ class RunService:
         run.project = project
         return run
 
-    async def end(self, run_id: int, report: RunEnd, *, may_end_others: bool = False) -> LaserRun:
+    @action
+    async def end(self, run_id: int, report: RunEnd, *, role: str) -> LaserRun:
         """End a running run: cut minutes from the clock, sheets off the shelf, the job on if finished. Commits."""
         run = await self.session.scalar(
             select(LaserRun)
@@ -251,7 +259,7 @@ class RunService:
         )
         if run is None:
             raise NotFound(f"Run {run_id} does not exist.")
-        if run.operator_id != self.actor.user_id and not may_end_others:
+        if not may_end(run, self.actor.user_id, role):
             operator = await self.session.get(User, run.operator_id)
             raise PermissionDenied(f"Run #{run.id} is {operator.display_name}'s; only they can end it.")
         ended_at = utcnow()
@@ -283,6 +291,7 @@ class RunService:
         await self.session.commit()
         return run
 
+    @action
     async def log(self, project_id: int, data: RunLog) -> LaserRun:
         """Record a finished run typed in on a PC (stock and job move as for End Run). Commits."""
         project = await self._project(project_id)

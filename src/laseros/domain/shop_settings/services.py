@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from laseros.db import action
 from laseros.domain.inventory.models import InventoryItem
 from laseros.domain.kernel.activity import record_activity
 from laseros.domain.kernel.actor import Actor
@@ -76,6 +77,7 @@ class ShopSettingsEditor:
         values = {s.key: stored.get(s.key, "" if s.widget == "message" else s.default_text) for s in SETTINGS}
         return CurrentSettings(values, frozenset(stored))
 
+    @action
     async def save(self, data: ShopSettingsInput) -> SavedSettings:
         """Store the settings that changed, with one activity row; commits (nothing when none changed).
 

@@ -10,10 +10,11 @@ from laseros.domain.admin.roles import Permission
 from laseros.domain.kernel.errors import InvalidInput
 from laseros.domain.kernel.message_templates import PLACEHOLDERS
 from laseros.domain.kernel.registry import BY_KEY, DAILY_REPORT_TIME, GROUPS, SETTINGS
+from laseros.domain.kernel.shop import ShopCalendar
 from laseros.domain.notifications.rules import STAGE_ALERTS
 from laseros.domain.shop_settings.schemas import ShopSettingsInput
 from laseros.domain.shop_settings.services import SavedSettings, ShopSettingsEditor
-from laseros.web.deps import CurrentActor, DbSession
+from laseros.web.deps import Calendar, CurrentActor, DbSession
 from laseros.web.forms import FormState, form_values
 from laseros.web.guards import requires
 from laseros.web.htmx import Page, redirect, render
@@ -40,12 +41,16 @@ class AdminController(Controller):
     guards = [requires(Permission.PC_VIEW), requires(Permission.SETTINGS_EDIT)]
 
     @get("/settings")
-    async def settings_form(self, request: Request, db_session: DbSession, actor: CurrentActor) -> Page:
+    async def settings_form(
+        self, request: Request, db_session: DbSession, actor: CurrentActor, calendar: Calendar
+    ) -> Page:
         current = await ShopSettingsEditor(db_session, actor).current()
-        return await self._page(request, FormState(current.values), current.customised)
+        return await self._page(request, calendar, FormState(current.values), current.customised)
 
     @post("/settings")
-    async def save_settings(self, request: Request, db_session: DbSession, actor: CurrentActor) -> Response[Any]:
+    async def save_settings(
+        self, request: Request, db_session: DbSession, actor: CurrentActor, calendar: Calendar
+    ) -> Response[Any]:
         values = await form_values(request)
         editor = ShopSettingsEditor(db_session, actor)
         try:
@@ -53,18 +58,20 @@ class AdminController(Controller):
         except InvalidInput as bad:
             current = await editor.current()
             form = FormState({**current.values, **values}, bad.errors)
-            return await self._page(request, form, current.customised, status_code=422)
+            return await self._page(request, calendar, form, current.customised, status_code=422)
         level = "warning" if saved.still_used else "success" if saved.changed else "info"
         return redirect(request, SETTINGS_URL, saved_message(saved), level)
 
     @staticmethod
-    async def _page(request: Request, form: FormState, customised: frozenset[str], status_code: int = 200) -> Page:
+    async def _page(
+        request: Request, calendar: ShopCalendar, form: FormState, customised: frozenset[str], status_code: int = 200
+    ) -> Page:
         context = {
             "form": form,
             "customised": customised,
             "groups": _GROUPED,
             "limit_stages": {alert.setting.key: stage for stage, alert in STAGE_ALERTS.items()},
             "placeholders": PLACEHOLDERS,
-            "timezone": request.app.state.settings.shop_timezone,
+            "timezone": calendar.zone.key,
         }
         return await render(request, "admin/settings.html", context, status_code=status_code)

@@ -13,7 +13,7 @@ from litestar.status_codes import HTTP_303_SEE_OTHER
 from laseros.domain.admin.roles import pc_mode_refusal
 from laseros.domain.admin.services import LoginRefused
 from laseros.web.auth import SESSION_COOKIE, CurrentUser
-from laseros.web.deps import Auth
+from laseros.web.deps import AppSettings, Auth
 from laseros.web.forms import form_values
 from laseros.web.htmx import Page, redirect, render
 
@@ -45,7 +45,7 @@ class AuthController(Controller):
         return await render(request, "auth/login.html", {"username": "", "error": None})
 
     @post("/login")
-    async def login(self, request: Request, auth_service: Auth) -> Response[Any]:
+    async def login(self, request: Request, auth_service: Auth, app_settings: AppSettings) -> Response[Any]:
         values = await form_values(request)
         username = values.get("username", "")
         client_ip = request.client.host if request.client else None
@@ -69,7 +69,7 @@ class AuthController(Controller):
                 httponly=True,
                 samesite="lax",
                 secure=request.url.scheme == "https",
-                max_age=request.app.state.settings.session_days * 86400,
+                max_age=app_settings.session_days * 86400,
             )
         )
         return response

@@ -10,9 +10,8 @@ from litestar.response import Stream
 
 from laseros.domain.admin.roles import Permission
 from laseros.domain.clients.schemas import ClientInput
-from laseros.domain.clients.services import EXPORT_COLUMNS, ClientService
 from laseros.domain.kernel.errors import InvalidInput
-from laseros.web.deps import Clients, Projects
+from laseros.web.deps import Clients, Db, PageSize, Projects
 from laseros.web.export import csv_export
 from laseros.web.forms import FormState, form_values
 from laseros.web.guards import requires, unsafe_methods_require
@@ -27,15 +26,16 @@ class ClientController(Controller):
     async def index(
         self,
         request: Request,
+        page_size: PageSize,
+        db: Db,
         clients: Clients,
         q: FromQuery[str] = "",
         page: FromQuery[int] = 1,
         format: FromQuery[str] = "",
     ) -> Page | Stream:
         if format == "csv":
-            actor = request.user.actor
-            return csv_export(request, "clients.csv", EXPORT_COLUMNS, lambda s: ClientService(s, actor).export_rows(q))
-        listing = await clients.list(q=q, page=page, per_page=request.app.state.settings.page_size)
+            return csv_export(db, clients.export(q))
+        listing = await clients.list(q=q, page=page, per_page=page_size)
         return await render(request, "clients/index.html", {"page": listing, "q": q}, block="results")
 
     @get("/new", guards=[requires(Permission.OFFICE_EDIT)])

@@ -13,12 +13,11 @@ from laseros.domain.kernel.errors import Conflict, InvalidInput
 from laseros.domain.notifications.drafts import (
     DEFAULT_VIEW,
     DRAFT_VIEWS,
-    EXPORT_COLUMNS,
     DraftFilters,
     DraftService,
     check_editable,
 )
-from laseros.web.deps import Drafts
+from laseros.web.deps import Db, Drafts, PageSize
 from laseros.web.export import csv_export
 from laseros.web.forms import FormState, form_values
 from laseros.web.guards import requires, unsafe_methods_require
@@ -50,6 +49,8 @@ class DraftController(Controller):
     async def index(
         self,
         request: Request,
+        page_size: PageSize,
+        db: Db,
         drafts: Drafts,
         status: FromQuery[str] = DEFAULT_VIEW,
         page: FromQuery[int] = 1,
@@ -57,11 +58,8 @@ class DraftController(Controller):
     ) -> Page | Stream:
         filters = DraftFilters(status=_view(status))
         if format == "csv":
-            actor = request.user.actor
-            return csv_export(
-                request, "drafts.csv", EXPORT_COLUMNS, lambda s: DraftService(s, actor).export_rows(filters)
-            )
-        listing = await drafts.list(filters, page=page, per_page=request.app.state.settings.page_size)
+            return csv_export(db, drafts.export(filters))
+        listing = await drafts.list(filters, page=page, per_page=page_size)
         context = {"page": listing, "view": filters.status, "counts": await drafts.counts()}
         return await render(request, TEMPLATE, context, block="results")
 

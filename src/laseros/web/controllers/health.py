@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, Response, get
+from litestar import Response, get
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
-from laseros.jobs.runtime import JobRuntime
+from laseros.web.deps import Jobs
 
 
 @get("/healthz", include_in_schema=False, cache=False)
-async def healthz(request: Request) -> Response[dict[str, Any]]:
+async def healthz(jobs: Jobs) -> Response[dict[str, Any]]:
     """Database, Redis and the worker's last heartbeat; 200 when all are up, 503 when any is down."""
-    runtime: JobRuntime = request.app.state.jobs
-    report = await runtime.health()
+    report = await jobs.health()
     status = HTTP_200_OK if report["status"] == "ok" else HTTP_503_SERVICE_UNAVAILABLE
     return Response(report, status_code=status, headers={"Cache-Control": "no-store"})

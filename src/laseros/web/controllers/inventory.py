@@ -12,8 +12,6 @@ from laseros.domain.admin.roles import Permission
 from laseros.domain.inventory.models import Category, InventoryItem, TransactionType
 from laseros.domain.inventory.schemas import UNITS, ItemInput, TransactionInput
 from laseros.domain.inventory.services import (
-    ITEM_EXPORT_COLUMNS,
-    TRANSACTION_EXPORT_COLUMNS,
     InventoryService,
     ItemFilters,
     TransactionFilters,
@@ -21,7 +19,7 @@ from laseros.domain.inventory.services import (
 from laseros.domain.kernel.errors import InvalidInput
 from laseros.domain.kernel.registry import MATERIALS, SHEET_SIZES
 from laseros.domain.kernel.settings import SettingsService
-from laseros.web.deps import Inventory, ShopSettings
+from laseros.web.deps import Db, Inventory, PageSize, ShopSettings
 from laseros.web.export import csv_export
 from laseros.web.forms import FormState, filter_date, filter_flag, filter_id, form_values
 from laseros.web.guards import requires
@@ -66,6 +64,8 @@ class InventoryController(Controller):
     async def index(
         self,
         request: Request,
+        page_size: PageSize,
+        db: Db,
         inventory: Inventory,
         q: FromQuery[str] = "",
         category: FromQuery[str] = "",
@@ -75,14 +75,8 @@ class InventoryController(Controller):
     ) -> Page | Stream:
         filters = _item_filters(q, category, low)
         if format == "csv":
-            actor, calendar = request.user.actor, request.app.state.calendar
-            return csv_export(
-                request,
-                "inventory.csv",
-                ITEM_EXPORT_COLUMNS,
-                lambda s: InventoryService(s, actor, calendar).export_items(filters),
-            )
-        listing = await inventory.list(filters, page=page, per_page=request.app.state.settings.page_size)
+            return csv_export(db, inventory.export_items(filters))
+        listing = await inventory.list(filters, page=page, per_page=page_size)
         context = {
             "page": listing,
             "filters": filters,
@@ -95,6 +89,8 @@ class InventoryController(Controller):
     async def transactions(
         self,
         request: Request,
+        page_size: PageSize,
+        db: Db,
         inventory: Inventory,
         item_id: FromQuery[str] = "",
         transaction_type: FromQuery[str] = "",
@@ -106,14 +102,8 @@ class InventoryController(Controller):
     ) -> Page | Stream:
         filters = _transaction_filters(item_id, transaction_type, start, end, q)
         if format == "csv":
-            actor, calendar = request.user.actor, request.app.state.calendar
-            return csv_export(
-                request,
-                "inventory_transactions.csv",
-                TRANSACTION_EXPORT_COLUMNS,
-                lambda s: InventoryService(s, actor, calendar).export_transactions(filters),
-            )
-        listing = await inventory.transactions(filters, page=page, per_page=request.app.state.settings.page_size)
+            return csv_export(db, inventory.export_transactions(filters))
+        listing = await inventory.transactions(filters, page=page, per_page=page_size)
         items = await inventory.list(ItemFilters(), per_page=_ITEM_CHOICES_LIMIT)
         context = {
             "page": listing,
@@ -152,10 +142,15 @@ class InventoryController(Controller):
 
     @get("/{item_id:int}")
     async def detail(
-        self, request: Request, item_id: FromPath[int], inventory: Inventory, page: FromQuery[int] = 1
+        self,
+        request: Request,
+        item_id: FromPath[int],
+        inventory: Inventory,
+        page_size: PageSize,
+        page: FromQuery[int] = 1,
     ) -> Page:
         movement = FormState({"transaction_type": TransactionType.PURCHASE.value})
-        return await self._detail(request, item_id, inventory, movement, page, block="ledger")
+        return await self._detail(request, item_id, inventory, movement, page, block="ledger", page_size=page_size)
 
     @get("/{item_id:int}/edit", guards=[requires(Permission.SETUP_EDIT)])
     async def edit_form(
@@ -178,13 +173,17 @@ class InventoryController(Controller):
         return redirect(request, f"/inventory/{item_id}", "Item saved.")
 
     @post("/{item_id:int}/transaction", guards=[requires(Permission.STOCK_RECORD)])
-    async def record(self, request: Request, item_id: FromPath[int], inventory: Inventory) -> Response[Any]:
+    async def record(
+        self, request: Request, item_id: FromPath[int], inventory: Inventory, page_size: PageSize
+    ) -> Response[Any]:
         item = await inventory.get(item_id)
         values = await form_values(request)
         try:
             row, released = await inventory.record(item_id, TransactionInput.parse(values))
         except InvalidInput as bad:
-            return await self._detail(request, item_id, inventory, FormState(values, bad.errors), 1, 422)
+            return await self._detail(
+                request, item_id, inventory, FormState(values, bad.errors), 1, 422, page_size=page_size
+            )
         message = _movement_message(row.transaction_type, row.quantity, row.balance_after, item.unit, released)
         return redirect(request, f"/inventory/{item_id}", message)
 
@@ -197,12 +196,12 @@ class InventoryController(Controller):
         page: int = 1,
         status_code: int = 200,
         block: str | None = None,
+        *,
+        page_size: int,
     ) -> Page:
         """The item page; ``block="ledger"`` lets the ledger's pagination swap just the ledger."""
         item = await inventory.get(item_id)
-        ledger = await inventory.transactions(
-            TransactionFilters(item_id=item_id), page=page, per_page=request.app.state.settings.page_size
-        )
+        ledger = await inventory.transactions(TransactionFilters(item_id=item_id), page=page, per_page=page_size)
         context = {
             "item": item,
             "ledger": ledger,

@@ -13,13 +13,12 @@ from litestar.status_codes import HTTP_503_SERVICE_UNAVAILABLE
 from laseros.domain.admin.roles import Permission
 from laseros.domain.kernel.errors import NotFound
 from laseros.domain.notifications.models import NotificationType
-from laseros.domain.notifications.services import EXPORT_COLUMNS, NotificationService
-from laseros.web.deps import Notifications
+from laseros.domain.notifications.services import NotificationService
+from laseros.web.deps import Db, Hub, Notifications, PageSize
 from laseros.web.export import csv_export
 from laseros.web.forms import filter_id, form_values
 from laseros.web.guards import requires
 from laseros.web.htmx import Page, is_fragment_request, redirect, render
-from laseros.web.live import BellHub
 
 LIST_URL = "/notifications/list"
 # What the bell's dropdown shows; the rest are a click away on the full list.
@@ -48,7 +47,9 @@ class NotificationController(Controller):
     async def index(
         self,
         request: Request,
+        db: Db,
         notifications: Notifications,
+        page_size: PageSize,
         status: FromQuery[str] = "open",
         type: FromQuery[str] = "",
         page: FromQuery[int] = 1,
@@ -58,17 +59,14 @@ class NotificationController(Controller):
         # An unknown type shows every type (the filter is a convenience, not input to refuse).
         notif_type = NotificationType(type) if type in {t.value for t in NotificationType} else None
         if format == "csv":
-            actor = request.user.actor
-            return csv_export(
-                request,
-                "notifications.csv",
-                EXPORT_COLUMNS,
-                lambda s: NotificationService(s, actor).export(
-                    include_resolved=include_resolved, notif_type=notif_type
-                ),
-            )
+            return csv_export(db, notifications.export(include_resolved=include_resolved, notif_type=notif_type))
         return await self._list(
-            request, notifications, include_resolved=include_resolved, notif_type=notif_type, page=page
+            request,
+            notifications,
+            include_resolved=include_resolved,
+            notif_type=notif_type,
+            page=page,
+            page_size=page_size,
         )
 
     @get("/count")
@@ -92,9 +90,9 @@ class NotificationController(Controller):
         return redirect(request, _back(request), f"Resolved: {resolved.type_label} — {resolved.message}")
 
     @get("/stream")
-    async def stream(self, request: Request) -> Response[Any]:
+    async def stream(self, bell_hub: Hub) -> Response[Any]:
         """Server-sent events: the bell's badge now and on every change, from this process's one subscription."""
-        hub: BellHub | None = request.app.state.get("bell_hub")
+        hub = bell_hub
         if hub is None or not hub.live:
             # EventSource gives up on a non-200; the page polls /notifications/count meanwhile.
             return Response(
@@ -109,6 +107,7 @@ class NotificationController(Controller):
         request: Request,
         notifications: NotificationService,
         *,
+        page_size: int = DROPDOWN_SIZE,
         include_resolved: bool = False,
         notif_type: NotificationType | None = None,
         page: int = 1,
@@ -118,7 +117,7 @@ class NotificationController(Controller):
         """The full list page (PC or phone layout), or for htmx the bell's dropdown."""
         user = request.user
         dropdown = is_fragment_request(request)
-        per_page = DROPDOWN_SIZE if dropdown else request.app.state.settings.page_size
+        per_page = DROPDOWN_SIZE if dropdown else page_size
         listing = await notifications.page(
             include_resolved=include_resolved, notif_type=notif_type, page=page, per_page=per_page
         )

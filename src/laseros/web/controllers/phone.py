@@ -12,6 +12,7 @@ from laseros.domain.admin.roles import Permission
 from laseros.domain.kernel.errors import Conflict, InvalidInput
 from laseros.domain.projects.stages import Stage
 from laseros.domain.runs.schemas import RunEnd
+from laseros.domain.runs.services import may_end
 from laseros.web.deps import Operators, Queue, Runs
 from laseros.web.forms import FormState, filter_id, form_values
 from laseros.web.guards import requires
@@ -81,9 +82,7 @@ class PhoneController(Controller):
             "form": form,
             "error": error,
             "server_now": utcnow(),
-            "may_end": run.is_running
-            and user.can(Permission.RUNS_LOG)
-            and (run.operator_id == user.id or user.can(Permission.OFFICE_EDIT)),
+            "may_end": run.is_running and may_end(run, user.id, user.role),
         }
         return await render(request, "phone/run.html", context, status_code=status_code)
 
@@ -95,7 +94,7 @@ class PhoneController(Controller):
             raise InvalidInput({"run_id": "This form does not say which run to end; open the run and try again."})
         try:
             report = RunEnd.parse(values)
-            run = await runs.end(run_id, report, may_end_others=request.user.can(Permission.OFFICE_EDIT))
+            run = await runs.end(run_id, report, role=request.user.role)
         except InvalidInput as bad:
             return await self._run_page(request, run_id, runs, FormState(values, bad.errors), status_code=422)
         except Conflict as refused:

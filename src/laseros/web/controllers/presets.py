@@ -14,8 +14,8 @@ from laseros.domain.kernel.registry import MATERIALS
 from laseros.domain.kernel.shop import parse_thickness, thickness_label
 from laseros.domain.presets.models import Gas, Preset
 from laseros.domain.presets.schemas import PresetInput
-from laseros.domain.presets.services import EXPORT_COLUMNS, PresetFilters, PresetService
-from laseros.web.deps import JobPresetChanges, Presets, ShopSettings
+from laseros.domain.presets.services import PresetFilters
+from laseros.web.deps import Db, JobPresetChanges, PageSize, Presets, ShopSettings
 from laseros.web.export import csv_export
 from laseros.web.forms import FormState, form_values
 from laseros.web.guards import requires, unsafe_methods_require
@@ -42,6 +42,8 @@ class PresetController(Controller):
     async def index(
         self,
         request: Request,
+        page_size: PageSize,
+        db: Db,
         presets: Presets,
         shop_settings: ShopSettings,
         material_type: FromQuery[str] = "",
@@ -52,11 +54,8 @@ class PresetController(Controller):
     ) -> Page | Stream:
         filters = _filters(material_type, thickness_mm, active)
         if format == "csv":
-            actor = request.user.actor
-            return csv_export(
-                request, "presets.csv", EXPORT_COLUMNS, lambda s: PresetService(s, actor).export_rows(filters)
-            )
-        listing = await presets.list(filters, page=page, per_page=request.app.state.settings.page_size)
+            return csv_export(db, presets.export(filters))
+        listing = await presets.list(filters, page=page, per_page=page_size)
         context = {"page": listing, "filters": filters, "materials": await shop_settings.choices(MATERIALS)}
         return await render(request, "presets/index.html", context, block="results")
 

@@ -14,10 +14,10 @@ from laseros.domain.kernel.registry import MATERIALS, SHEET_SIZES
 from laseros.domain.kernel.settings import SettingsService
 from laseros.domain.projects.models import Project
 from laseros.domain.projects.schemas import ProjectInput
-from laseros.domain.projects.services import EXPORT_COLUMNS, ProjectFilters, ProjectService
+from laseros.domain.projects.services import ProjectFilters
 from laseros.domain.projects.stages import Stage
 from laseros.domain.reports.services import project_overview
-from laseros.web.deps import Clients, Projects, Queue, ShopSettings
+from laseros.web.deps import Clients, Db, PageSize, Projects, Queue, ShopSettings
 from laseros.web.export import csv_export
 from laseros.web.forms import FormState, filter_flag, filter_id, form_values
 from laseros.web.guards import requires, unsafe_methods_require
@@ -41,6 +41,8 @@ class ProjectController(Controller):
     async def index(
         self,
         request: Request,
+        page_size: PageSize,
+        db: Db,
         projects: Projects,
         clients: Clients,
         stage: FromQuery[str] = "",
@@ -52,14 +54,8 @@ class ProjectController(Controller):
     ) -> Page | Stream:
         filters = _filters(stage, client_id, q, pop_expiring)
         if format == "csv":
-            actor, calendar = request.user.actor, request.app.state.calendar
-            return csv_export(
-                request,
-                "projects.csv",
-                EXPORT_COLUMNS,
-                lambda s: ProjectService(s, actor, calendar).export_rows(filters),
-            )
-        listing = await projects.list(filters, page=page, per_page=request.app.state.settings.page_size)
+            return csv_export(db, projects.export(filters))
+        listing = await projects.list(filters, page=page, per_page=page_size)
         context = {"page": listing, "filters": filters, "client_choices": await clients.choices()}
         return await render(request, "projects/index.html", context, block="results")
 

@@ -13,8 +13,7 @@ from laseros.domain.admin.roles import Permission
 from laseros.domain.kernel.errors import Conflict, InvalidInput
 from laseros.domain.projects.stages import QueueStatus
 from laseros.domain.queue.schemas import QueueEdit
-from laseros.domain.queue.services import EXPORT_COLUMNS, QueueService
-from laseros.web.deps import Projects, Queue
+from laseros.web.deps import Db, Projects, Queue
 from laseros.web.export import csv_export
 from laseros.web.forms import FormState, form_list, form_values
 from laseros.web.guards import requires, unsafe_methods_require
@@ -33,6 +32,7 @@ class QueueController(Controller):
     async def index(
         self,
         request: Request,
+        db: Db,
         queue: Queue,
         filter: FromQuery[str] = "active",
         page: FromQuery[int] = 1,
@@ -40,10 +40,7 @@ class QueueController(Controller):
     ) -> Page | Stream:
         show_all = filter == "all"
         if format == "csv":
-            actor, calendar = request.user.actor, request.app.state.calendar
-            return csv_export(
-                request, "queue.csv", EXPORT_COLUMNS, lambda s: QueueService(s, actor, calendar).export_rows(show_all)
-            )
+            return csv_export(db, queue.export(show_all))
         return await self._list(request, queue, show_all, page)
 
     @staticmethod

@@ -21,7 +21,7 @@ from laseros.domain.reports.daily import (
     section_count,
     split_sections,
 )
-from laseros.web.deps import Calendar, CurrentActor, DbSession
+from laseros.web.deps import Calendar, CurrentActor, Db, DbSession
 from laseros.web.guards import requires
 from laseros.web.htmx import Page, is_fragment_request, render
 
@@ -67,14 +67,13 @@ class DailyReportController(Controller):
         return await self._page(request, db_session, report, await reports.history(1, HISTORY_PAGE))
 
     @post("/generate", guards=[requires(Permission.REPORTS_GENERATE)], status_code=200)
-    async def generate(self, request: Request, calendar: Calendar, actor: CurrentActor) -> Response[Any]:
+    async def generate(self, request: Request, db: Db, calendar: Calendar, actor: CurrentActor) -> Response[Any]:
         """Build today's report now (replacing today's if there is one) and hand it over as a .txt.
 
         It reads through its own read session and writes one upsert, so the write lock is held for
         a single statement, not for the whole report. An htmx request gets the new report's
         fragment (and the history) instead, with an event that starts the download.
         """
-        db = request.app.state.db
         report = await generate_daily_report(db, calendar, generated_by=actor.name)
         if not is_fragment_request(request):
             return download(report)

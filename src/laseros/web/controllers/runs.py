@@ -13,8 +13,8 @@ from laseros.domain.kernel.errors import InvalidInput
 from laseros.domain.kernel.shop import thickness_label
 from laseros.domain.projects.stages import Stage
 from laseros.domain.runs.schemas import RunLog
-from laseros.domain.runs.services import EXPORT_COLUMNS, RunFilters, RunService
-from laseros.web.deps import Operators, Presets, Projects, Runs, Totals
+from laseros.domain.runs.services import RunFilters
+from laseros.web.deps import Calendar, Db, Operators, PageSize, Presets, Projects, Runs, Totals
 from laseros.web.export import csv_export
 from laseros.web.forms import FormState, filter_date, filter_id, form_values
 from laseros.web.guards import requires
@@ -40,6 +40,8 @@ class RunController(Controller):
     async def index(
         self,
         request: Request,
+        page_size: PageSize,
+        db: Db,
         runs: Runs,
         totals: Totals,
         start: FromQuery[str] = "",
@@ -52,11 +54,8 @@ class RunController(Controller):
     ) -> Page | Stream:
         filters = _filters(start, end, operator, project_id, q)
         if format == "csv":
-            actor, calendar = request.user.actor, request.app.state.calendar
-            return csv_export(
-                request, "runs.csv", EXPORT_COLUMNS, lambda s: RunService(s, actor, calendar).export_rows(filters)
-            )
-        listing = await runs.list(filters, page=page, per_page=request.app.state.settings.page_size)
+            return csv_export(db, runs.export(filters))
+        listing = await runs.list(filters, page=page, per_page=page_size)
         context = {"page": listing, "filters": filters, "people": await totals.people()}
         return await render(request, "runs/index.html", context, block="results")
 
@@ -64,6 +63,7 @@ class RunController(Controller):
     async def new_form(
         self,
         request: Request,
+        calendar: Calendar,
         project_id: FromPath[int],
         projects: Projects,
         operators: Operators,
@@ -73,7 +73,7 @@ class RunController(Controller):
         values = {
             "operator_id": request.user.id,
             "preset_id": project.preset_id or "",
-            "run_date": request.app.state.calendar.today().isoformat(),
+            "run_date": calendar.today().isoformat(),
             "sheets_used": "0",
         }
         return await self._form(request, project_id, projects, operators, presets, FormState(values))
@@ -82,6 +82,7 @@ class RunController(Controller):
     async def create(
         self,
         request: Request,
+        calendar: Calendar,
         project_id: FromPath[int],
         runs: Runs,
         projects: Projects,
@@ -90,7 +91,7 @@ class RunController(Controller):
     ) -> Response[Any]:
         values = await form_values(request)
         try:
-            data = RunLog.parse(values, today=request.app.state.calendar.today())
+            data = RunLog.parse(values, today=calendar.today())
             run = await runs.log(project_id, data)
         except InvalidInput as bad:
             form = FormState(values, bad.errors)
