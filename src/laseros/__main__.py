@@ -118,7 +118,7 @@ async def _load_demo(settings: Settings) -> bool:
 def worker() -> None:
     """Run the job worker (cron and queued jobs) until stopped; keeps retrying while Redis is away."""
     from laseros.jobs.broker import describe, redis_for
-    from laseros.jobs.runtime import run_worker
+    from laseros.jobs.worker import run_worker
 
     _configure_logging()
     settings = _settings()
