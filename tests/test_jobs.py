@@ -664,16 +664,11 @@ def test_the_wake_up_evaluates_just_that_project(settings, manager):
     sql(settings, "UPDATE projects SET stage_changed_at = datetime('now', '-4 days', '-1 minute')")
 
     async def wake() -> dict[str, Any]:
-        from laseros.db import Database
-        from laseros.domain.kernel.shop import ShopCalendar
-        from laseros.jobs.tasks import JobEnv, run_now
+        from laseros.jobs.tasks import run_now
+        from laseros.services import open_services
 
-        db = Database.from_settings(settings)
-        try:
-            return await run_now("evaluate-notifications", JobEnv(db, ShopCalendar("Africa/Johannesburg"), settings),
-                                 project_ids=[due])  # fmt: skip
-        finally:
-            await db.dispose()
+        async with open_services(settings) as services:
+            return await run_now("evaluate-notifications", services, project_ids=[due])
 
     assert asyncio.run(wake())["raised"] == 1
     assert [key for key, _ in open_notifications(settings, "approval_wait")] == [f"project:{due}"]

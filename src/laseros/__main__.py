@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from laseros.db import Database
+from laseros.services import open_services
 from laseros.settings import ROOT_DIR, Settings
 
 LITESTREAM_CONFIG = ROOT_DIR / "litestream.yml"
@@ -105,13 +105,9 @@ def _finish_uninterrupted() -> None:
 
 async def _load_demo(settings: Settings) -> bool:
     from laseros.demo import load_demo
-    from laseros.domain.kernel.shop import ShopCalendar
 
-    db = Database.from_settings(settings)
-    try:
-        return await load_demo(db, ShopCalendar(settings.shop_timezone))
-    finally:
-        await db.dispose()
+    async with open_services(settings) as services:
+        return await load_demo(services.db, services.calendar)
 
 
 @cli.command()
@@ -141,18 +137,14 @@ def _job_names() -> list[str]:
 def run_job(name: str) -> None:
     """Run one background job once, now, in this process (no Redis or worker needed)."""
     from laseros import migrate
-    from laseros.domain.kernel.shop import ShopCalendar
-    from laseros.jobs.tasks import JobEnv, run_now
+    from laseros.jobs.tasks import run_now
 
     settings = _settings()
     migrate.upgrade(settings)
 
     async def run() -> dict[str, object]:
-        db = Database.from_settings(settings)
-        try:
-            return await run_now(name, JobEnv(db, ShopCalendar(settings.shop_timezone), settings))
-        finally:
-            await db.dispose()
+        async with open_services(settings) as services:
+            return await run_now(name, services)
 
     result = asyncio.run(run())
     if name == "daily-report":
@@ -346,12 +338,8 @@ def create_user(username: str, password: str, role: str, display_name: str | Non
     migrate.upgrade(settings)
 
     async def run() -> None:
-        database = Database.from_settings(settings)
-        try:
-            async with database.session(write=True) as session:
-                await UserService(session).create(username, password, role, display_name)
-        finally:
-            await database.dispose()
+        async with open_services(settings) as services, services.db.session(write=True) as session:
+            await UserService(session).create(username, password, role, display_name)
 
     try:
         asyncio.run(run())

@@ -28,6 +28,7 @@ from laseros.domain.notifications.watch import set_wake_up_scheduler
 from laseros.jobs import broker, config
 from laseros.jobs.tasks import function_name
 from laseros.jobs.worker import WorkerSupervisor
+from laseros.services import Services
 from laseros.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,7 @@ class JobRuntime:
         self.redis = broker.app_redis(url)
         self._unset_scheduler = set_wake_up_scheduler(self.schedule_wake_up)
         if self.inline:
-            self.supervisor = WorkerSupervisor(self.settings, self.db, self.calendar)
+            self.supervisor = WorkerSupervisor(Services(self.db, self.calendar, self.settings))
             self._supervisor_task = asyncio.create_task(self.supervisor.run(), name="inline-worker")
 
     async def stop(self) -> None:

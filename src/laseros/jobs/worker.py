@@ -36,7 +36,8 @@ from laseros.domain.kernel.settings import SettingsService
 from laseros.domain.kernel.shop import ShopCalendar
 from laseros.domain.reports.models import DailyReport
 from laseros.jobs import broker, config
-from laseros.jobs.tasks import JobEnv, function_name
+from laseros.jobs.tasks import function_name
+from laseros.services import Services, open_services
 from laseros.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -139,11 +140,11 @@ async def drop_stale_cron_jobs(queue: RedisQueue, cron_jobs: list[Any], zone: Zo
 class WorkerSupervisor:
     """Runs a SAQ worker for as long as asked, restarting it with back-off whenever Redis is lost."""
 
-    def __init__(self, settings: Settings, db: Database, calendar: ShopCalendar) -> None:
-        if not settings.redis_url:
+    def __init__(self, services: Services) -> None:
+        if not services.settings.redis_url:
             raise ValueError("the worker needs a Redis URL")
-        self.settings = settings
-        self.env = JobEnv(db, calendar, settings)
+        self.settings = services.settings
+        self.services = services
         self._stopping = asyncio.Event()
         # Set once the worker's start-up (catch-up included) is done: only then does it beat.
         self._started = asyncio.Event()
@@ -184,10 +185,10 @@ class WorkerSupervisor:
             await redis.ping()
             await queue.connect()
             # Read at each start: a changed report time takes effect when the worker restarts.
-            self._report_time = await report_time_setting(self.env.db)
+            self._report_time = await report_time_setting(self.services.db)
             saq = config.saq_config(self.settings, queue, report_time=self._report_time, startup=[self._on_start])
             worker = _build_worker(saq)
-            worker.context["env"] = self.env  # type: ignore[index]
+            worker.context["services"] = self.services  # type: ignore[index]
             tasks = [
                 asyncio.create_task(worker.start(), name="saq-worker"),
                 asyncio.create_task(self._beat(redis), name="worker-heartbeat"),
@@ -216,7 +217,7 @@ class WorkerSupervisor:
         worker = ctx["worker"]
         await drop_stale_cron_jobs(worker.queue, list(worker.cron_jobs), ZoneInfo(self.settings.shop_timezone))
         try:
-            await catch_up(worker.queue, self.env.db, self.env.calendar, self._report_time)
+            await catch_up(worker.queue, self.services.db, self.services.calendar, self._report_time)
         except LOST:
             raise
         except Exception:  # a database problem must not keep the worker from running the other jobs
@@ -276,15 +277,14 @@ def _build_worker(saq: Any) -> Any:
 
 async def run_worker(settings: Settings) -> None:
     """``laseros worker``: run a supervised worker until SIGINT/SIGTERM."""
-    db = Database.from_settings(settings)
-    supervisor = WorkerSupervisor(settings, db, ShopCalendar(settings.shop_timezone))
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, supervisor.stop)
-    # Notifications changed by jobs reach every open page's bell (web/live.py fans them out).
-    uninstall = install_publisher(cast(str, settings.redis_url), settings.redis_namespace)
-    try:
-        await supervisor.run()
-    finally:
-        await uninstall()
-        await db.dispose()
+    async with open_services(settings) as services:
+        supervisor = WorkerSupervisor(services)
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, supervisor.stop)
+        # Notifications changed by jobs reach every open page's bell (web/live.py fans them out).
+        uninstall = install_publisher(cast(str, settings.redis_url), settings.redis_namespace)
+        try:
+            await supervisor.run()
+        finally:
+            await uninstall()
