@@ -241,11 +241,10 @@ def test_cron_table_report_at_the_shop_time_evaluation_hourly_low_stock_every_si
     assert table["daily_report"].kwargs == {"generated_by": "System (06:45 schedule)"}
     # Unique cron jobs: SAQ keys each one cron:<task>, so two workers make one job per tick.
     assert all(job.unique and job.heartbeat and job.retries > 1 for job in table.values())
-    saq = config.saq_config(settings, config.make_queue(AsyncRedis.from_url(REDIS_URL), settings))
-    (queue_config,) = saq.queue_configs
-    assert queue_config.name == settings.redis_namespace
-    assert queue_config.cron_tz == ZoneInfo(settings.shop_timezone)
-    assert [job.cron for job in queue_config.scheduled_tasks] == ["30 7 * * *", "0 * * * *", "0 */6 * * *"]
+    worker = config.worker_settings(settings, config.make_queue(AsyncRedis.from_url(REDIS_URL), settings))
+    assert worker["queue"].name == settings.redis_namespace
+    assert worker["cron_tz"] == ZoneInfo(settings.shop_timezone)
+    assert [job.cron for job in worker["cron_jobs"]] == ["30 7 * * *", "0 * * * *", "0 */6 * * *"]
 
 
 @pytest.mark.parametrize(

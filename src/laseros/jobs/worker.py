@@ -1,6 +1,6 @@
 """The job worker: SAQ's worker kept alive across Redis outages, and what it does when it starts.
 
-The worker (SAQ's, built from ``config.saq_config``) runs under :class:`WorkerSupervisor`, which
+The worker (``saq.Worker``, built from ``config.worker_settings``) runs under :class:`WorkerSupervisor`, which
 keeps it alive across Redis outages: if Redis is away at start, or goes away later, the worker is
 stopped and started again with back-off until Redis answers, and nothing crashes. Before it takes
 jobs it retires cron ticks the table no longer has and catches up a missed daily report. While it
@@ -25,6 +25,7 @@ from croniter import croniter
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from saq import Worker
 from saq.job import Status
 from saq.queue.redis import RedisQueue
 from sqlalchemy import select
@@ -186,9 +187,10 @@ class WorkerSupervisor:
             await queue.connect()
             # Read at each start: a changed report time takes effect when the worker restarts.
             self._report_time = await report_time_setting(self.services.db)
-            saq = config.saq_config(self.settings, queue, report_time=self._report_time, startup=[self._on_start])
-            worker = _build_worker(saq)
-            worker.context["services"] = self.services  # type: ignore[index]
+            worker = _build_worker(
+                config.worker_settings(self.settings, queue, report_time=self._report_time, startup=[self._on_start])
+            )
+            worker.context["services"] = self.services
             tasks = [
                 asyncio.create_task(worker.start(), name="saq-worker"),
                 asyncio.create_task(self._beat(redis), name="worker-heartbeat"),
@@ -252,24 +254,9 @@ async def _stop_worker(worker: Any) -> None:
     await worker.stop()
 
 
-def _build_worker(saq: Any) -> Any:
-    """A litestar-saq Worker from the (single) queue config, run by us rather than by the plugin."""
-    from litestar_saq import Worker
-
-    queue_config = next(iter(saq.queue_configs))
-    worker = Worker(
-        queue=saq.get_queues().get(queue_config.name),
-        functions=queue_config.tasks,
-        cron_jobs=queue_config.scheduled_tasks,
-        cron_tz=queue_config.cron_tz,
-        concurrency=queue_config.concurrency,
-        startup=queue_config.startup,
-        timers=queue_config.timers,
-        dequeue_timeout=queue_config.dequeue_timeout,
-        separate_process=False,
-        # Jobs keep their own heartbeat (tasks._alive); litestar-saq's batching thread is not needed.
-        enable_heartbeat_manager=False,
-    )
+def _build_worker(settings: dict[str, Any]) -> Worker[Any]:
+    """SAQ's worker from its settings, run by the supervisor (jobs keep their own heartbeat: tasks._alive)."""
+    worker: Worker[Any] = Worker(**settings)
     # The process owner (uvicorn, or run_worker) handles SIGINT/SIGTERM, not SAQ.
     worker.SIGNALS = []
     return worker
