@@ -336,21 +336,32 @@ class Statement:
 
 
 class SqlRecorder:
-    """Every statement the engine runs, with its time and (for writes) the rows it changed."""
+    """Every statement the given engines run, with its time and (for writes) the rows it changed.
+
+    A Database reads and writes through two engines on SQLite (the read pool and the one-connection
+    writer): :meth:`of` hooks both, so the SELECTs a page runs are seen as well as the writes.
+    """
 
     WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
 
-    def __init__(self, engine: Any) -> None:
+    def __init__(self, *engines: Any) -> None:
         self.statements: list[Statement] = []
-        self._started: list[float] = []
-        event.listen(engine.sync_engine, "before_cursor_execute", self._before)
-        event.listen(engine.sync_engine, "after_cursor_execute", self._after)
+        # Start times are kept per connection: statements on different connections may overlap.
+        self._key = f"sql-recorder-{id(self)}"
+        for sync_engine in {id(e.sync_engine): e.sync_engine for e in engines}.values():
+            event.listen(sync_engine, "before_cursor_execute", self._before)
+            event.listen(sync_engine, "after_cursor_execute", self._after)
 
-    def _before(self, *_args: Any) -> None:
-        self._started.append(time.perf_counter())
+    @classmethod
+    def of(cls, db: Database) -> SqlRecorder:
+        """A recorder for everything ``db`` runs, reads and writes (one engine on PostgreSQL)."""
+        return cls(db.engine, db.write_engine)
 
-    def _after(self, _conn: Any, cursor: Any, statement: str, *_args: Any) -> None:
-        elapsed = (time.perf_counter() - self._started.pop()) * 1000
+    def _before(self, conn: Any, *_args: Any) -> None:
+        conn.info.setdefault(self._key, []).append(time.perf_counter())
+
+    def _after(self, conn: Any, cursor: Any, statement: str, *_args: Any) -> None:
+        elapsed = (time.perf_counter() - conn.info[self._key].pop()) * 1000
         verb = statement.lstrip().split(None, 1)[0].upper()
         rows = max(cursor.rowcount, 0) if verb in self.WRITES else 0
         self.statements.append(Statement(verb, rows, elapsed, " ".join(statement.split())))
@@ -404,7 +415,7 @@ async def _move(db: Database, ordered: list[int]) -> int | None:
 async def in_process(settings: Settings, moves: int, sql_samples: int) -> InProcessResult:
     """The drag the browser makes on /queue page 1 (last row to the top), straight through QueueService."""
     db = Database.from_settings(settings)
-    recorder = SqlRecorder(db.write_engine)
+    recorder = SqlRecorder.of(db)
     try:
         ids = await _page_one_ids(db)
         dragged, original = [ids[-1], *ids[:-1]], ids
@@ -464,7 +475,7 @@ async def _sql_per_page(db: Database, recorder: SqlRecorder, samples: int) -> di
 async def renumber_probe(settings: Settings) -> tuple[int, int, float, int]:
     """Drag into the same gap until it is used up: (moves until renumber, rows it wrote, its ms, next move rows)."""
     db = Database.from_settings(settings)
-    recorder = SqlRecorder(db.write_engine)
+    recorder = SqlRecorder.of(db)
     try:
         for count in range(1, 64):
             ids = await _page_one_ids(db)

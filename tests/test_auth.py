@@ -234,3 +234,11 @@ def test_a_session_in_use_slides_its_expiry_forward(login_as, settings, db_query
     assert manager.get("/dashboard").status_code == 200
     seen, expires = db_query("SELECT last_seen_at, expires_at FROM user_sessions")[0]
     assert seen > "2026" and expires >= before
+
+
+def test_a_form_sent_as_multipart_form_data_is_read_like_any_other(anon):
+    """A form with a file field comes as multipart/form-data (parsed by the `multipart` package); it reads the same."""
+    fields = {"username": (None, "manager"), "password": (None, PASSWORDS["manager"])}
+    response = anon.post("/auth/login", files=fields, headers={"x-csrftoken": anon.csrf()}, follow_redirects=False)
+    assert response.request.headers["content-type"].startswith("multipart/form-data")
+    assert response.status_code == 303 and response.headers["location"] == "/auth/select-mode"

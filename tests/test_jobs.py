@@ -241,11 +241,10 @@ def test_cron_table_report_at_the_shop_time_evaluation_hourly_low_stock_every_si
     assert table["daily_report"].kwargs == {"generated_by": "System (06:45 schedule)"}
     # Unique cron jobs: SAQ keys each one cron:<task>, so two workers make one job per tick.
     assert all(job.unique and job.heartbeat and job.retries > 1 for job in table.values())
-    saq = config.saq_config(settings, config.make_queue(AsyncRedis.from_url(REDIS_URL), settings))
-    (queue_config,) = saq.queue_configs
-    assert queue_config.name == settings.redis_namespace
-    assert queue_config.cron_tz == ZoneInfo(settings.shop_timezone)
-    assert [job.cron for job in queue_config.scheduled_tasks] == ["30 7 * * *", "0 * * * *", "0 */6 * * *"]
+    worker = config.worker_settings(settings, config.make_queue(AsyncRedis.from_url(REDIS_URL), settings))
+    assert worker["queue"].name == settings.redis_namespace
+    assert worker["cron_tz"] == ZoneInfo(settings.shop_timezone)
+    assert [job.cron for job in worker["cron_jobs"]] == ["30 7 * * *", "0 * * * *", "0 */6 * * *"]
 
 
 @pytest.mark.parametrize(
@@ -664,16 +663,11 @@ def test_the_wake_up_evaluates_just_that_project(settings, manager):
     sql(settings, "UPDATE projects SET stage_changed_at = datetime('now', '-4 days', '-1 minute')")
 
     async def wake() -> dict[str, Any]:
-        from laseros.db import Database
-        from laseros.domain.kernel.shop import ShopCalendar
-        from laseros.jobs.tasks import JobEnv, run_now
+        from laseros.jobs.tasks import run_now
+        from laseros.services import open_services
 
-        db = Database.from_settings(settings)
-        try:
-            return await run_now("evaluate-notifications", JobEnv(db, ShopCalendar("Africa/Johannesburg"), settings),
-                                 project_ids=[due])  # fmt: skip
-        finally:
-            await db.dispose()
+        async with open_services(settings) as services:
+            return await run_now("evaluate-notifications", services, project_ids=[due])
 
     assert asyncio.run(wake())["raised"] == 1
     assert [key for key, _ in open_notifications(settings, "approval_wait")] == [f"project:{due}"]

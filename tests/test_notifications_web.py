@@ -31,10 +31,10 @@ from litestar import Litestar
 from laseros.app import create_app
 from laseros.db import Database
 from laseros.domain.kernel.actor import SYSTEM
-from laseros.domain.kernel.shop import ShopCalendar
 from laseros.domain.notifications.models import Notification
 from laseros.domain.notifications.services import EXPORT_COLUMNS, NotificationService
-from laseros.jobs.tasks import JobEnv, run_now
+from laseros.jobs.tasks import run_now
+from laseros.services import open_services
 from laseros.settings import Settings
 from laseros.web import live as live_module
 from laseros.web.live import bell_channel, install_publisher
@@ -804,11 +804,8 @@ def test_the_list_can_show_one_type_and_the_approval_card_links_there(manager, s
     manager.post_form("/inventory/1/transaction", {"transaction_type": "Usage", "quantity": "495"})
 
     async def hourly_pass() -> None:
-        db = Database.from_settings(settings)
-        try:
-            await run_now("evaluate-notifications", JobEnv(db, ShopCalendar("Africa/Johannesburg"), settings))
-        finally:
-            await db.dispose()
+        async with open_services(settings) as services:
+            await run_now("evaluate-notifications", services)
 
     asyncio.run(hourly_pass())
     assert 'href="/notifications/list?type=approval_wait"' in manager.get("/dashboard").text

@@ -15,8 +15,9 @@ import pytest
 import redis
 from click.testing import CliRunner
 
-from laseros.__main__ import LITESTREAM_CONFIG, cli, litestream_binary, litestream_env
+from laseros.__main__ import cli
 from laseros.app import create_app
+from laseros.backup import LITESTREAM_CONFIG, litestream_binary, litestream_env
 from laseros.jobs.broker import heartbeat_key
 from laseros.settings import Settings
 from tests.conftest import REDIS_URL, ShopClient, make_settings

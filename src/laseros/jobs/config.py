@@ -1,4 +1,4 @@
-"""The SAQ configuration (through litestar-saq) and the one cron table.
+"""The SAQ configuration (the worker's settings, the queue and its JSON) and the one cron table.
 
 One queue, named ``settings.redis_namespace``: SAQ keeps its keys under ``saq:<namespace>:…`` and
 ``saq:job:<namespace>:…``, so two shops (or test runs) on one Redis never see each other's jobs.
@@ -10,17 +10,18 @@ scheduling the same tick make one job.
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Callable, Collection
-from datetime import time
+from collections.abc import Callable, Collection, Mapping
+from datetime import date, datetime, time
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from litestar.serialization import decode_json
-from litestar_saq import CronJob, QueueConfig, SAQConfig
-from litestar_saq.config import serializer
 from redis.asyncio import Redis
+from saq import CronJob
 from saq.queue.redis import RedisQueue
+from saq.types import PartialTimersDict
 
 from laseros.domain.kernel.registry import DAILY_REPORT_TIME
 from laseros.jobs.tasks import TASKS, check_low_stock, daily_report, evaluate_notifications
@@ -49,7 +50,7 @@ CONCURRENCY = 4
 DEQUEUE_TIMEOUT_S = 2.0
 # schedule: look for due cron/scheduled jobs every second; sweep: find stuck jobs (a dead worker's)
 # every 5 s instead of SAQ's 60 s; worker_info: SAQ's own stats.
-TIMERS: dict[str, int] = {"schedule": 1, "worker_info": 10, "sweep": 5, "abort": 1}
+TIMERS: PartialTimersDict = {"schedule": 1, "worker_info": 10, "sweep": 5, "abort": 1}
 # On stop, running jobs get this long to finish before they are cancelled (and retried later).
 SHUTDOWN_GRACE_S = 5.0
 
@@ -88,34 +89,41 @@ def cron_table(report_time: time = DEFAULT_REPORT_TIME) -> list[CronJob]:
     ]
 
 
+def _json_value(value: Any) -> str:
+    # What json cannot write itself: dates and times as ISO 8601, exact decimals as text.
+    if isinstance(value, date | datetime | time):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"{value.__class__.__name__} is not JSON serializable")
+
+
+def dump_job(job: Mapping[Any, Any]) -> str:
+    """A job (its kwargs and result included) as JSON, for Redis."""
+    return json.dumps(job, default=_json_value)
+
+
 def make_queue(broker: Redis, settings: Settings, queue_class: type[RedisQueue] = RedisQueue) -> RedisQueue:
-    """The shop's queue on ``broker``, serialising jobs the way litestar-saq does."""
-    return queue_class(broker, name=settings.redis_namespace, dump=serializer, load=decode_json)
+    """The shop's queue on ``broker`` (jobs are written with :func:`dump_job` and read with ``json.loads``)."""
+    return queue_class(broker, name=settings.redis_namespace, dump=dump_job, load=json.loads)
 
 
-def saq_config(
+def worker_settings(
     settings: Settings,
     queue: RedisQueue,
     *,
     report_time: time = DEFAULT_REPORT_TIME,
     startup: Collection[Callable[..., Any]] = (),
-) -> SAQConfig:
-    """One queue with the task list and the cron table, in shop time."""
-    return SAQConfig(
-        queue_configs=[
-            QueueConfig(
-                broker_instance=queue.redis,
-                name=settings.redis_namespace,
-                tasks=TASKS,
-                scheduled_tasks=cron_table(report_time),
-                cron_tz=ZoneInfo(settings.shop_timezone),
-                concurrency=CONCURRENCY,
-                timers=TIMERS,  # type: ignore[arg-type]
-                dequeue_timeout=DEQUEUE_TIMEOUT_S,
-                startup=list(startup) or None,
-                separate_process=False,
-            )
-        ],
-        queue_instances={settings.redis_namespace: queue},
-        web_enabled=False,
-    )
+) -> dict[str, Any]:
+    """SAQ's worker settings (``saq.Worker(**worker_settings(...))``): one queue with the task list and
+    the cron table, in shop time."""
+    return {
+        "queue": queue,
+        "functions": TASKS,
+        "cron_jobs": cron_table(report_time),
+        "cron_tz": ZoneInfo(settings.shop_timezone),
+        "concurrency": CONCURRENCY,
+        "timers": TIMERS,
+        "dequeue_timeout": DEQUEUE_TIMEOUT_S,
+        "startup": list(startup) or None,
+    }

@@ -1,11 +1,12 @@
-"""The one task list: thin tasks that open the app's Database and call the domain.
+"""The one task list: thin tasks that use the shop's services and call the domain.
 
 Every task is idempotent, so running one twice (two workers, a retry after a crash, ``laseros
 run-job`` beside the schedule) changes nothing the first run did not: the evaluator reconciles
 what is live with the rules, and the daily report is one row per date (regenerating replaces it).
 
-A task gets ``ctx["env"]`` (the Database, calendar and settings) from the worker, or from
-:func:`run_now` when the CLI runs it in-process.
+A task gets ``ctx["services"]`` (:class:`laseros.services.Services`: the Database, calendar and
+settings) from the worker, or from :func:`run_now` when the CLI runs it in-process; both open them
+with :func:`laseros.services.open_services`.
 """
 
 from __future__ import annotations
@@ -14,15 +15,13 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import date
 from typing import Any
 
-from laseros.db import Database
-from laseros.domain.kernel.shop import ShopCalendar
 from laseros.domain.notifications.evaluate import evaluate
 from laseros.models import import_all_models
-from laseros.settings import Settings
+from laseros.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -37,17 +36,8 @@ Task = Callable[..., Awaitable[dict[str, Any]]]
 TOUCH_EVERY_S = 3.0
 
 
-@dataclass(frozen=True)
-class JobEnv:
-    """What tasks need from the process they run in."""
-
-    db: Database
-    calendar: ShopCalendar
-    settings: Settings
-
-
-def _env(ctx: Context) -> JobEnv:
-    return ctx["env"]
+def _services(ctx: Context) -> Services:
+    return ctx["services"]
 
 
 @contextlib.asynccontextmanager
@@ -85,11 +75,11 @@ async def daily_report(
     """Generate and store the daily report for ``report_date`` (default: the shop's today)."""
     from laseros.domain.reports.daily import generate_daily_report
 
-    env = _env(ctx)
-    day = date.fromisoformat(report_date) if report_date else env.calendar.today()
+    services = _services(ctx)
+    day = date.fromisoformat(report_date) if report_date else services.calendar.today()
     async with _alive(ctx):
         # Given the Database, the report reads in a read session and takes the write lock only to store.
-        report = await generate_daily_report(env.db, env.calendar, day, generated_by=generated_by)
+        report = await generate_daily_report(services.db, services.calendar, day, generated_by=generated_by)
     log.info("daily-report: stored the report for %s (id %s) by %s", day.isoformat(), report.id, generated_by)
     return {"report_date": day.isoformat(), "report_id": report.id, "generated_by": generated_by}
 
@@ -99,8 +89,8 @@ async def evaluate_notifications(ctx: Context, *, project_ids: list[int] | None 
 
     With ``project_ids``, just those projects: the wake-up scheduled for when a stage limit passes.
     """
-    env = _env(ctx)
-    async with _alive(ctx), env.db.session(write=True) as session:
+    services = _services(ctx)
+    async with _alive(ctx), services.db.session(write=True) as session:
         if project_ids is None:
             result = await evaluate(session)
         else:
@@ -112,8 +102,8 @@ async def evaluate_notifications(ctx: Context, *, project_ids: list[int] | None 
 
 async def check_low_stock(ctx: Context) -> dict[str, Any]:
     """Low-stock notifications for every stock item (projects are left to the hourly pass)."""
-    env = _env(ctx)
-    async with _alive(ctx), env.db.session(write=True) as session:
+    services = _services(ctx)
+    async with _alive(ctx), services.db.session(write=True) as session:
         result = await evaluate(session, projects=(), items=None)
         await session.commit()
     log.info("check-low-stock: %s", _counts(result))
@@ -139,6 +129,6 @@ def function_name(job: str) -> str:
     return JOBS[job].__qualname__
 
 
-async def run_now(job: str, env: JobEnv, **kwargs: Any) -> dict[str, Any]:
+async def run_now(job: str, services: Services, **kwargs: Any) -> dict[str, Any]:
     """Run one job once, in this process, without Redis."""
-    return await JOBS[job]({"env": env}, **kwargs)
+    return await JOBS[job]({"services": services}, **kwargs)
