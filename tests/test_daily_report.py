@@ -488,7 +488,7 @@ def test_a_report_page_and_its_download(manager, db):
     older = manager.get(f"/reports/daily/{old.id}")
     assert older.status_code == 200
     assert "Earlier report" in older.text and f'href="/reports/daily/{old.id}.txt"' in older.text
-    assert "window.print()" in older.text
+    assert "data-print>Print</button>" in older.text
     download = manager.get(f"/reports/daily/{old.id}.txt")
     assert download.status_code == 200
     assert download.headers["content-type"] == "text/plain; charset=utf-8"
@@ -522,6 +522,14 @@ def test_the_page_lays_out_each_section_from_the_stored_data_in_the_words_of_the
     assert "Waiting on material, 0 days in stage — next: order 104 sheets of Mild Steel 3.0 mm 3000x1500" in page
     assert page.count('<p class="report-note">Nothing to report.</p>') == 2  # contacts and production
     assert "Generated " in page and "shop time (Africa/Johannesburg)" in page
+
+
+def test_the_page_has_no_inline_script(manager, db):
+    """A Content-Security-Policy without 'unsafe-inline' must not break Print or Generate now (app.js)."""
+    generate(db)
+    page = manager.get("/reports/daily").text
+    assert not re.search(r"\son[a-z]+\s*=|hx-on", page, re.IGNORECASE)
+    assert "data-print" in page
 
 
 def test_a_report_stored_before_0004_shows_and_downloads_its_stored_text(settings, manager, db, db_query):

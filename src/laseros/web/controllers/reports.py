@@ -108,7 +108,7 @@ class DailyReportController(Controller):
 
         It reads through its own read session and writes one upsert, so the write lock is held for
         a single statement, not for the whole report. An htmx request gets the new report's
-        fragment (and the history) instead, with an event that starts the download.
+        fragment (and the history) instead, with an event that starts the download (app.js).
         """
         db = request.app.state.db
         report = await generate_daily_report(db, calendar, generated_by=actor.name)
