@@ -60,6 +60,11 @@ def test_generate_now_downloads_the_report_and_shows_it(page: Page) -> None:
     again_path = again.value.path()
     assert again_path is not None and again_path.read_text(encoding="utf-8") == text
 
+    # Print opens the browser's print dialog (app.js: no inline handler on the page).
+    page.evaluate("() => { window.print = () => { window.printed = (window.printed || 0) + 1; }; }")
+    report.get_by_role("button", name="Print").click()
+    assert page.evaluate("window.printed") == 1
+
     # Printed, it is the report alone: no menu, buttons or history.
     page.emulate_media(media="print")
     expect(page.locator("#sidebar")).to_be_hidden()

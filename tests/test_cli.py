@@ -21,7 +21,7 @@ def test_db_upgrade_creates_the_schema_and_a_secret(tmp_path):
         assert {"clients", "projects", "queue_items", "users", "user_sessions", "activity_log"} <= tables
         assert {"inventory_items", "inventory_transactions", "presets", "extra_operators", "laser_runs"} <= tables
         assert {"notifications", "outbound_drafts", "daily_reports"} <= tables
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == ("0003",)
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == ("0004",)
     secret = (tmp_path / "secret_key").read_text()
     assert len(secret) > 40
     # A second run keeps the same secret.

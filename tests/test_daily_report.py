@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from alembic import command
 
 from laseros.db import Database, utcnow
 from laseros.domain.kernel.shop import ShopCalendar
@@ -27,9 +28,9 @@ from laseros.domain.reports.daily import (
     ReportData,
     generate_daily_report,
     highlights,
-    render,
-    split_sections,
 )
+from laseros.migrate import alembic_config
+from laseros.web.controllers.reports import daily_text, report_text
 from tests.conftest import run
 from tests.factories import create_client, create_project, paid_project
 from tests.test_postgres import pg_settings  # noqa: F401 (the PostgreSQL fixture, shared)
@@ -57,9 +58,33 @@ def generate(db: Database, by: str = "Test", report_date: date | None = None):  
     return run(generate_daily_report(db, CAL, report_date, generated_by=by))
 
 
+def split(body: str) -> tuple[list[str], list[tuple[str, str]]]:
+    """A .txt's header lines, and (heading, text) for each underlined heading, as a reader sees them."""
+    header: list[str] = []
+    sections: list[tuple[str, list[str]]] = []
+    lines = body.splitlines()
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if line in SECTIONS and lines[i + 1 : i + 2] == ["-" * len(line)]:
+            sections.append((line, []))
+            i += 1  # the heading's rule
+        elif sections:
+            sections[-1][1].append(line)
+        elif line.strip():
+            header.append(line)
+        i += 1
+    return header, [(title, "\n".join(text).strip("\n")) for title, text in sections]
+
+
 def section(body: str, title: str) -> str:
     """The text under one heading."""
-    return dict(split_sections(body)[1])[title]
+    return dict(split(body)[1])[title]
+
+
+def txt(report) -> str:  # type: ignore[no-untyped-def]
+    """A stored report's .txt, as the download gives it."""
+    return report_text(report)
 
 
 def age(db_query, project_id: int, days: float) -> None:  # type: ignore[no-untyped-def]
@@ -127,7 +152,7 @@ def test_cut_today_lists_the_queue_in_order_with_material_sheets_and_preset(logi
     set_queue(manager, db_query, cutting, "In Progress")
     db_query("UPDATE queue_items SET sheets_cut = 2 WHERE project_id = ?", (cutting,))
 
-    body = generate(db).body_text
+    body = txt(generate(db))
     text = section(body, CUT_TODAY)
     lines = [line for line in text.splitlines() if re.match(r"\d+\. ", line)]
     assert [line.split()[2] for line in lines] == ["Brackets", "Gate", "Shelving"]
@@ -139,7 +164,7 @@ def test_cut_today_lists_the_queue_in_order_with_material_sheets_and_preset(logi
     )
     db_query("UPDATE queue_items SET sheets_cut = 6 WHERE project_id = ?", (cutting,))
     assert "Shelving — Karoo Steel [CUTTING NOW]\n   Mild Steel 3.0 mm 3000x1500 · all 6 sheets cut · NO PRESET" in (
-        section(generate(db).body_text, CUT_TODAY)
+        section(txt(generate(db)), CUT_TODAY)
     )
     assert "Huge job" not in text
     assert "(1 more queued job waits on material — see MATERIAL TO ORDER.)" in text
@@ -151,7 +176,7 @@ def test_finished_and_cancelled_jobs_are_not_in_the_cut_list(manager, db, db_que
     gone = paid_project(manager, karoo, name="Gone job")
     set_queue(manager, db_query, done, "In Progress", "Completed")
     set_queue(manager, db_query, gone, "Cancelled")
-    assert section(generate(db).body_text, CUT_TODAY) == NOTHING
+    assert section(txt(generate(db)), CUT_TODAY) == NOTHING
 
 
 # -- 2. material to order --------------------------------------------------------------------------------
@@ -167,7 +192,7 @@ def test_material_to_order_lists_low_stock_with_shortfall_and_waiting_jobs_with_
     waiting = paid_project(manager, karoo, name="Big gates", sheets_required="600")
     odd = paid_project(manager, karoo, name="Alu panels", material_type="Aluminium", sheets_required="3")
 
-    text = section(generate(db).body_text, MATERIAL_TO_ORDER)
+    text = section(txt(generate(db)), MATERIAL_TO_ORDER)
     assert "Below minimum:\n- NZ-15 Nozzle 1.5 mm: 3 each on hand, minimum 10, short 7, reorder 25" in text
     assert "MS-3-3015" not in text  # 496 left is above its minimum of 10
     assert (
@@ -184,7 +209,7 @@ def test_material_to_order_lists_low_stock_with_shortfall_and_waiting_jobs_with_
 
 def test_material_to_order_is_empty_when_stock_is_fine(manager, db):
     paid_project(manager, create_client(manager))
-    assert section(generate(db).body_text, MATERIAL_TO_ORDER) == NOTHING
+    assert section(txt(generate(db)), MATERIAL_TO_ORDER) == NOTHING
 
 
 # -- 3. clients to contact -------------------------------------------------------------------------------
@@ -201,7 +226,7 @@ def test_clients_to_contact_joins_drafts_and_open_waits_per_project_with_name_an
     age(db_query, fresh, 1)
     evaluate(db)  # raises approval_wait and drafts the follow-up for the slow quote
 
-    text = section(generate(db).body_text, CLIENTS_TO_CONTACT)
+    text = section(txt(generate(db)), CLIENTS_TO_CONTACT)
     slow_line = next(line for line in text.splitlines() if "Slow quote" in line)
     assert slow_line.startswith(f"- Karoo Steel ({KAROO_PHONE}) — {code_of(db_query, slow)} Slow quote: ")
     assert "Waiting on client approval" in slow_line and "draft ready: Approval follow-up" in slow_line
@@ -219,7 +244,7 @@ def test_sent_drafts_and_resolved_waits_are_not_listed(manager, db, db_query):
     evaluate(db)
     db_query("UPDATE outbound_drafts SET status = 'sent'")
     db_query("UPDATE notifications SET resolved_at = ?", (stamp(utcnow()),))
-    assert section(generate(db).body_text, CLIENTS_TO_CONTACT) == NOTHING
+    assert section(txt(generate(db)), CLIENTS_TO_CONTACT) == NOTHING
 
 
 # -- 4. blocked and stalled ------------------------------------------------------------------------------
@@ -243,7 +268,7 @@ def test_blocked_and_stalled_uses_the_stage_limits_and_names_the_next_action(man
     for project_id, days in ((waiting, 3), (stalled, 2), (busy, 2), (slow, 5), (fresh, 3.9), (ready, 3)):
         age(db_query, project_id, days)
 
-    text = section(generate(db).body_text, BLOCKED_AND_STALLED)
+    text = section(txt(generate(db)), BLOCKED_AND_STALLED)
     assert text.splitlines() == [
         f"- {code_of(db_query, waiting)} Big gates (Karoo Steel) — Waiting on material, 3 days in stage — "
         "next: order 112 sheets of Mild Steel 3.0 mm 3000x1500",  # 600 − (499 on hand − 4 − 4 − 3 claimed)
@@ -259,17 +284,17 @@ def test_blocked_and_stalled_uses_the_stage_limits_and_names_the_next_action(man
 def test_blocked_and_stalled_reads_the_limits_from_the_shop_settings(manager, db, db_query):
     slow = quote(manager, create_client(manager), "Slow quote")
     age(db_query, slow, 5)
-    assert "Slow quote" in section(generate(db).body_text, BLOCKED_AND_STALLED)
+    assert "Slow quote" in section(txt(generate(db)), BLOCKED_AND_STALLED)
     db_query(
         "INSERT INTO shop_settings (key, value, updated_at) VALUES ('limit_quote_days', '10', ?)", (stamp(utcnow()),)
     )
-    assert section(generate(db).body_text, BLOCKED_AND_STALLED) == NOTHING
+    assert section(txt(generate(db)), BLOCKED_AND_STALLED) == NOTHING
 
 
 def test_a_job_waiting_on_material_that_stock_now_covers_says_to_queue_it(manager, db, db_query):
     waiting = paid_project(manager, create_client(manager), name="Big gates", sheets_required="600")
     db_query("UPDATE inventory_items SET quantity_on_hand = 1000 WHERE item_code = 'MS-3-3015'")
-    text = section(generate(db).body_text, BLOCKED_AND_STALLED)
+    text = section(txt(generate(db)), BLOCKED_AND_STALLED)
     assert f"{code_of(db_query, waiting)} Big gates" in text
     assert "next: Mild Steel 3.0 mm 3000x1500 is in stock — move the job to Queued" in text
 
@@ -303,7 +328,7 @@ def test_yesterdays_production_counts_runs_that_ended_yesterday_in_total_and_by_
     runs = [r[0] for r in db_query("SELECT id FROM laser_runs ORDER BY id")]
     db_query("UPDATE laser_runs SET ended_at = ? WHERE id = ?", (stamp(start - timedelta(minutes=1)), runs[4]))
 
-    text = section(generate(db).body_text, YESTERDAYS_PRODUCTION)
+    text = section(txt(generate(db)), YESTERDAYS_PRODUCTION)
     assert text.splitlines() == [
         "3 runs · 3.0 h cut · 4 sheets · 45 parts",
         "By operator:",
@@ -312,7 +337,7 @@ def test_yesterdays_production_counts_runs_that_ended_yesterday_in_total_and_by_
         "- Mo Manager: 1 run · 0.5 h · 1 sheet · 5 parts",
     ]
     db_query("UPDATE laser_runs SET ended_at = ? WHERE id = ?", (stamp(start), runs[4]))
-    assert section(generate(db).body_text, YESTERDAYS_PRODUCTION).startswith("4 runs · 3.8 h cut · 7 sheets · 85 parts")
+    assert section(txt(generate(db)), YESTERDAYS_PRODUCTION).startswith("4 runs · 3.8 h cut · 7 sheets · 85 parts")
 
 
 # -- the whole report ------------------------------------------------------------------------------------
@@ -320,7 +345,7 @@ def test_yesterdays_production_counts_runs_that_ended_yesterday_in_total_and_by_
 
 def test_an_empty_shop_gets_every_heading_with_nothing_to_report(db):
     report = generate(db, "Mo Manager")
-    header, sections = split_sections(report.body_text)
+    header, sections = split(txt(report))
     assert header[0] == f"Laser OS Demo Shop — DAILY REPORT {CAL.today().isoformat()} ({CAL.today():%A})"
     assert re.fullmatch(
         r"Generated \d{4}-\d\d-\d\d \d\d:\d\d shop time \(Africa/Johannesburg\) by Mo Manager", header[1]
@@ -334,8 +359,8 @@ def test_an_empty_shop_gets_every_heading_with_nothing_to_report(db):
 
 
 def test_the_generation_time_is_shown_in_shop_time():
-    data = ReportData("Acme Laser", date(2026, 3, 2), datetime(2026, 3, 2, 5, 30, tzinfo=UTC), "System")
-    text = render(data, CAL)
+    data = ReportData("Acme Laser", date(2026, 3, 2), datetime(2026, 3, 2, 5, 30, tzinfo=UTC), CAL.zone.key, "System")
+    text = daily_text(data)
     assert text.startswith(
         "Acme Laser — DAILY REPORT 2026-03-02 (Monday)\n"
         "Generated 2026-03-02 07:30 shop time (Africa/Johannesburg) by System\n"
@@ -344,7 +369,7 @@ def test_the_generation_time_is_shown_in_shop_time():
 
 
 def test_highlights_count_each_section_and_total_yesterday():
-    data = ReportData("Acme", date(2026, 3, 2), datetime(2026, 3, 2, 5, 30, tzinfo=UTC))
+    data = ReportData("Acme", date(2026, 3, 2), datetime(2026, 3, 2, 5, 30, tzinfo=UTC), CAL.zone.key)
     data.cut = [CutLine("JB-1", "A", "C", "Mild Steel", 2, 2, None, False, "Normal")] * 3
     data.production = [ProductionLine("Olu", 2, Decimal("75"), 3, 30), ProductionLine("Sam", 1, Decimal("45"), 1, 5)]
     marks = highlights(data)
@@ -369,8 +394,9 @@ def test_regenerating_a_date_replaces_its_report(manager, db, db_query):
     paid_project(manager, create_client(manager), name="Late arrival")
     second = generate(db, "Mo Manager")
     assert second.id == first.id
-    rows = db_query("SELECT count(*), generated_by, body_text FROM daily_reports")
+    rows = db_query("SELECT count(*), generated_by, data FROM daily_reports")
     assert rows[0][0] == 1 and rows[0][1] == "Mo Manager" and "Late arrival" in rows[0][2]
+    assert "Late arrival" in section(txt(second), CUT_TODAY)
     assert second.generated_at > first.generated_at
     assert second.highlights["cut_today"] == 1
 
@@ -462,13 +488,80 @@ def test_a_report_page_and_its_download(manager, db):
     older = manager.get(f"/reports/daily/{old.id}")
     assert older.status_code == 200
     assert "Earlier report" in older.text and f'href="/reports/daily/{old.id}.txt"' in older.text
-    assert "window.print()" in older.text
+    assert "data-print>Print</button>" in older.text
     download = manager.get(f"/reports/daily/{old.id}.txt")
     assert download.status_code == 200
     assert download.headers["content-type"] == "text/plain; charset=utf-8"
     expected = f'attachment; filename="DailyReport_{old.report_date.isoformat()}.txt"'
     assert download.headers["content-disposition"] == expected
-    assert download.content.decode("utf-8") == old.body_text
+    assert download.content.decode("utf-8") == txt(old)
+
+
+def test_the_page_lays_out_each_section_from_the_stored_data_in_the_words_of_the_text(login_as, manager, db, db_query):
+    assert login_as("admin").post_form("/inventory/new", LOW_ITEM).status_code == 303
+    karoo = create_client(manager)
+    job = paid_project(manager, karoo, name="Gate panels <b>", sheets_required="4")
+    waiting = paid_project(manager, karoo, name="Big gates", sheets_required="600")
+    report = generate(db)
+    stored, body_text = db_query("SELECT data, body_text FROM daily_reports")[0]
+    assert body_text is None  # the text is rendered from the data, not stored beside it
+    data = json.loads(stored)
+    assert [line["project_name"] for line in data["cut"]] == ["Gate panels <b>"]
+    assert ReportData.from_json(data) == ReportData.from_json(report.data)
+
+    page = manager.get("/reports/daily").text
+    code = code_of(db_query, job)
+    assert f"<strong>{code}</strong> Gate panels &lt;b&gt; — Karoo Steel" in page  # escaped on the page
+    assert f"{code} Gate panels <b> — Karoo Steel" in txt(report)  # and as typed in the .txt
+    assert "Mild Steel 3.0 mm 3000x1500 · 4 sheets · <strong>NO PRESET</strong>" in page
+    assert "<strong>NZ-15</strong> Nozzle 1.5 mm: 3 each on hand, minimum 10, short 7, reorder 25" in page
+    assert (
+        f"<strong>{code_of(db_query, waiting)}</strong> Big gates (Karoo Steel):\n        needs 600 sheets of "
+        "Mild Steel 3.0 mm 3000x1500, 496 free in stock — missing 104"
+    ) in page
+    assert "Waiting on material, 0 days in stage — next: order 104 sheets of Mild Steel 3.0 mm 3000x1500" in page
+    assert page.count('<p class="report-note">Nothing to report.</p>') == 2  # contacts and production
+    assert "Generated " in page and "shop time (Africa/Johannesburg)" in page
+
+
+def test_the_page_has_no_inline_script(manager, db):
+    """A Content-Security-Policy without 'unsafe-inline' must not break Print or Generate now (app.js)."""
+    generate(db)
+    page = manager.get("/reports/daily").text
+    assert not re.search(r"\son[a-z]+\s*=|hx-on", page, re.IGNORECASE)
+    assert "data-print" in page
+
+
+def test_a_report_stored_before_0004_shows_and_downloads_its_stored_text(settings, manager, db, db_query):
+    """Reports stored as text only have nothing to rebuild their data from: their text is shown as it is."""
+    kept = generate(db, report_date=CAL.today() - timedelta(days=1))
+    config = alembic_config(settings)
+    command.downgrade(config, "0003")
+    placeholder = db_query("SELECT body_text FROM daily_reports WHERE id = ?", (kept.id,))[0][0]
+    assert placeholder.startswith("This report was stored as data by a newer Laser OS")
+    old_text = (
+        f"Old Shop — DAILY REPORT 2025-01-06 (Monday)\n\n{CUT_TODAY}\n{'-' * len(CUT_TODAY)}\n1. JB-1 Old <job>\n"
+    )
+    db_query(
+        "INSERT INTO daily_reports (report_date, generated_at, generated_by, body_text, highlights) "
+        "VALUES ('2025-01-06', ?, 'System', ?, ?)",
+        (stamp(utcnow()), old_text, json.dumps({"cut_today": 1})),
+    )
+    command.upgrade(config, "head")
+    old_id = db_query("SELECT id FROM daily_reports WHERE report_date = '2025-01-06'")[0][0]
+    assert db_query("SELECT data FROM daily_reports WHERE id = ?", (old_id,)) == [(None,)]
+
+    page = manager.get(f"/reports/daily/{old_id}")
+    assert page.status_code == 200
+    assert '<pre class="report-text">Old Shop — DAILY REPORT 2025-01-06 (Monday)' in page.text
+    assert "1. JB-1 Old &lt;job&gt;" in page.text
+    assert manager.get(f"/reports/daily/{old_id}.txt").content.decode("utf-8") == old_text
+    assert "2025-01-06" in manager.get("/reports/daily").text  # in the history
+    # Regenerating its date replaces the text with data.
+    generate(db, report_date=date(2025, 1, 6))
+    assert db_query(
+        "SELECT count(*), body_text IS NULL, data IS NOT NULL FROM daily_reports WHERE id = ?", (old_id,)
+    ) == [(1, 1, 1)]
 
 
 def test_the_latest_report_is_the_newest_date_not_the_newest_row(manager, db):
@@ -626,7 +719,7 @@ def test_the_report_is_built_and_stored_once_on_postgresql(pg_settings):  # noqa
             )
             async with dbs[0].session(write=False) as session:
                 assert (await DailyReports(session).history(1, 10)).total == 1
-            body = reports[1].body_text
+            body = txt(reports[1])
             assert [line for line in body.splitlines() if line in SECTIONS] == list(SECTIONS)
             assert section(body, YESTERDAYS_PRODUCTION).startswith("1 run · 1.5 h cut · 2 sheets · 12 parts")
             assert reports[1].highlights["runs_yesterday"] == 1
@@ -642,11 +735,16 @@ def test_the_report_is_built_and_stored_once_on_postgresql(pg_settings):  # noqa
 def test_a_long_queue_lists_the_first_jobs_and_says_how_many_follow():
     from laseros.domain.reports.daily import CUT_LIST_MAX, CutLine
 
-    data = ReportData("Acme Laser", date(2026, 3, 2), datetime(2026, 3, 2, 5, 30, tzinfo=UTC), "System")
+    data = ReportData("Acme Laser", date(2026, 3, 2), datetime(2026, 3, 2, 5, 30, tzinfo=UTC), CAL.zone.key, "System")
     data.cut = [
         CutLine(f"JB-{n:03d}", "Brackets", "Karoo", "Mild Steel 3.0 mm", 2, 2, "MS3", False, "Normal")
         for n in range(CUT_LIST_MAX + 7)
     ]
-    text = render(data, CAL)
+    text = daily_text(data)
     assert f"{CUT_LIST_MAX}. JB-{CUT_LIST_MAX - 1:03d}" in text and f"JB-{CUT_LIST_MAX:03d}" not in text
     assert "… and 7 more after these, in queue order (see the Queue page)." in text
+    # What gather stores: the listed jobs, and a count of the rest (the same text and highlights).
+    kept = ReportData("Acme Laser", data.report_date, data.generated_at, CAL.zone.key, "System")
+    kept.cut, kept.cut_beyond = data.cut[:CUT_LIST_MAX], 7
+    assert daily_text(ReportData.from_json(json.loads(json.dumps(kept.to_json())))) == text
+    assert highlights(kept)["cut_today"] == highlights(data)["cut_today"] == CUT_LIST_MAX + 7

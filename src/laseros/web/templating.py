@@ -1,13 +1,14 @@
-"""The Jinja environment: filters and globals every template may use."""
+"""The Jinja environments: the pages' filters and globals, and the one for plain-text templates."""
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
-from jinja2 import Environment
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from jinja2.runtime import Macro
 from litestar import Request
 from litestar.utils.scope.state import ScopeState
@@ -27,6 +28,7 @@ from laseros.domain.projects.stages import (
     Stage,
 )
 from laseros.domain.queue.models import Priority
+from laseros.settings import TEMPLATES_DIR
 
 
 def elapsed(started_at: datetime) -> str:
@@ -113,3 +115,26 @@ def configure(env: Environment, calendar: ShopCalendar) -> None:
     # own as an htmx fragment has them just like the whole page does.
     macros = env.get_template("_components/macros.html").module
     env.globals.update({name: value for name, value in vars(macros).items() if isinstance(value, Macro)})
+
+
+@functools.cache
+def text_environment() -> Environment:
+    """Plain-text templates (``*.txt``) from the same folder as the pages, with nothing escaped.
+
+    Block tags take their own line's whitespace with them (``trim_blocks``, ``lstrip_blocks``), so
+    a template reads line by line like the text it makes; an unknown name is an error, not a blank.
+    """
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        autoescape=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        undefined=StrictUndefined,
+    )
+    env.filters.update(sheets=sheets, number=number)
+    return env
+
+
+def render_text(template: str, context: dict[str, Any]) -> str:
+    return text_environment().get_template(template).render(context)

@@ -19,6 +19,9 @@ class DailyReport(Base):
     report_date: Mapped[date] = mapped_column(Date, unique=True)
     generated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     generated_by: Mapped[str] = mapped_column(String(120))
-    body_text: Mapped[str] = mapped_column(Text)
+    # The report's sections as JSON (``reports.daily.data.ReportData``); the .txt and the page are
+    # rendered from it. Reports stored before migration 0004 have none, only their text.
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    body_text: Mapped[str | None] = mapped_column(Text, nullable=True)
     # Counts per section and a few headline lines, for the dashboard.
     highlights: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
