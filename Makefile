@@ -14,11 +14,13 @@ worker: $(VENV)/.installed
 
 test: $(VENV)/.installed-test chromium
 	$(BIN)/ruff check src tests e2e benchmarks migrations
+	$(BIN)/mypy src
 	$(BIN)/pytest
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests e2e benchmarks migrations
 	$(BIN)/ruff format --check src tests e2e benchmarks migrations
+	$(BIN)/mypy src
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)

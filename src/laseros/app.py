@@ -112,7 +112,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "notifications": Provide(deps.provide_notifications, sync_to_thread=False),
             "drafts": Provide(deps.provide_drafts, sync_to_thread=False),
         },
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]  # each handler takes its own exception class
         state=State(
             {"settings": settings, "db": db, "calendar": calendar, "jobs": jobs, "redis_url": settings.redis_url}
         ),

@@ -6,8 +6,10 @@ import random
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from laseros.db import Database, utcnow
 from laseros.domain.admin.models import User
@@ -188,12 +190,8 @@ async def _let_time_pass(db: Database) -> None:
             )
             for position, project_id in enumerate(ids[::every]):
                 age = timedelta(days=days[0] + position % (days[1] - days[0] + 1), hours=2)
-                entered = await session.scalar(
-                    update(Project)
-                    .where(Project.id == project_id)
-                    .values(stage_changed_at=now - age)
-                    .returning(Project.stage_changed_at)
-                )
+                entered = now - age
+                await session.execute(update(Project).where(Project.id == project_id).values(stage_changed_at=entered))
                 # The message drafted when the job entered the stage moves back in time with it.
                 await session.execute(
                     update(OutboundDraft)
@@ -204,7 +202,7 @@ async def _let_time_pass(db: Database) -> None:
         await session.commit()
 
 
-async def _user(session, username: str) -> User:  # type: ignore[no-untyped-def]
+async def _user(session: AsyncSession, username: str) -> User:
     return (await session.scalars(select(User).where(User.username == username))).one()
 
 
@@ -242,7 +240,7 @@ async def _new_project(
     rng: random.Random,
     client_ids: list[int],
     name: str,
-    spec: tuple,  # type: ignore[type-arg]
+    spec: tuple[Any, ...],
     sheets: int | None = None,
 ) -> int:
     material, thickness, size = spec[:3]

@@ -12,10 +12,10 @@ import asyncio
 import contextlib
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -160,7 +160,7 @@ class JobRuntime:
             return {"ok": False, "error": "no Redis URL configured"}
         try:
             async with asyncio.timeout(2 * broker.APP_TIMEOUT_S):
-                await self.redis.ping()
+                await cast(Awaitable[bool], self.redis.ping())  # redis-py types ping() for both clients
         except (RedisError, OSError, TimeoutError) as failed:
             return {"ok": False, "error": failed.__class__.__name__}
         return {"ok": True}

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Awaitable
 from datetime import UTC, date, datetime, time
 from typing import Any, cast
 from zoneinfo import ZoneInfo
@@ -183,7 +184,7 @@ class WorkerSupervisor:
         tasks: list[asyncio.Task[Any]] = []
         self._started.clear()
         try:
-            await redis.ping()
+            await cast(Awaitable[bool], redis.ping())  # redis-py types ping() for both clients
             await queue.connect()
             # Read at each start: a changed report time takes effect when the worker restarts.
             self._report_time = await report_time_setting(self.services.db)

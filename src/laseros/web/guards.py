@@ -44,7 +44,7 @@ def unsafe_methods_require(permission: Permission) -> Guard:
     """For controllers whose reads are open to more roles than their writes."""
 
     def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-        if connection.method not in SAFE_METHODS and not role_can(connection.user.role, permission):
+        if connection.scope.get("method") not in SAFE_METHODS and not role_can(connection.user.role, permission):
             raise PermissionDeniedException(_MESSAGES[permission])
 
     return guard

@@ -29,7 +29,7 @@ Page = Response[bytes]
 def is_fragment_request(request: Request) -> bool:
     """An htmx request that wants part of a page (boosted navigation wants the whole page)."""
     htmx = getattr(request, "htmx", None)
-    return bool(htmx) and not htmx.boosted
+    return htmx is not None and bool(htmx) and not htmx.boosted
 
 
 async def render(
@@ -48,7 +48,7 @@ async def render(
     that long — a run being ended waits behind it at each of its database round trips. In a
     thread the interpreter hands control back every few milliseconds (docs/performance.md).
     """
-    env = request.app.template_engine.engine  # type: ignore[union-attr]
+    env = request.app.template_engine.engine  # type: ignore[union-attr]  # Optional in Litestar; create_app always sets one
     page = env.get_template(template)
     values = {**context, "request": request}
     cookies: list[Cookie] = []
@@ -57,7 +57,8 @@ async def render(
         if block:
             html = await anyio.to_thread.run_sync(render_block, env, page, block, values)
         else:
-            html = await anyio.to_thread.run_sync(render_blocks, env, page, blocks, values)
+            names: list[str] = blocks or []
+            html = await anyio.to_thread.run_sync(lambda: render_blocks(env, page, names, values))
         if logged_in and request.method not in SAFE_METHODS:
             # Any change may have raised or cleared a notification: the bell's count rides along
             # out of band, so the user's own action updates the header in the same response.

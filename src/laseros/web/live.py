@@ -228,7 +228,7 @@ async def start(app: Litestar) -> None:
     """on_startup: announce this process's changes and listen for everyone's."""
     settings = app.state.settings
     redis_url = _app_redis_url(app)
-    badge_macro = app.template_engine.engine.globals["bell_badge"]  # type: ignore[union-attr]
+    badge_macro = app.template_engine.engine.globals["bell_badge"]  # type: ignore[union-attr]  # always configured
     hub = BellHub(app.state.db, redis_url, bell_channel(settings.redis_namespace), lambda n: str(badge_macro(n)))
     app.state.bell_uninstall = install_publisher(redis_url, settings.redis_namespace)
     app.state.bell_hub = hub

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import builtins
+
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,7 +26,7 @@ class ClientService:
         self.session = session
         self.actor = actor
 
-    def search_query(self, q: str = "") -> Select[tuple[Client]]:
+    def search_query(self, q: str = "") -> Select[Client]:
         stmt = select(Client).order_by(Client.name, Client.id)
         if term := q.strip():
             columns = (Client.name, Client.client_code, Client.contact_person, Client.email, Client.phone)
@@ -39,7 +41,7 @@ class ClientService:
     async def list(self, q: str = "", page: int = 1, per_page: int = 25) -> Page[Client]:
         return await paginate(self.session, self.search_query(q), page, per_page)
 
-    async def choices(self) -> list[tuple[int, str]]:
+    async def choices(self) -> builtins.list[tuple[int, str]]:
         rows = await self.session.execute(select(Client.id, Client.name, Client.client_code).order_by(Client.name))
         return [(cid, f"{name} ({code})") for cid, name, code in rows]
 
@@ -52,7 +54,7 @@ class ClientService:
     async def count(self) -> int:
         return await self.session.scalar(select(func.count(Client.id))) or 0
 
-    async def recent(self, limit: int = 5) -> list[Client]:
+    async def recent(self, limit: int = 5) -> builtins.list[Client]:
         return list(await self.session.scalars(select(Client).order_by(Client.id.desc()).limit(limit)))
 
     async def project_count(self, client_id: int) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -133,7 +134,7 @@ class InventoryService:
 
     # -- items -------------------------------------------------------------------------------
 
-    def search_query(self, filters: ItemFilters) -> Select[tuple[InventoryItem]]:
+    def search_query(self, filters: ItemFilters) -> Select[InventoryItem]:
         stmt = select(InventoryItem).order_by(InventoryItem.category, InventoryItem.name, InventoryItem.id)
         if filters.category:
             stmt = stmt.where(InventoryItem.category == filters.category)
@@ -171,7 +172,7 @@ class InventoryService:
             raise NotFound(f"Inventory item {item_id} does not exist.")
         return item
 
-    async def waiting_jobs(self, item: InventoryItem) -> list[Project]:
+    async def waiting_jobs(self, item: InventoryItem) -> builtins.list[Project]:
         """Jobs waiting on this item's sheet, in the order stock arriving releases them."""
         return await jobs_waiting_on(self.session, item)
 
@@ -256,7 +257,7 @@ class InventoryService:
     # -- the ledger --------------------------------------------------------------------------
 
     @action
-    async def record(self, item_id: int, data: TransactionInput) -> tuple[InventoryTransaction, list[Project]]:
+    async def record(self, item_id: int, data: TransactionInput) -> tuple[InventoryTransaction, builtins.list[Project]]:
         """Record a purchase, usage, adjustment or return; stock arriving releases waiting jobs. Commits.
 
         Returns the ledger row and the projects that moved from Waiting on material to Queued.
@@ -282,13 +283,13 @@ class InventoryService:
             item.id,
             f"{row.quantity:+d} → {row.balance_after} {item.unit}" + (f" ({data.reference})" if data.reference else ""),
         )
-        released: list[Project] = []
+        released: builtins.list[Project] = []
         if row.quantity > 0:
             released = await release_waiting(self.session, item, self.actor, today=self.calendar.today())
         await self.session.commit()
         return row, released
 
-    def transactions_query(self, filters: TransactionFilters) -> Select[tuple[InventoryTransaction]]:
+    def transactions_query(self, filters: TransactionFilters) -> Select[InventoryTransaction]:
         stmt = (
             select(InventoryTransaction)
             .join(InventoryTransaction.item)
@@ -320,9 +321,9 @@ class InventoryService:
         return await paginate(self.session, self.transactions_query(filters), page, per_page)
 
     def export_transactions(self, filters: TransactionFilters) -> Export:
-        columns = (
+        columns: builtins.list[Any] = [
             _JOINED_TRANSACTION_COLUMNS.get(name, getattr(InventoryTransaction, name, None))
             for name in TRANSACTION_EXPORT_COLUMNS
-        )
+        ]
         statement = self.transactions_query(filters).with_only_columns(*columns)
         return Export("inventory_transactions.csv", TRANSACTION_EXPORT_COLUMNS, statement)

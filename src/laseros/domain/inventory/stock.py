@@ -14,7 +14,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Select, case, func, select, tuple_
+from sqlalchemy import ColumnElement, Select, case, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import contains_eager, selectinload
 
@@ -53,13 +53,13 @@ class SheetSpec:
         return sheet_label(self.material_type, self.thickness_mm, self.sheet_size)
 
 
-def _remaining_need():  # type: ignore[no-untyped-def]
+def _remaining_need() -> ColumnElement[int]:
     """SQL: the sheets a queued job still needs."""
     left = func.coalesce(Project.sheets_required, 0) - QueueItem.sheets_cut
     return case((left > 0, left), else_=0)
 
 
-def _same_spec(spec: SheetSpec):  # type: ignore[no-untyped-def]
+def _same_spec(spec: SheetSpec) -> ColumnElement[bool]:
     return (
         (Project.material_type == spec.material_type)
         & (Project.thickness_mm == spec.thickness_mm)
@@ -114,7 +114,7 @@ def _held_sheet(stock: InventoryItem) -> SheetSpec | None:
     return SheetSpec.of(stock) if stock.category == Category.SHEET.value else None
 
 
-def _waiting_on(spec: SheetSpec) -> Select[tuple[Project]]:
+def _waiting_on(spec: SheetSpec) -> Select[Project]:
     """Queued projects waiting on ``spec``, oldest POP first (then queue order), with their queue items."""
     return (
         select(Project)

@@ -7,8 +7,10 @@ the server: "Mark sent" records that the person did it.
 
 from __future__ import annotations
 
+import builtins
 import re
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote
 
 from sqlalchemy import Select, func, select
@@ -142,7 +144,7 @@ class DraftService:
         self.session = session
         self.actor = actor
 
-    def search_query(self, filters: DraftFilters) -> Select[tuple[OutboundDraft]]:
+    def search_query(self, filters: DraftFilters) -> Select[OutboundDraft]:
         stmt = select(OutboundDraft).order_by(OutboundDraft.created_at.desc(), OutboundDraft.id.desc())
         if filters.status in _SHOWN:
             return stmt.where(OutboundDraft.status == filters.status)
@@ -176,7 +178,9 @@ class DraftService:
 
     def export(self, filters: DraftFilters) -> Export:
         """The filtered drafts as ``EXPORT_COLUMNS`` rows, streamed."""
-        columns = (_JOINED_EXPORT_COLUMNS.get(name, getattr(OutboundDraft, name, None)) for name in EXPORT_COLUMNS)
+        columns: builtins.list[Any] = [
+            _JOINED_EXPORT_COLUMNS.get(name, getattr(OutboundDraft, name, None)) for name in EXPORT_COLUMNS
+        ]
         stmt = (
             self.search_query(filters)
             .join(Project, Project.id == OutboundDraft.project_id)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from laseros.db import UTCDateTime
 from laseros.domain.clients.models import Client
 from laseros.domain.inventory.models import InventoryItem, InventoryTransaction
 from laseros.domain.kernel.models import ShopSetting
@@ -19,6 +21,7 @@ from laseros.domain.projects.stages import WATCHED_STAGES, Stage
 from laseros.domain.runs.models import LaserRun, RunStatus
 
 CHUNK = 400  # ids per IN list
+_FACT_FIELDS = tuple(f.name for f in fields(ProjectFacts))
 
 
 def chunks(ids: Collection[int]) -> list[list[int]]:
@@ -34,17 +37,22 @@ async def stage_limits(session: AsyncSession) -> Limits:
 def _limit_columns() -> list[Any]:
     """The limit settings as columns of another query (one statement fewer in an action's transaction)."""
     return [
-        select(ShopSetting.value).where(ShopSetting.key == setting.key).scalar_subquery() for setting in LIMIT_SETTINGS
+        select(ShopSetting.value)
+        .where(ShopSetting.key == setting.key)
+        .scalar_subquery()
+        .label(_limit_label(setting.key))
+        for setting in LIMIT_SETTINGS
     ]
+
+
+def _limit_label(key: str) -> str:
+    return f"setting_{key}"
 
 
 async def project_facts(session: AsyncSession, project_ids: Collection[int] | None) -> list[ProjectFacts]:
     """Facts for watched projects (all of them when ``project_ids`` is None)."""
     facts, _stored = await project_facts_with_limits(session, project_ids, with_limits=False)
     return facts
-
-
-_FACT_COLUMNS = 15  # the ProjectFacts fields read by _project_facts, in order
 
 
 async def project_facts_with_limits(
@@ -59,10 +67,10 @@ async def project_facts_with_limits(
     )
     base = (
         select(
-            Project.id, Project.project_code, Project.name, Project.client_id, Client.name, Project.stage,
-            Project.stage_changed_at, Project.material_type, Project.thickness_mm, Project.sheet_size,
-            Project.sheets_required, Project.preset_id, Project.pop_deadline, Project.due_date,
-            case((Project.stage == Stage.CUTTING.value, last_run), else_=None),
+            Project.id, Project.project_code, Project.name, Project.client_id, Client.name.label("client_name"),
+            Project.stage, Project.stage_changed_at, Project.material_type, Project.thickness_mm,
+            Project.sheet_size, Project.sheets_required, Project.preset_id, Project.pop_deadline, Project.due_date,
+            case((Project.stage == Stage.CUTTING.value, last_run), else_=None).label("last_run_ended_at"),
             *(_limit_columns() if with_limits else []),
         )
         .join(Client, Client.id == Project.client_id)
@@ -74,16 +82,19 @@ async def project_facts_with_limits(
         rows = []
         for chunk in chunks(project_ids):
             rows.extend((await session.execute(base.where(Project.id.in_(chunk)))).all())
-    ended_type = LaserRun.__table__.c.ended_at.type
+    ended_type = UTCDateTime()
+    dialect = session.get_bind().dialect
     facts = []
     for row in rows:
-        last = row[14]
+        values = dict(row._mapping)
+        last = values["last_run_ended_at"]
         if isinstance(last, str):  # an aggregate inside CASE comes back raw on SQLite
-            last = ended_type.process_result_value(datetime.fromisoformat(last), session.bind.dialect)  # type: ignore[union-attr]
-        facts.append(ProjectFacts(*row[:5], Stage(row[5]), *row[6:14], last_run_ended_at=last))  # type: ignore[misc]
-    stored = None
+            values["last_run_ended_at"] = ended_type.process_result_value(datetime.fromisoformat(last), dialect)
+        values["stage"] = Stage(values["stage"])
+        facts.append(ProjectFacts(**{name: values[name] for name in _FACT_FIELDS}))
+    stored: dict[str, str | None] | None = None
     if with_limits and rows:
-        stored = dict(zip((s.key for s in LIMIT_SETTINGS), rows[0][_FACT_COLUMNS:], strict=True))
+        stored = {s.key: rows[0]._mapping[_limit_label(s.key)] for s in LIMIT_SETTINGS}
     return facts, stored
 
 

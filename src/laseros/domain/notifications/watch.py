@@ -34,7 +34,12 @@ def set_wake_up_scheduler(scheduler: WakeUpScheduler) -> Callable[[], None]:
     """
     loop = asyncio.get_running_loop()
     _wake_up_schedulers[loop] = scheduler
-    return lambda: _wake_up_schedulers.pop(loop, None) if _wake_up_schedulers.get(loop) is scheduler else None
+
+    def remove() -> None:
+        if _wake_up_schedulers.get(loop) is scheduler:
+            del _wake_up_schedulers[loop]
+
+    return remove
 
 
 def _schedule_after_commit(session: AsyncSession, wake_ups: list[tuple[int, datetime]]) -> None:

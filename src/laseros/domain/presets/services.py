@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -42,7 +43,7 @@ class PresetService:
         self.session = session
         self.actor = actor
 
-    def search_query(self, filters: PresetFilters) -> Select[tuple[Preset]]:
+    def search_query(self, filters: PresetFilters) -> Select[Preset]:
         stmt = select(Preset).order_by(Preset.material_type, Preset.thickness_mm, Preset.is_active.desc(), Preset.name)
         if filters.material_type:
             stmt = stmt.where(Preset.material_type == filters.material_type)
@@ -68,5 +69,5 @@ class PresetService:
             raise NotFound(f"Preset {preset_id} does not exist.")
         return preset
 
-    async def choices(self) -> list[Preset]:
+    async def choices(self) -> builtins.list[Preset]:
         return list(await self.session.scalars(self.search_query(PresetFilters(active="active"))))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -60,7 +62,7 @@ class ProjectService:
 
     # -- reading -----------------------------------------------------------------------------
 
-    def search_query(self, filters: ProjectFilters) -> Select[tuple[Project]]:
+    def search_query(self, filters: ProjectFilters) -> Select[Project]:
         stmt = (
             select(Project).options(selectinload(Project.client)).order_by(Project.created_at.desc(), Project.id.desc())
         )
@@ -83,7 +85,9 @@ class ProjectService:
 
     def export(self, filters: ProjectFilters) -> Export:
         """The filtered projects as ``EXPORT_COLUMNS`` rows (with their client's code and name), streamed."""
-        columns = (_CLIENT_EXPORT_COLUMNS.get(name, getattr(Project, name, None)) for name in EXPORT_COLUMNS)
+        columns: builtins.list[Any] = [
+            _CLIENT_EXPORT_COLUMNS.get(name, getattr(Project, name, None)) for name in EXPORT_COLUMNS
+        ]
         stmt = self.search_query(filters).join(Project.client).with_only_columns(*columns)
         return Export("projects.csv", EXPORT_COLUMNS, stmt)
 
@@ -100,7 +104,7 @@ class ProjectService:
             raise NotFound(f"Project {project_id} does not exist.")
         return project
 
-    async def for_client(self, client_id: int, limit: int = 200) -> list[Project]:
+    async def for_client(self, client_id: int, limit: int = 200) -> builtins.list[Project]:
         return list(
             await self.session.scalars(
                 select(Project)
@@ -110,7 +114,7 @@ class ProjectService:
             )
         )
 
-    async def recent(self, limit: int = 5) -> list[Project]:
+    async def recent(self, limit: int = 5) -> builtins.list[Project]:
         return list(
             await self.session.scalars(
                 select(Project).options(selectinload(Project.client)).order_by(Project.id.desc()).limit(limit)
@@ -128,7 +132,7 @@ class ProjectService:
         )
         return total, active
 
-    async def timeline(self, project: Project, limit: int = 100) -> list[ActivityLog]:
+    async def timeline(self, project: Project, limit: int = 100) -> builtins.list[ActivityLog]:
         """Activity on the project and its queue item, newest first."""
         conditions = [(ActivityLog.entity_type == "project") & (ActivityLog.entity_id == project.id)]
         if project.queue_item is not None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import builtins
 from datetime import date
+from typing import Any
 
-from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy import Select, bindparam, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import contains_eager
 from sqlalchemy.orm.attributes import set_committed_value
@@ -78,7 +80,7 @@ class QueueService:
         self.actor = actor
         self.calendar = calendar
 
-    def listing_query(self, show_all: bool):  # type: ignore[no-untyped-def]
+    def listing_query(self, show_all: bool) -> Select[QueueItem]:
         stmt = (
             select(QueueItem)
             .join(QueueItem.project)
@@ -90,13 +92,15 @@ class QueueService:
 
     def export(self, show_all: bool = False) -> Export:
         """The queue in order as ``EXPORT_COLUMNS`` rows, streamed."""
-        columns = (_JOINED_EXPORT_COLUMNS.get(name, getattr(QueueItem, name, None)) for name in EXPORT_COLUMNS)
+        columns: builtins.list[Any] = [
+            _JOINED_EXPORT_COLUMNS.get(name, getattr(QueueItem, name, None)) for name in EXPORT_COLUMNS
+        ]
         return Export("queue.csv", EXPORT_COLUMNS, self.listing_query(show_all).with_only_columns(*columns))
 
     async def list(self, show_all: bool = False, page: int = 1, per_page: int = 100) -> Page[QueueItem]:
         return await paginate(self.session, self.listing_query(show_all), page, per_page)
 
-    async def stock_badges(self, items: list[QueueItem]) -> dict[int, str]:
+    async def stock_badges(self, items: builtins.list[QueueItem]) -> dict[int, str]:
         """ok / short / blocked per listed item (see ``inventory.stock.queue_badges``)."""
         from laseros.domain.inventory.stock import queue_badges  # inventory builds on the queue
 
@@ -110,7 +114,7 @@ class QueueService:
         set_committed_value(item, "project", project)  # known already: no load, and nothing to write
         return (await self.stock_badges([item])).get(item.id)
 
-    async def next_up(self, limit: int = 5) -> list[QueueItem]:
+    async def next_up(self, limit: int = 5) -> builtins.list[QueueItem]:
         return list((await self.session.scalars(self.listing_query(False).limit(limit))).unique())
 
     async def active_count(self) -> int:
@@ -182,7 +186,7 @@ class QueueService:
         return item
 
     @action
-    async def reorder(self, ordered_ids: list[int]) -> int | None:
+    async def reorder(self, ordered_ids: builtins.list[int]) -> int | None:
         """Apply one drag: ``ordered_ids`` is the shown list in its new order.
 
         Only the moved item gets a new rank (between its new neighbours), so a move writes one
@@ -236,21 +240,25 @@ class QueueService:
     ) -> int | None:
         low = ranks[before] if before is not None else None
         high = ranks[after] if after is not None else None
-        if low is None:  # dropped first in the shown list: the neighbour above may be on an earlier page
+        if low is None and high is None:  # no neighbour named: nothing to place it between
+            return None
+        if (
+            low is None and high is not None
+        ):  # dropped first in the shown list: the neighbour above may be on an earlier page
             low = await self.session.scalar(
                 select(func.max(QueueItem.rank)).where(
                     QueueItem.status.in_(_ACTIVE), QueueItem.rank < high, QueueItem.id != moved
                 )
             )
             low = high - 2 * RANK_GAP if low is None else low
-        if high is None:
+        if high is None and low is not None:
             high = await self.session.scalar(
                 select(func.min(QueueItem.rank)).where(
                     QueueItem.status.in_(_ACTIVE), QueueItem.rank > low, QueueItem.id != moved
                 )
             )
             high = low + 2 * RANK_GAP if high is None else high
-        if high - low < 2:
+        if low is None or high is None or high - low < 2:
             return None
         return (low + high) // 2
 
@@ -267,7 +275,7 @@ class QueueService:
         )
 
 
-def _single_move(current: list[int], wanted: list[int]) -> int | None:
+def _single_move(current: builtins.list[int], wanted: builtins.list[int]) -> int | None:
     """The one item whose move turns ``current`` into ``wanted``; None if nothing moved."""
     if current == wanted:
         return None

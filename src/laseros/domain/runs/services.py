@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, joinedload, selectinload
@@ -66,7 +67,7 @@ def _minutes_between(start: datetime, end: datetime) -> Decimal:
     return (Decimal((end - start).total_seconds()) / 60).quantize(Decimal("0.01"))
 
 
-def attribution_filter(operator: str):  # type: ignore[no-untyped-def]
+def attribution_filter(operator: str) -> ColumnElement[bool] | None:
     """SQL condition for runs that count for ``operator`` ("u12" or "x3"); None if it is not understood.
 
     A run counts for its extra operator when it names one, otherwise for the logged-in operator.
@@ -105,7 +106,7 @@ class RunService:
             selectinload(LaserRun.preset),
         )
 
-    def search_query(self, filters: RunFilters) -> Select[tuple[LaserRun]]:
+    def search_query(self, filters: RunFilters) -> Select[LaserRun]:
         stmt = select(LaserRun).order_by(LaserRun.started_at.desc(), LaserRun.id.desc())
         start, end = self.calendar.utc_range(filters.start, filters.end)
         if start:
@@ -129,7 +130,9 @@ class RunService:
         return await paginate(self.session, self._with_people(self.search_query(filters)), page, per_page)
 
     def export(self, filters: RunFilters) -> Export:
-        columns = (_JOINED_EXPORT_COLUMNS.get(name, getattr(LaserRun, name, None)) for name in EXPORT_COLUMNS)
+        columns: builtins.list[Any] = [
+            _JOINED_EXPORT_COLUMNS.get(name, getattr(LaserRun, name, None)) for name in EXPORT_COLUMNS
+        ]
         stmt = (
             self.search_query(filters)
             .join(Project, Project.id == LaserRun.project_id)
@@ -160,14 +163,14 @@ class RunService:
             or 0
         )
 
-    async def for_project(self, project_id: int, limit: int = 50) -> list[LaserRun]:
+    async def for_project(self, project_id: int, limit: int = 50) -> builtins.list[LaserRun]:
         return list(
             await self.session.scalars(
                 self._with_people(self.search_query(RunFilters(project_id=project_id)).limit(limit))
             )
         )
 
-    async def recent(self, operator: str, limit: int = 20) -> list[LaserRun]:
+    async def recent(self, operator: str, limit: int = 20) -> builtins.list[LaserRun]:
         return list(
             await self.session.scalars(self._with_people(self.search_query(RunFilters(operator=operator)).limit(limit)))
         )
@@ -261,7 +264,8 @@ class RunService:
             raise NotFound(f"Run {run_id} does not exist.")
         if not may_end(run, self.actor.user_id, role):
             operator = await self.session.get(User, run.operator_id)
-            raise PermissionDenied(f"Run #{run.id} is {operator.display_name}'s; only they can end it.")
+            whose = f"{operator.display_name}'s" if operator else "someone else's"
+            raise PermissionDenied(f"Run #{run.id} is {whose}; only they can end it.")
         ended_at = utcnow()
         stock = await self._stock_for(run, report.sheets_used)
         values = {

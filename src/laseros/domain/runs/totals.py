@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -52,7 +53,7 @@ class OperatorRow:
         return f"/operators/{self.id}" if self.is_login else f"/operators/extra/{self.id}"
 
 
-def _totals_columns():  # type: ignore[no-untyped-def]
+def _totals_columns() -> tuple[Any, ...]:
     return (
         func.count(LaserRun.id),
         func.coalesce(func.sum(LaserRun.cut_minutes), 0),
@@ -61,7 +62,7 @@ def _totals_columns():  # type: ignore[no-untyped-def]
     )
 
 
-def _totals(row: tuple) -> Totals:  # type: ignore[type-arg]
+def _totals(row: tuple[Any, ...]) -> Totals:
     runs, minutes, sheets, parts = row
     return Totals(runs=runs, cut_minutes=minutes or Decimal(0), sheets=int(sheets), parts=int(parts))
 
@@ -111,7 +112,10 @@ class ProductionTotals:
         return rows
 
     async def totals(self, key: str) -> Totals:
+        """What one person ("u12" or "x3") cut in total; nothing for a key that names no one."""
         condition = attribution_filter(key)
+        if condition is None:
+            return Totals()
         row = (
             await self.session.execute(
                 select(*_totals_columns()).where(condition, LaserRun.status == RunStatus.COMPLETED.value)

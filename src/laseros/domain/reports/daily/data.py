@@ -225,7 +225,8 @@ class ReportData:
 
     def to_json(self) -> dict[str, Any]:
         """The report as JSON values (dates and times ISO 8601, minutes as decimal strings)."""
-        return msgspec.to_builtins(self)  # type: ignore[no-any-return]  # a dataclass gives a dict
+        built: dict[str, Any] = msgspec.to_builtins(self)  # a dataclass gives a dict
+        return built
 
     @classmethod
     def from_json(cls, value: dict[str, Any]) -> ReportData:
