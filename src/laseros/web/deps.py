@@ -7,9 +7,8 @@ from collections.abc import AsyncIterator
 from litestar import Request
 from litestar.datastructures import State
 from litestar.di import NamedDependency
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from laseros.db import Database
+from laseros.db import Database, UnitOfWork
 from laseros.domain.admin.services import AuthService
 from laseros.domain.clients.services import ClientService
 from laseros.domain.inventory.services import InventoryService
@@ -36,7 +35,7 @@ AppSettings = NamedDependency[Settings]
 PageSize = NamedDependency[int]
 Jobs = NamedDependency[JobRuntime]
 Hub = NamedDependency[BellHub | None]
-DbSession = NamedDependency[AsyncSession]
+DbSession = NamedDependency[UnitOfWork]
 CurrentActor = NamedDependency[Actor]
 Calendar = NamedDependency[ShopCalendar]
 Clients = NamedDependency[ClientService]
@@ -54,7 +53,7 @@ Notifications = NamedDependency[NotificationService]
 Drafts = NamedDependency[DraftService]
 
 
-async def provide_db_session(state: State, request: Request) -> AsyncIterator[AsyncSession]:
+async def provide_db_session(state: State, request: Request) -> AsyncIterator[UnitOfWork]:
     """The request's session: reads only for GET; for a POST, reads plus its one ``@action``.
 
     A POST's action takes the writer only while it runs, so a refused form (and any page drawn

@@ -9,10 +9,9 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Select, case, func, or_, select, type_coerce, update
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import contains_eager
 
-from laseros.db import ScaledDecimal, action, utcnow
+from laseros.db import ScaledDecimal, UnitOfWork, action, utcnow
 from laseros.domain.inventory.models import Category, InventoryItem, InventoryTransaction, TransactionType
 from laseros.domain.inventory.schemas import ItemInput, TransactionInput
 from laseros.domain.inventory.stock import SheetSpec, jobs_waiting_on, release_waiting, sheet_item_for
@@ -62,7 +61,7 @@ class StockSummary:
 
 
 async def move_stock(
-    session: AsyncSession,
+    session: UnitOfWork,
     item_id: int,
     change: int,
     kind: TransactionType,
@@ -127,7 +126,7 @@ async def move_stock(
 
 
 class InventoryService:
-    def __init__(self, session: AsyncSession, actor: Actor, calendar: ShopCalendar) -> None:
+    def __init__(self, session: UnitOfWork, actor: Actor, calendar: ShopCalendar) -> None:
         self.session = session
         self.actor = actor
         self.calendar = calendar

@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, Select, case, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import contains_eager, selectinload
 
+from laseros.db import UnitOfWork
 from laseros.domain.inventory.models import Category, InventoryItem
 from laseros.domain.kernel.actor import Actor
 from laseros.domain.kernel.shop import sheet_label
@@ -134,7 +135,7 @@ async def jobs_waiting_on(session: AsyncSession, stock: InventoryItem, limit: in
     return list((await session.scalars(stmt)).unique())
 
 
-async def release_waiting(session: AsyncSession, stock: InventoryItem, actor: Actor, *, today: date) -> list[Project]:
+async def release_waiting(session: UnitOfWork, stock: InventoryItem, actor: Actor, *, today: date) -> list[Project]:
     """Move jobs waiting on ``stock``'s sheet to Queued while the shelf covers them, oldest POP first.
 
     A job too big for what arrived stays waiting and a smaller one behind it may go: it cannot be

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -38,8 +38,8 @@ async def _announce() -> None:
             log.warning("bell listener failed", exc_info=True)
 
 
-def announce_after_commit(session: AsyncSession) -> None:
-    uow = cast(UnitOfWork, session)
+def announce_after_commit(session: UnitOfWork) -> None:
+    uow = session
     if not uow.info.get("bell_announce"):
         uow.info["bell_announce"] = True
         uow.after_commit(_announce)

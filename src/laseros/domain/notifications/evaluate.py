@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from laseros.db import utcnow
+from laseros.db import UnitOfWork, utcnow
 from laseros.domain.notifications.bell import announce_after_commit
 from laseros.domain.notifications.drafting import ensure_drafts, withdraw_outdated
 from laseros.domain.notifications.facts import CHUNK, chunks, item_facts, project_facts_with_limits, stage_limits
@@ -58,7 +58,7 @@ class Scope:
 
 
 async def evaluate(
-    session: AsyncSession,
+    session: UnitOfWork,
     *,
     projects: Collection[int] | None = None,
     items: Collection[int] | None = None,

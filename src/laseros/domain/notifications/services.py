@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from laseros.db import action, utcnow
+from laseros.db import UnitOfWork, action, utcnow
 from laseros.domain.kernel.activity import record_activity
 from laseros.domain.kernel.actor import Actor
 from laseros.domain.kernel.errors import NotFound
@@ -22,7 +21,7 @@ EXPORT_COLUMNS = (
 
 
 class NotificationService:
-    def __init__(self, session: AsyncSession, actor: Actor) -> None:
+    def __init__(self, session: UnitOfWork, actor: Actor) -> None:
         self.session = session
         self.actor = actor
 

@@ -13,8 +13,6 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from laseros.db import UnitOfWork
 from laseros.domain.notifications.evaluate import Scope, evaluate
 
@@ -42,7 +40,7 @@ def set_wake_up_scheduler(scheduler: WakeUpScheduler) -> Callable[[], None]:
     return remove
 
 
-def _schedule_after_commit(session: AsyncSession, wake_ups: list[tuple[int, datetime]]) -> None:
+def _schedule_after_commit(session: UnitOfWork, wake_ups: list[tuple[int, datetime]]) -> None:
     scheduler = _wake_up_schedulers.get(asyncio.get_running_loop())
     if not wake_ups or scheduler is None:
         return
@@ -51,14 +49,14 @@ def _schedule_after_commit(session: AsyncSession, wake_ups: list[tuple[int, date
         for project_id, due in wake_ups:
             await scheduler(project_id, due)
 
-    cast(UnitOfWork, session).after_commit(schedule)
+    session.after_commit(schedule)
 
 
 # -- the watcher: evaluate what an action touched, just before it commits ------------------------------
 
 
-def _scope(session: AsyncSession) -> Scope:
-    uow = cast(UnitOfWork, session)
+def _scope(session: UnitOfWork) -> Scope:
+    uow = session
     scope = uow.info.get("watch")
     if scope is None:
         scope = uow.info["watch"] = Scope()
@@ -66,7 +64,7 @@ def _scope(session: AsyncSession) -> Scope:
     return cast(Scope, scope)
 
 
-def watch_project(session: AsyncSession, project_id: int, *, stage_changed: bool = False) -> None:
+def watch_project(session: UnitOfWork, project_id: int, *, stage_changed: bool = False) -> None:
     """Re-evaluate this project's notifications before the caller's transaction commits."""
     scope = _scope(session)
     scope.projects.add(project_id)
@@ -74,12 +72,12 @@ def watch_project(session: AsyncSession, project_id: int, *, stage_changed: bool
         scope.moved.add(project_id)
 
 
-def watch_item(session: AsyncSession, item_id: int) -> None:
+def watch_item(session: UnitOfWork, item_id: int) -> None:
     """Re-evaluate this stock item's notifications before the caller's transaction commits."""
     _scope(session).items.add(item_id)
 
 
-def watch_everything(session: AsyncSession) -> None:
+def watch_everything(session: UnitOfWork) -> None:
     """Re-evaluate every project and item before commit, and re-schedule every wake-up (the stage
     limits changed: alerts due under the new limits appear at once, later ones on time)."""
     _scope(session).everything = True

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from laseros.db import utcnow
+from laseros.db import UnitOfWork, utcnow
 from laseros.domain.kernel.activity import record_activity
 from laseros.domain.kernel.actor import Actor
 from laseros.domain.notifications.watch import watch_project
@@ -15,7 +13,7 @@ from laseros.domain.projects.stages import Stage
 
 
 async def set_stage(
-    session: AsyncSession, project: Project, target: Stage, actor: Actor, cause: str, *, today: date
+    session: UnitOfWork, project: Project, target: Stage, actor: Actor, cause: str, *, today: date
 ) -> bool:
     """Move ``project`` to ``target`` inside the caller's transaction; False if it was already there.
 

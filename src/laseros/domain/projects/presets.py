@@ -9,9 +9,8 @@ production context; ``presets.services`` keeps the catalogue itself.
 from __future__ import annotations
 
 from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from laseros.db import action
+from laseros.db import UnitOfWork, action
 from laseros.domain.kernel.activity import record_activity
 from laseros.domain.kernel.actor import Actor
 from laseros.domain.notifications.watch import watch_project
@@ -23,7 +22,7 @@ from laseros.domain.projects.stages import OPEN_STAGES
 
 
 class JobPresets:
-    def __init__(self, session: AsyncSession, actor: Actor) -> None:
+    def __init__(self, session: UnitOfWork, actor: Actor) -> None:
         self.session = session
         self.actor = actor
         self.presets = PresetService(session, actor)

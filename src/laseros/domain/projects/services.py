@@ -8,10 +8,9 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Select, func, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from laseros.db import action
+from laseros.db import UnitOfWork, action
 from laseros.domain.clients.models import Client
 from laseros.domain.inventory.stock import stock_is_available
 from laseros.domain.kernel.activity import record_activity
@@ -55,7 +54,7 @@ class ProjectFilters:
 
 
 class ProjectService:
-    def __init__(self, session: AsyncSession, actor: Actor, calendar: ShopCalendar) -> None:
+    def __init__(self, session: UnitOfWork, actor: Actor, calendar: ShopCalendar) -> None:
         self.session = session
         self.actor = actor
         self.calendar = calendar

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import contains_eager
 from sqlalchemy.orm.attributes import set_committed_value
 
-from laseros.db import action, utcnow
+from laseros.db import UnitOfWork, action, utcnow
 from laseros.domain.clients.models import Client
 from laseros.domain.kernel.activity import record_activity
 from laseros.domain.kernel.actor import Actor
@@ -50,7 +50,7 @@ _JOINED_EXPORT_COLUMNS = {
 
 
 async def apply_queue_status(
-    session: AsyncSession, item: QueueItem, status: QueueStatus, actor: Actor, *, today: date, cause: str
+    session: UnitOfWork, item: QueueItem, status: QueueStatus, actor: Actor, *, today: date, cause: str
 ) -> None:
     """Set a queue item's status and move its project to the matching stage, in the caller's transaction."""
     previous = QueueStatus(item.status)
@@ -75,7 +75,7 @@ async def _last_rank(session: AsyncSession) -> int:
 
 
 class QueueService:
-    def __init__(self, session: AsyncSession, actor: Actor, calendar: ShopCalendar) -> None:
+    def __init__(self, session: UnitOfWork, actor: Actor, calendar: ShopCalendar) -> None:
         self.session = session
         self.actor = actor
         self.calendar = calendar

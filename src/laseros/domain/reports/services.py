@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from laseros.db import UnitOfWork
 from laseros.domain.clients.models import Client
 from laseros.domain.clients.services import ClientService
 from laseros.domain.inventory.models import InventoryItem
@@ -87,7 +88,7 @@ async def latest_report_highlights(session: AsyncSession) -> ReportHighlights | 
     return ReportHighlights(row[0], row[1], row[2] or {}) if row else None
 
 
-async def dashboard_summary(session: AsyncSession, calendar: ShopCalendar) -> DashboardSummary:
+async def dashboard_summary(session: UnitOfWork, calendar: ShopCalendar) -> DashboardSummary:
     """Stat and attention cards, the latest daily report's highlights, five recent clients and projects,
     and the next five jobs to cut."""
     clients = ClientService(session, SYSTEM)
@@ -122,7 +123,7 @@ class ProjectOverview:
     timeline: list[ActivityLog]
 
 
-async def project_overview(session: AsyncSession, calendar: ShopCalendar, project_id: int) -> ProjectOverview:
+async def project_overview(session: UnitOfWork, calendar: ShopCalendar, project_id: int) -> ProjectOverview:
     """The project with its queue place and stock badge, the sheet's stock, recent runs and timeline."""
     projects = ProjectService(session, SYSTEM, calendar)
     queue = QueueService(session, SYSTEM, calendar)

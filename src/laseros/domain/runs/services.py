@@ -10,11 +10,10 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from laseros.db import action, utcnow
+from laseros.db import UnitOfWork, action, utcnow
 from laseros.domain.admin.models import User
 from laseros.domain.admin.roles import Permission, role_can
 from laseros.domain.inventory.models import InventoryItem, TransactionType
@@ -90,7 +89,7 @@ def may_end(run: LaserRun, user_id: int | None, role: str) -> bool:
 
 
 class RunService:
-    def __init__(self, session: AsyncSession, actor: Actor, calendar: ShopCalendar) -> None:
+    def __init__(self, session: UnitOfWork, actor: Actor, calendar: ShopCalendar) -> None:
         self.session = session
         self.actor = actor
         self.calendar = calendar

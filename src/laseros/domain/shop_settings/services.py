@@ -10,9 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from laseros.db import action
+from laseros.db import UnitOfWork, action
 from laseros.domain.inventory.models import InventoryItem
 from laseros.domain.kernel.activity import record_activity
 from laseros.domain.kernel.actor import Actor
@@ -64,7 +63,7 @@ def _plural(count: int, noun: str) -> str:
 
 
 class ShopSettingsEditor:
-    def __init__(self, session: AsyncSession, actor: Actor) -> None:
+    def __init__(self, session: UnitOfWork, actor: Actor) -> None:
         self.session = session
         self.actor = actor
 
