@@ -180,3 +180,6 @@ def db_query(settings: Settings) -> Callable[[str], list[tuple]]:
 def _cleanup_scratch() -> Iterator[None]:
     yield
     shutil.rmtree(_SCRATCH, ignore_errors=True)
+
+
+pytest_plugins = ["tests.live"]

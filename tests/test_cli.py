@@ -4,9 +4,24 @@ from __future__ import annotations
 
 import sqlite3
 
+import pytest
 from click.testing import CliRunner
 
 from laseros.__main__ import cli
+
+
+def _head() -> str:
+    """The newest migration (the one `db upgrade` must reach)."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from laseros.settings import MIGRATIONS_DIR
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    assert head is not None
+    return head
 
 
 def _env(tmp_path):
@@ -21,7 +36,7 @@ def test_db_upgrade_creates_the_schema_and_a_secret(tmp_path):
         assert {"clients", "projects", "queue_items", "users", "user_sessions", "activity_log"} <= tables
         assert {"inventory_items", "inventory_transactions", "presets", "extra_operators", "laser_runs"} <= tables
         assert {"notifications", "outbound_drafts", "daily_reports"} <= tables
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == ("0004",)
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == (_head(),)
     secret = (tmp_path / "secret_key").read_text()
     assert len(secret) > 40
     # A second run keeps the same secret.
@@ -51,11 +66,23 @@ def test_create_user(tmp_path):
     assert again.exit_code != 0 and "already exists" in again.output
 
 
-def test_create_user_refuses_a_short_password(tmp_path):
+@pytest.mark.parametrize(
+    ("password", "message"),
+    [
+        ("short", "Use at least 10 characters."),
+        ("password123", "one of the most common passwords"),
+        ("shop-floor-viewer", "cannot be the username"),
+    ],
+)
+def test_create_user_refuses_a_password_the_rule_refuses(tmp_path, password, message):
     result = CliRunner().invoke(
-        cli, ["create-user", "--username", "x", "--password", "short", "--role", "viewer"], env=_env(tmp_path)
+        cli,
+        ["create-user", "--username", "shop-floor-viewer", "--password", password, "--role", "viewer"],
+        env=_env(tmp_path),
     )
-    assert result.exit_code != 0 and "at least 8" in result.output
+    assert result.exit_code != 0 and message in result.output
+    with sqlite3.connect(tmp_path / "laseros.db") as conn:
+        assert conn.execute("SELECT count(*) FROM users").fetchone() == (0,)
 
 
 def test_demo_loads_a_small_shop_once(tmp_path):

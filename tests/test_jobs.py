@@ -467,6 +467,26 @@ def test_serve_without_redis_url_runs_an_embedded_redis_shared_with_a_worker(set
     assert not socket_path.exists() and (settings.data_dir / "redis.rdb").exists()
 
 
+def test_a_killed_embedded_redis_comes_back_and_healthz_recovers_without_a_restart(settings, procs):
+    port = free_port()
+    serve = procs(laseros("serve", "--no-demo", "--port", str(port)), process_env(settings.data_dir))
+    health_url = f"http://127.0.0.1:{port}/healthz"
+    wait_for(lambda: get_json(health_url)[0] == 200, 40, "a healthy server")
+    first = embedded_server_pid(settings.data_dir)
+    os.kill(first, signal.SIGKILL)
+    wait_for(lambda: get_json(health_url)[0] == 503, 10, "/healthz to see Redis gone")
+    # Back within seconds, on the same socket, with the worker's heartbeat running again.
+    _status, health = wait_for(
+        lambda: (answer := get_json(health_url))[0] == 200 and answer, 30, "/healthz back to 200"
+    )
+    assert health["redis"]["ok"] and health["worker"]["ok"]
+    second = embedded_server_pid(settings.data_dir)
+    assert second != first and pid_running(second) and not pid_running(first)
+    assert "embedded Redis (pid" in serve.log and "has died; starting it again" in serve.log
+    assert serve.stop() == 0
+    wait_for(lambda: not pid_running(second), 15, "the restarted Redis to stop with serve")
+
+
 def test_the_embedded_redis_stops_when_a_worker_and_serve_stop_together(settings, procs):
     env = process_env(settings.data_dir)
     worker = procs(laseros("worker"), env)  # this time the worker starts the server

@@ -119,8 +119,9 @@ def test_a_new_login_is_listed_as_active_with_no_runs(admin):
         ({"username": "operator"}, "username", "A user called &#39;operator&#39; already exists."),
         ({"username": "OPERATOR"}, "username", "already exists"),
         ({"display_name": "  "}, "display_name", "This field is required."),
-        ({"password": "short"}, "password", "Use at least 8 characters."),
-        ({"password": ""}, "password", "Use at least 8 characters."),
+        ({"password": "short"}, "password", "Use at least 10 characters."),
+        ({"password": ""}, "password", "Use at least 10 characters."),
+        ({"password": "qwertyuiop"}, "password", "one of the most common passwords"),
     ],
 )
 def test_bad_new_login_is_422_beside_the_field_and_writes_nothing(admin, db_query, fields, field, message):
@@ -167,7 +168,7 @@ def test_a_new_password_logs_the_operator_out_everywhere(admin, login_as, anon, 
     ("fields", "field", "message"),
     [
         ({"display_name": "", "password": ""}, "display_name", "This field is required."),
-        ({"display_name": "Olu Okafor", "password": "short"}, "password", "Use at least 8 characters."),
+        ({"display_name": "Olu Okafor", "password": "short"}, "password", "Use at least 10 characters."),
     ],
 )
 def test_bad_operator_edit_is_422_and_changes_nothing(admin, db_query, fields, field, message):

@@ -408,7 +408,9 @@ def test_presets_csv_has_every_field_and_follows_the_filters(admin):
     assert "AL 5" in everything
 
 
-def test_viewer_can_export_presets(admin, login_as):
+def test_a_viewer_reads_presets_but_exports_are_for_managers_and_admins(admin, login_as):
     create_preset(admin)
     viewer = login_as("viewer")
-    assert "MS 3 mm O2" in viewer.get("/presets", params={"format": "csv"}).text
+    assert "MS 3 mm O2" in viewer.get("/presets").text
+    assert viewer.get("/presets", params={"format": "csv"}).status_code == 403
+    assert "MS 3 mm O2" in login_as("manager").get("/presets", params={"format": "csv"}).text

@@ -419,7 +419,7 @@ def test_the_input_is_normalised():
         "draft_template_approval_followup": None,
         "sheet_sizes": "3000x1500\n2500x1250",
     }
-    assert set(BY_KEY) == {*DEFAULT_FORM, "company_name"}
+    assert set(BY_KEY) == {*DEFAULT_FORM, "company_name", "login_log_days"}
     with pytest.raises(InvalidInput) as refused:
         ShopSettingsInput.parse({"limit_quote_days": "0", "materials": ""})
     assert set(refused.value.errors) == {"limit_quote_days", "materials"}

@@ -78,8 +78,10 @@ def serve(host: str, port: int, demo: bool) -> None:
             factory=True,
             host=host,
             port=port,
-            proxy_headers=True,
             log_level="info",
+            # X-Forwarded-For is believed only from the proxies the shop named (LASEROS_TRUSTED_PROXIES).
+            proxy_headers=bool(settings.trusted_proxies),
+            forwarded_allow_ips=settings.trusted_proxies or None,
             # Open pages hold SSE streams; the app ends them on shutdown, and this bounds the wait regardless.
             timeout_graceful_shutdown=5,
         )

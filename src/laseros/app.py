@@ -18,7 +18,7 @@ from laseros.db import Database
 from laseros.domain.kernel.shop import ShopCalendar
 from laseros.jobs.runtime import JobRuntime
 from laseros.settings import STATIC_DIR, TEMPLATES_DIR, Settings
-from laseros.web import deps, live, templating
+from laseros.web import deps, live, security, templating
 from laseros.web.auth import PUBLIC_PATHS, SessionAuthMiddleware
 from laseros.web.controllers import (
     admin,
@@ -28,6 +28,7 @@ from laseros.web.controllers import (
     dashboard,
     health,
     inventory,
+    logins,
     notifications,
     operators,
     phone,
@@ -76,10 +77,18 @@ def create_app(settings: Settings | None = None) -> Litestar:
             reports.DailyReportController,
             comms.DraftController,
             admin.AdminController,
+            logins.LoginLogController,
             create_static_files_router(path="/static", directories=[STATIC_DIR], send_as_attachment=False),
         ],
         plugins=[HTMXPlugin()],
-        middleware=[DefineMiddleware(SessionAuthMiddleware, exclude=PUBLIC_PATHS)],
+        middleware=[
+            security.ControlCharacterPathMiddleware,
+            # Every method is authenticated (Litestar skips OPTIONS and HEAD by default, which left
+            # the guards without a user: a 500).
+            DefineMiddleware(SessionAuthMiddleware, exclude=PUBLIC_PATHS, exclude_http_methods=[]),
+        ],
+        before_send=[security.add_security_headers],
+        before_request=security.refuse_impossible_ids,
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
             cookie_name="csrftoken",

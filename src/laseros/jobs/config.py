@@ -24,7 +24,7 @@ from saq.queue.redis import RedisQueue
 from saq.types import PartialTimersDict
 
 from laseros.domain.kernel.registry import DAILY_REPORT_TIME
-from laseros.jobs.tasks import TASKS, check_low_stock, daily_report, evaluate_notifications
+from laseros.jobs.tasks import TASKS, check_low_stock, daily_report, evaluate_notifications, prune_login_log
 from laseros.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,8 @@ def schedule_label(report_time: time, *, caught_up: bool = False) -> str:
 
 
 def cron_table(report_time: time = DEFAULT_REPORT_TIME) -> list[CronJob]:
-    """The cron table: daily report at the shop's report time, evaluation hourly, low stock every 6 hours."""
+    """The cron table: the daily report at the shop's report time, evaluation hourly, low stock every 6 hours,
+    the sign-in log pruned nightly."""
     return [
         CronJob(
             daily_report,
@@ -82,6 +83,13 @@ def cron_table(report_time: time = DEFAULT_REPORT_TIME) -> list[CronJob]:
         CronJob(
             check_low_stock,
             cron="0 */6 * * *",
+            timeout=JOB_TIMEOUT_S,
+            heartbeat=JOB_HEARTBEAT_S,
+            retries=JOB_RETRIES,
+        ),
+        CronJob(
+            prune_login_log,
+            cron="15 3 * * *",
             timeout=JOB_TIMEOUT_S,
             heartbeat=JOB_HEARTBEAT_S,
             retries=JOB_RETRIES,

@@ -16,9 +16,12 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import asdict
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
+from laseros.domain.admin.services import LoginLog
+from laseros.domain.kernel.registry import LOGIN_LOG_DAYS
+from laseros.domain.kernel.settings import SettingsService
 from laseros.domain.notifications.evaluate import evaluate
 from laseros.models import import_all_models
 from laseros.services import Services
@@ -110,6 +113,16 @@ async def check_low_stock(ctx: Context) -> dict[str, Any]:
     return asdict(result)
 
 
+async def prune_login_log(ctx: Context) -> dict[str, Any]:
+    """Delete sign-in attempts older than the shop's ``login_log_days`` (180 by default)."""
+    services = _services(ctx)
+    async with _alive(ctx), services.db.session(write=True) as session:
+        days = await SettingsService(session).get(LOGIN_LOG_DAYS)
+        removed = await LoginLog(session).prune(timedelta(days=days))
+    log.info("prune-login-log: removed %s attempts older than %s days", removed, days)
+    return {"removed": removed, "kept_days": days}
+
+
 def _counts(result: Any) -> str:
     return ", ".join(f"{name} {value}" for name, value in asdict(result).items())
 
@@ -120,6 +133,7 @@ JOBS: dict[str, Task] = {
     "daily-report": daily_report,
     "evaluate-notifications": evaluate_notifications,
     "check-low-stock": check_low_stock,
+    "prune-login-log": prune_login_log,
 }
 TASKS: list[Task] = list(JOBS.values())
 

@@ -26,7 +26,14 @@ _MESSAGES = {
     Permission.REPORTS_GENERATE: "Only a manager or an admin can generate the daily report.",
     Permission.DRAFTS_MANAGE: "Only a manager or an admin can change, send or delete message drafts.",
     Permission.SETTINGS_EDIT: "Only an admin can see and change the shop settings.",
+    Permission.DATA_EXPORT: "Only a manager or an admin can export the shop's data as CSV.",
 }
+
+
+def refuse_unless(connection: ASGIConnection, permission: Permission) -> None:
+    """Inside a handler: 403 with the permission's reason unless the user's role has it."""
+    if not role_can(connection.user.role, permission):
+        raise PermissionDeniedException(_MESSAGES[permission])
 
 
 def requires(permission: Permission) -> Guard:

@@ -41,13 +41,17 @@ class UserSession(Base):
 
 class LoginAttempt(Base):
     __tablename__ = "login_attempts"
-    __table_args__ = (Index("ix_login_attempts_username_created", "username", "created_at"),)
+    __table_args__ = (
+        Index("ix_login_attempts_username_created", "username", "created_at"),
+        Index("ix_login_attempts_ip_created", "ip_address", "created_at"),
+        Index("ix_login_attempts_created_at", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(80))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     success: Mapped[bool] = mapped_column(Boolean)
-    # success | bad_password | unknown_user | inactive | locked
+    # success | bad_password | unknown_user | inactive | locked | unlocked (an admin lifted the lock)
     outcome: Mapped[str] = mapped_column(String(20))
     ip_address: Mapped[str | None] = mapped_column(String(45))
     user_agent: Mapped[str | None] = mapped_column(String(255))

@@ -6,6 +6,7 @@ lengths, numbers, dates and the thickness list read the same everywhere.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -15,6 +16,26 @@ from laseros.domain.kernel.shop import THICKNESSES_MM, parse_thickness, thicknes
 
 MAX_TEXT = 2000  # free-text fields (notes, address, description)
 MAX_LINE = 200  # one-line fields (names, emails, phones)
+
+# Characters nobody types on purpose: control characters (a NUL, an escape…) are refused, save
+# tab and newline; carriage returns are line ends and become newlines.
+_ALLOWED_CONTROLS = frozenset("\t\n")
+
+
+def clean_text(raw: str) -> tuple[str, str | None]:
+    """Submitted text with line ends normalised and outer blank space trimmed, and why it is refused (if it is)."""
+    text = raw.replace("\r\n", "\n").replace("\r", "\n")
+    for char in text:
+        if unicodedata.category(char) == "Cc" and char not in _ALLOWED_CONTROLS:
+            return text, "This contains a control character (such as a NUL); type the text again."
+        if char == "\ufffd":  # what undecodable bytes become: the browser did not send UTF-8 text
+            return text, "Some characters could not be read; type the text again."
+    return text.strip(), None
+
+
+def is_blank(text: str) -> bool:
+    """Empty, or made only of blank and invisible characters (spaces, zero-width spaces, joiners…)."""
+    return all(char.isspace() or unicodedata.category(char) in ("Cf", "Zs", "Cc") for char in text)
 
 
 class FieldReader:
@@ -29,7 +50,15 @@ class FieldReader:
         return "" if value is None else str(value).strip()
 
     def text(self, name: str, *, required: bool = False, max_length: int = MAX_LINE) -> str:
-        value = self._value(name)
+        """Free text: control characters refused; a field of only blank or invisible characters is empty."""
+        value, problem = clean_text(str(self.raw.get(name) or ""))
+        if problem:
+            self.errors[name] = problem
+            return value
+        if is_blank(value):
+            value = ""
+        if max_length <= MAX_LINE and "\n" in value:
+            value = " ".join(value.split())  # a one-line field keeps one line
         if required and not value:
             self.errors[name] = "This field is required."
         elif len(value) > max_length:

@@ -41,9 +41,9 @@ class Page(Generic[T]):
 
 
 async def paginate(session: AsyncSession, stmt: Select[Any], page: int, per_page: int) -> Page[Any]:
-    """Run ``stmt`` for one page, with a COUNT over the same filters."""
-    page = max(1, page)
+    """Run ``stmt`` for one page, with a COUNT over the same filters; a page past the last shows the last."""
     total = await session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    page = min(max(1, page), max(1, -(-total // per_page)))
     rows = (await session.scalars(stmt.limit(per_page).offset((page - 1) * per_page))).unique().all()
     return Page(items=list(rows), total=total, page=page, per_page=per_page)
 

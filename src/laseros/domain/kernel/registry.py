@@ -24,7 +24,8 @@ ALERTS = Group("alerts", "Alerts")
 DAILY_REPORT = Group("daily_report", "Daily report")
 MESSAGES = Group("messages", "Client messages")
 LISTS = Group("lists", "Materials and sheets")
-GROUPS: tuple[Group, ...] = (COMPANY, ALERTS, DAILY_REPORT, MESSAGES, LISTS)
+RECORDS = Group("records", "Records")
+GROUPS: tuple[Group, ...] = (COMPANY, ALERTS, DAILY_REPORT, MESSAGES, LISTS, RECORDS)
 
 # -- how values are checked and read ----------------------------------------------------------------
 
@@ -177,6 +178,20 @@ def _clean_sheet_sizes(raw: str) -> str:
     return "\n".join(_entries("\n".join(sizes), "sheet size"))
 
 
+def _whole_days(low: int, high: int) -> Any:
+    def clean(raw: str) -> str:
+        text = raw.strip()
+        if not text.isascii() or not text.isdigit() or not low <= int(text) <= high:
+            raise SettingRefused(f"Enter a whole number of days from {low} to {high}.")
+        return str(int(text))
+
+    return clean
+
+
+def _load_whole(stored: str) -> int:
+    return int(stored)
+
+
 def _load_lines(stored: str) -> list[str]:
     return [line.strip() for line in stored.splitlines() if line.strip()]
 
@@ -292,6 +307,16 @@ SHEET_SIZES: Setting[list[str]] = Setting(
     widget="lines",
 )
 
+LOGIN_LOG_DAYS: Setting[int] = Setting(
+    "login_log_days",
+    RECORDS,
+    "Keep the sign-in log for (days)",
+    "Every sign-in attempt is logged with its address; entries older than this are deleted each night.",
+    "180",
+    _whole_days(30, 3650),
+    _load_whole,
+)
+
 # Every setting, in the settings page's order.
 SETTINGS: tuple[Setting[Any], ...] = (
     COMPANY_NAME,
@@ -306,6 +331,7 @@ SETTINGS: tuple[Setting[Any], ...] = (
     WHATSAPP_COUNTRY_CODE,
     MATERIALS,
     SHEET_SIZES,
+    LOGIN_LOG_DAYS,
 )
 BY_KEY: dict[str, Setting[Any]] = {setting.key: setting for setting in SETTINGS}
 assert len(BY_KEY) == len(SETTINGS), "two settings share a key"

@@ -15,7 +15,7 @@ from sqlalchemy import select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from laseros.db import utcnow
-from laseros.domain.kernel.message_templates import render_message
+from laseros.domain.kernel.message_templates import render_in_thread
 from laseros.domain.kernel.registry import (
     COMPANY_NAME,
     MESSAGE_APPROVAL_FOLLOWUP,
@@ -127,10 +127,10 @@ async def ensure_drafts(session: AsyncSession, needs: Iterable[DraftNeed]) -> in
             continue
         made.add(key)
         try:
-            body = render_message(sources[need.kind], template_values(need.project, company_name))
-        except TemplateError:  # a broken shop template must not stop the shop: fall back to ours
+            body = await render_in_thread(sources[need.kind], template_values(need.project, company_name))
+        except (TemplateError, ArithmeticError, ValueError, TypeError):  # a broken shop template must not stop the shop
             default = MESSAGE_SETTINGS[need.kind].default_text
-            body = render_message(default, template_values(need.project, company_name))
+            body = await render_in_thread(default, template_values(need.project, company_name))
         session.add(
             OutboundDraft(
                 kind=need.kind.value,

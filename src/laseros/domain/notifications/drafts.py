@@ -22,6 +22,7 @@ from laseros.domain.clients.models import Client
 from laseros.domain.kernel.activity import record_activity
 from laseros.domain.kernel.actor import Actor
 from laseros.domain.kernel.errors import Conflict, InvalidInput, NotFound
+from laseros.domain.kernel.fields import clean_text, is_blank
 from laseros.domain.kernel.paging import Export, Page, paginate
 from laseros.domain.kernel.registry import WHATSAPP_COUNTRY_CODE
 from laseros.domain.kernel.settings import SettingsService
@@ -84,8 +85,10 @@ def mailto_url(email: str, subject: str, body: str) -> str:
 
 def check_body(raw: str) -> str:
     """The edited message, line endings normalised and outer blank space trimmed; InvalidInput if unusable."""
-    body = (raw or "").replace("\r\n", "\n").replace("\r", "\n").strip()
-    if not body:
+    body, problem = clean_text(raw or "")
+    if problem:
+        raise InvalidInput({"body_text": problem})
+    if is_blank(body):
         raise InvalidInput({"body_text": "Write the message: it cannot be empty."})
     if len(body) > BODY_MAX_CHARS:
         raise InvalidInput(

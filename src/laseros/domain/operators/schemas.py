@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from laseros.domain.admin.passwords import password_problem
 from laseros.domain.kernel.fields import MAX_TEXT, FieldReader
 
 
@@ -22,8 +23,10 @@ class OperatorLoginInput:
             display_name=read.text("display_name", required=True, max_length=120),
             password=str(raw.get("password") or ""),
         )
-        if (creating or data.password) and len(data.password) < 8:
-            read.errors["password"] = "Use at least 8 characters."
+        if creating or data.password:
+            problem = password_problem(data.password, data.username)
+            if problem:
+                read.errors["password"] = problem
         read.finish()
         return data
 

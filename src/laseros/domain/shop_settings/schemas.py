@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from laseros.domain.kernel.errors import InvalidInput
+from laseros.domain.kernel.fields import clean_text
 from laseros.domain.kernel.registry import SETTINGS
 from laseros.domain.kernel.settings import SettingRefused
 
@@ -29,8 +30,12 @@ class ShopSettingsInput:
         for setting in SETTINGS:
             if setting.key not in raw:
                 continue
+            text, problem = clean_text(str(raw[setting.key]))
+            if problem:
+                errors[setting.key] = problem
+                continue
             try:
-                values[setting.key] = setting.clean(str(raw[setting.key]))
+                values[setting.key] = setting.clean(text)
             except SettingRefused as refused:
                 errors[setting.key] = refused.message
         if errors:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio.to_thread
 from litestar import Controller, Request, Response, get, post
 
 from laseros.domain.admin.roles import Permission
@@ -54,7 +55,9 @@ class AdminController(Controller):
         values = await form_values(request)
         editor = ShopSettingsEditor(db_session, actor)
         try:
-            saved = await editor.save(ShopSettingsInput.parse(values))
+            # Off the event loop: checking a message template renders it (up to its time limit).
+            data = await anyio.to_thread.run_sync(ShopSettingsInput.parse, values)
+            saved = await editor.save(data)
         except InvalidInput as bad:
             current = await editor.current()
             form = FormState({**current.values, **values}, bad.errors)

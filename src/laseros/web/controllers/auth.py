@@ -11,7 +11,7 @@ from litestar.response import Redirect
 from litestar.status_codes import HTTP_303_SEE_OTHER
 
 from laseros.domain.admin.roles import pc_mode_refusal
-from laseros.domain.admin.services import LoginRefused
+from laseros.domain.admin.services import LoginRefused, TooManyAttempts
 from laseros.web.auth import SESSION_COOKIE, CurrentUser
 from laseros.web.deps import AppSettings, Auth
 from laseros.web.forms import form_values
@@ -54,12 +54,15 @@ class AuthController(Controller):
                 username, values.get("password", ""), client_ip, request.headers.get("user-agent")
             )
         except LoginRefused as refusal:
-            return await render(
+            page = await render(
                 request,
                 "auth/login.html",
                 {"username": username[:80], "error": refusal.message},
-                status_code=401,
+                status_code=429 if isinstance(refusal, TooManyAttempts) else 401,
             )
+            if isinstance(refusal, TooManyAttempts):
+                page.headers["Retry-After"] = str(refusal.retry_after)
+            return page
         response = redirect(request, "/auth/select-mode")
         response.cookies.append(
             Cookie(

@@ -34,7 +34,7 @@ class ClientController(Controller):
         format: FromQuery[str] = "",
     ) -> Page | Stream:
         if format == "csv":
-            return csv_export(db, clients.export(q))
+            return csv_export(request, db, clients.export(q))
         listing = await clients.list(q=q, page=page, per_page=page_size)
         return await render(request, "clients/index.html", {"page": listing, "q": q}, block="results")
 

@@ -58,7 +58,7 @@ class DraftController(Controller):
     ) -> Page | Stream:
         filters = DraftFilters(status=_view(status))
         if format == "csv":
-            return csv_export(db, drafts.export(filters))
+            return csv_export(request, db, drafts.export(filters))
         listing = await drafts.list(filters, page=page, per_page=page_size)
         context = {"page": listing, "view": filters.status, "counts": await drafts.counts()}
         return await render(request, TEMPLATE, context, block="results")

@@ -75,7 +75,7 @@ class InventoryController(Controller):
     ) -> Page | Stream:
         filters = _item_filters(q, category, low)
         if format == "csv":
-            return csv_export(db, inventory.export_items(filters))
+            return csv_export(request, db, inventory.export_items(filters))
         listing = await inventory.list(filters, page=page, per_page=page_size)
         context = {
             "page": listing,
@@ -102,7 +102,7 @@ class InventoryController(Controller):
     ) -> Page | Stream:
         filters = _transaction_filters(item_id, transaction_type, start, end, q)
         if format == "csv":
-            return csv_export(db, inventory.export_transactions(filters))
+            return csv_export(request, db, inventory.export_transactions(filters))
         listing = await inventory.transactions(filters, page=page, per_page=page_size)
         items = await inventory.list(ItemFilters(), per_page=_ITEM_CHOICES_LIMIT)
         context = {

@@ -59,7 +59,9 @@ class NotificationController(Controller):
         # An unknown type shows every type (the filter is a convenience, not input to refuse).
         notif_type = NotificationType(type) if type in {t.value for t in NotificationType} else None
         if format == "csv":
-            return csv_export(db, notifications.export(include_resolved=include_resolved, notif_type=notif_type))
+            return csv_export(
+                request, db, notifications.export(include_resolved=include_resolved, notif_type=notif_type)
+            )
         return await self._list(
             request,
             notifications,

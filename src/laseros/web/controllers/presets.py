@@ -54,7 +54,7 @@ class PresetController(Controller):
     ) -> Page | Stream:
         filters = _filters(material_type, thickness_mm, active)
         if format == "csv":
-            return csv_export(db, presets.export(filters))
+            return csv_export(request, db, presets.export(filters))
         listing = await presets.list(filters, page=page, per_page=page_size)
         context = {"page": listing, "filters": filters, "materials": await shop_settings.choices(MATERIALS)}
         return await render(request, "presets/index.html", context, block="results")

@@ -54,7 +54,7 @@ class ProjectController(Controller):
     ) -> Page | Stream:
         filters = _filters(stage, client_id, q, pop_expiring)
         if format == "csv":
-            return csv_export(db, projects.export(filters))
+            return csv_export(request, db, projects.export(filters))
         listing = await projects.list(filters, page=page, per_page=page_size)
         context = {"page": listing, "filters": filters, "client_choices": await clients.choices()}
         return await render(request, "projects/index.html", context, block="results")

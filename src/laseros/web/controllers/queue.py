@@ -15,7 +15,7 @@ from laseros.domain.projects.stages import QueueStatus
 from laseros.domain.queue.schemas import QueueEdit
 from laseros.web.deps import Db, Projects, Queue
 from laseros.web.export import csv_export
-from laseros.web.forms import FormState, form_list, form_values
+from laseros.web.forms import FormState, filter_page, form_list, form_values
 from laseros.web.guards import requires, unsafe_methods_require
 from laseros.web.htmx import Page, is_fragment_request, redirect, render
 
@@ -40,7 +40,7 @@ class QueueController(Controller):
     ) -> Page | Stream:
         show_all = filter == "all"
         if format == "csv":
-            return csv_export(db, queue.export(show_all))
+            return csv_export(request, db, queue.export(show_all))
         return await self._list(request, queue, show_all, page)
 
     @staticmethod
@@ -97,7 +97,7 @@ class QueueController(Controller):
     async def reorder(self, request: Request, queue: Queue) -> Response[Any]:
         raw_ids = await form_list(request, "item")
         values = await form_values(request)
-        show_all, page = values.get("filter") == "all", int(values.get("page", "1") or 1)
+        show_all, page = values.get("filter") == "all", filter_page(values.get("page", ""))
         if not all(v.isdigit() and len(v) < 12 for v in raw_ids):
             return await self._list(request, queue, show_all, page, "The new order was not understood.", 422)
         try:

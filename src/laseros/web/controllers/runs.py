@@ -54,7 +54,7 @@ class RunController(Controller):
     ) -> Page | Stream:
         filters = _filters(start, end, operator, project_id, q)
         if format == "csv":
-            return csv_export(db, runs.export(filters))
+            return csv_export(request, db, runs.export(filters))
         listing = await runs.list(filters, page=page, per_page=page_size)
         context = {"page": listing, "filters": filters, "people": await totals.people()}
         return await render(request, "runs/index.html", context, block="results")
