@@ -8,17 +8,29 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
 
 import pytest
-from playwright.sync_api import BrowserContext, Locator, Page, Playwright, expect
+from playwright.sync_api import Locator, Page, Playwright, expect
 
-from e2e.helpers import DESKTOP, assert_inside_viewport, log_in_to_pc, settled, unique, url
-from e2e.test_shop_floor import desktop_page, on_hand, paid_job, phone_page, queue_row, sheet_item_url, start_run
+from e2e.helpers import (
+    DESKTOP,
+    NewContext,
+    assert_inside_viewport,
+    desktop_page,
+    log_in_to_pc,
+    on_hand,
+    paid_job,
+    phone_page,
+    queue_row,
+    settled,
+    sheet_item_url,
+    start_run,
+    unique,
+    url,
+)
 
 pytestmark = pytest.mark.e2e
 
-NewContext = Callable[..., BrowserContext]
 SHEET_CODE = "SH-004"
 LIVE_WITHIN_S = 2.0
 

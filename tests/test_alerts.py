@@ -18,8 +18,8 @@ from laseros.domain.notifications.services import NotificationService
 from laseros.domain.notifications.watch import set_wake_up_scheduler, watch_everything
 from laseros.domain.projects.models import Project
 from laseros.domain.projects.stages import Stage
-from tests.conftest import run
 from tests.factories import create_client, create_project, paid_project
+from tests.support import run
 
 NOW = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)
@@ -140,13 +140,6 @@ async def _rows(db: Database, project_id: int) -> list[Notification]:
         return list(
             await session.scalars(select(Notification).where(Notification.project_id == project_id).order_by("id"))
         )
-
-
-@pytest.fixture
-def db(settings):  # type: ignore[no-untyped-def]
-    database = Database.from_settings(settings)
-    yield database
-    run(database.dispose())
 
 
 @pytest.fixture

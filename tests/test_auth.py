@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from laseros.app import create_app
-from tests.conftest import PASSWORDS, ShopClient
+from tests.support import PASSWORDS, ShopClient
 
 
 def test_login_leads_to_mode_choice_and_pc_mode_to_the_dashboard(anon):

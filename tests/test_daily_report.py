@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import pytest
 
+from laseros.app import create_app
 from laseros.db import Database, utcnow
 from laseros.domain.kernel.shop import ShopCalendar
 from laseros.domain.notifications import evaluate as evaluation
@@ -30,9 +31,8 @@ from laseros.domain.reports.daily import (
     render,
     split_sections,
 )
-from tests.conftest import run
 from tests.factories import create_client, create_project, paid_project
-from tests.test_postgres import pg_settings  # noqa: F401 (the PostgreSQL fixture, shared)
+from tests.support import PASSWORDS, ShopClient, run
 
 CAL = ShopCalendar("Africa/Johannesburg")
 KAROO_PHONE = "+27 82 555 0101"
@@ -44,13 +44,6 @@ KAROO_PHONE = "+27 82 555 0101"
 def stamp(moment: datetime) -> str:
     """A UTC moment as the UTC columns store it on SQLite."""
     return moment.astimezone(UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
-@pytest.fixture
-def db(settings):  # type: ignore[no-untyped-def]
-    database = Database.from_settings(settings)
-    yield database
-    run(database.dispose())
 
 
 def generate(db: Database, by: str = "Test", report_date: date | None = None):  # type: ignore[no-untyped-def]
@@ -600,13 +593,10 @@ def test_the_dashboard_shows_the_latest_reports_highlights(manager, db):
 # -- PostgreSQL -----------------------------------------------------------------------------------------
 
 
-def test_the_report_is_built_and_stored_once_on_postgresql(pg_settings):  # noqa: F811 (the imported fixture)
+def test_the_report_is_built_and_stored_once_on_postgresql(pg_settings):
     """The upsert, the grouping and the JSON highlights on PostgreSQL (skipped when no server is reachable)."""
-    from laseros.app import create_app
-    from tests.conftest import ShopClient
-
     with ShopClient(app=create_app(pg_settings)) as manager:
-        assert manager.login("manager", "manager-password").status_code == 303
+        assert manager.login("manager", PASSWORDS["manager"]).status_code == 303
         job = paid_project(manager, create_client(manager, "Pg Report Co"), name="Pg gates")
         yesterday = (CAL.today() - timedelta(days=1)).isoformat()
         form = {

@@ -8,14 +8,12 @@ import json
 import os
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from datetime import time as clock
@@ -36,12 +34,23 @@ from laseros.jobs import config
 from laseros.jobs.broker import heartbeat_key
 from laseros.jobs.tasks import JOBS, TASKS, function_name
 from laseros.settings import Settings
-from tests.conftest import PASSWORDS, REDIS_NAMESPACE, REDIS_URL, ShopClient, make_settings
 from tests.factories import create_client, create_project
+from tests.support import (
+    PASSWORDS,
+    REDIS_URL,
+    STOCKED_ID,
+    ShopClient,
+    browser,
+    db_path,
+    free_port,
+    make_settings,
+    sql,
+    timed,
+    wait_for,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOP_ZONE = ZoneInfo("Africa/Johannesburg")
-STOCKED_ID = 1  # MS-3-3015: 500 on hand, minimum 10
 
 
 # -- helpers: processes, Redis, the database ---------------------------------------------------------
@@ -50,22 +59,6 @@ STOCKED_ID = 1  # MS-3-3015: 500 on hand, minimum 10
 def laseros(*args: str) -> list[str]:
     script = ROOT / ".venv" / "bin" / "laseros"
     return [str(script), *args] if script.exists() else [sys.executable, "-m", "laseros", *args]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for(check: Callable[[], Any], timeout: float, what: str, interval: float = 0.2) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 class Proc:
@@ -120,19 +113,6 @@ def procs(tmp_path: Path) -> Iterator[Callable[..., Proc]]:
         proc.stop()
 
 
-@pytest.fixture
-def namespace() -> Iterator[str]:
-    """A Redis namespace (keys, queue) of this test's own on CI's Redis, cleaned up afterwards."""
-    ns = f"{REDIS_NAMESPACE}-{uuid.uuid4().hex[:8]}"
-    yield ns
-    client = redis.Redis.from_url(REDIS_URL)
-    for pattern in (f"saq:{ns}:*", f"saq:job:{ns}:*", f"{ns}:*"):
-        keys = list(client.scan_iter(pattern))
-        if keys:
-            client.delete(*keys)
-    client.close()
-
-
 def job_record(client: redis.Redis, ns: str, key: str) -> dict[str, Any] | None:
     raw = client.get(f"saq:job:{ns}:{key}")
     return json.loads(raw) if raw else None
@@ -147,17 +127,6 @@ def heartbeat_age(client: redis.Redis, ns: str) -> float | None:
 
 def shop_today() -> date:
     return datetime.now(SHOP_ZONE).date()
-
-
-def db_path(settings: Settings) -> Path:
-    return settings.data_dir / "laseros.db"
-
-
-def sql(settings: Settings, statement: str, params: tuple = ()) -> list[tuple]:
-    with sqlite3.connect(db_path(settings), timeout=30) as conn:
-        rows = conn.execute(statement, params).fetchall()
-    conn.close()
-    return rows
 
 
 def set_shop_setting(settings: Settings, key: str, value: str) -> None:
@@ -214,13 +183,6 @@ def wait_for_heartbeat(client: redis.Redis, ns: str, proc: Proc | None = None, t
         return age is not None and age < 5
 
     wait_for(fresh, timeout, "a fresh worker heartbeat")
-
-
-@pytest.fixture
-def ci_redis() -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(REDIS_URL)
-    yield client
-    client.close()
 
 
 # -- the task list and the cron table ----------------------------------------------------------------
@@ -529,18 +491,6 @@ def throwaway_redis(tmp_path: Path) -> Iterator[ThrowawayRedis]:
     server = ThrowawayRedis(tmp_path)
     yield server
     server.kill()
-
-
-def browser(settings: Settings, role: str = "manager") -> ShopClient:
-    client = ShopClient(app=create_app(settings))
-    client.__enter__()
-    assert client.login(role, PASSWORDS[role], "pc").status_code == 303
-    return client
-
-
-def timed(call: Callable[[], Any]) -> tuple[Any, float]:
-    started = time.monotonic()
-    return call(), time.monotonic() - started
 
 
 def test_with_redis_stopped_the_shop_keeps_working_and_jobs_resume_when_it_returns(

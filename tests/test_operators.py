@@ -16,8 +16,8 @@ from laseros.domain.kernel.shop import ShopCalendar
 from laseros.domain.runs.schemas import RunLog
 from laseros.domain.runs.services import RunService
 from laseros.domain.runs.totals import Totals
-from tests.conftest import PASSWORDS
 from tests.factories import create_client, create_project
+from tests.support import PASSWORDS
 
 CALENDAR = ShopCalendar("Africa/Johannesburg")
 NEW_LOGIN = {"username": "thabo", "display_name": "Thabo Nkosi", "password": "laser-cutter-1"}
@@ -74,11 +74,6 @@ def row(page: str, key: str) -> str:
 
 def cells(html: str) -> list[str]:
     return [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td[^>]*>(.*?)</td>", html, re.S)]
-
-
-@pytest.fixture
-def admin(login_as):  # type: ignore[no-untyped-def]
-    return login_as("admin")
 
 
 # -- operator logins --------------------------------------------------------------------------

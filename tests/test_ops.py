@@ -19,9 +19,7 @@ from laseros.__main__ import LITESTREAM_CONFIG, cli, litestream_binary, litestre
 from laseros.app import create_app
 from laseros.jobs.broker import heartbeat_key
 from laseros.settings import Settings
-from tests.conftest import REDIS_URL, ShopClient, make_settings
-from tests.test_jobs import STOCKED_ID, browser, free_port, sql, timed
-from tests.test_jobs import namespace as namespace  # the fixture
+from tests.support import REDIS_URL, STOCKED_ID, ShopClient, browser, free_port, make_settings, sql, timed
 
 LITESTREAM = litestream_binary()
 

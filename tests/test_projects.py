@@ -14,8 +14,8 @@ from litestar.testing import AsyncTestClient
 
 from laseros.app import create_app
 from laseros.domain.projects.stages import TRANSITIONS, Stage
-from tests.conftest import PASSWORDS
 from tests.factories import PROJECT_DEFAULTS, create_client, create_project, paid_project, results
+from tests.support import PASSWORDS
 
 
 def test_project_codes_follow_the_client_sequence(manager, db_query):

@@ -24,8 +24,8 @@ from laseros.domain.kernel.shop import ShopCalendar
 from laseros.domain.projects.schemas import ProjectInput
 from laseros.domain.projects.services import ProjectService
 from laseros.domain.runs.services import RunService
-from tests.conftest import run as run_async
 from tests.factories import create_client, create_project, paid_project
+from tests.support import run as run_async
 
 STOCK_ID_SQL = "SELECT id FROM inventory_items WHERE item_code = 'MS-3-3015'"
 ON_HAND_SQL = "SELECT quantity_on_hand FROM inventory_items WHERE item_code = 'MS-3-3015'"
@@ -39,11 +39,6 @@ LEDGER_SUM_SQL = (
 def job(manager) -> int:
     """A paid Mild Steel 3 mm job (4 sheets) in the queue."""
     return paid_project(manager, create_client(manager), name="Gate panels")
-
-
-@pytest.fixture
-def operator(login_as):
-    return login_as("operator")
 
 
 def start(client, project_id: int, **fields):  # type: ignore[no-untyped-def]
