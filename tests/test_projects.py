@@ -8,6 +8,7 @@ import io
 import re
 import sqlite3
 import tracemalloc
+from datetime import UTC, datetime
 
 import pytest
 from litestar.testing import AsyncTestClient
@@ -188,10 +189,13 @@ def test_unknown_stage_is_422(manager):
 def test_stage_change_stamps_time_and_logs_who(manager, db_query):
     client_id = create_client(manager)
     project_id = create_project(manager, client_id)
-    before = db_query("SELECT stage_changed_at FROM projects")[0][0]
-    manager.post_form(f"/projects/{project_id}/status", {"stage": "quote"})
-    after = db_query("SELECT stage, stage_changed_at FROM projects")[0]
-    assert after[0] == "quote" and after[1] >= before
+    db_query("UPDATE projects SET stage_changed_at = '2020-01-01 00:00:00' WHERE id = ?", (project_id,))
+    sent = datetime.now(UTC).replace(tzinfo=None)
+    assert manager.post_form(f"/projects/{project_id}/status", {"stage": "quote"}).status_code == 303
+    answered = datetime.now(UTC).replace(tzinfo=None)
+    stage, changed_at = db_query("SELECT stage, stage_changed_at FROM projects WHERE id = ?", (project_id,))[0]
+    assert stage == "quote"
+    assert sent <= datetime.fromisoformat(changed_at) <= answered  # stamped by the change, in UTC
     assert db_query("SELECT actor, details FROM activity_log WHERE action='stage_changed'") == [
         ("Mo Manager", "Request → Quote & Approval (changed by hand)")
     ]
