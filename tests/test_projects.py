@@ -15,6 +15,7 @@ from litestar.testing import AsyncTestClient
 
 from laseros.app import create_app
 from laseros.domain.projects.stages import TRANSITIONS, Stage
+from tests.contention import in_processes
 from tests.factories import PROJECT_DEFAULTS, create_client, create_project, paid_project, results
 from tests.support import PASSWORDS
 
@@ -281,6 +282,7 @@ def test_deleting_a_project(manager, db_query):
 
 
 def test_twenty_concurrent_creations_get_twenty_distinct_codes(settings, manager, db_query):
+    """Twenty at once through one app (its writers queue on its one write connection)."""
     client_id = create_client(manager)
 
     async def run() -> list[int]:
@@ -304,6 +306,23 @@ def test_twenty_concurrent_creations_get_twenty_distinct_codes(settings, manager
     assert len(codes) == 20 and len(set(codes)) == 20
     suffixes = sorted(int(code.rsplit("-", 1)[1]) for code in codes)
     assert suffixes == list(range(1, 21))
+
+
+def test_twenty_projects_created_at_once_in_four_web_processes_get_twenty_codes_without_gaps(
+    settings, manager, db_query, tmp_path
+):
+    """The same, from four web processes: their writers meet SQLite's lock, not one app's queue."""
+    client_id = create_client(manager)
+    fields = {**PROJECT_DEFAULTS, "client_id": str(client_id)}
+    jobs = [
+        {"password": PASSWORDS["manager"], "fields": fields, "prefix": f"Rush job {p}", "count": 5} for p in range(4)
+    ]
+    outcomes = in_processes(settings, "create-projects", jobs, tmp_path)
+    assert [outcome["errors"] for outcome in outcomes] == [[]] * 4  # no "database is locked", no refusal
+    assert [outcome["results"] for outcome in outcomes] == [[303] * 5] * 4
+    codes = [row[0] for row in db_query("SELECT project_code FROM projects")]
+    assert len(codes) == 20 and len(set(codes)) == 20
+    assert sorted(int(code.rsplit("-", 1)[1]) for code in codes) == list(range(1, 21))
 
 
 def test_projects_csv_has_spec_columns_and_the_stage_key(manager):
