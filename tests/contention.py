@@ -21,6 +21,7 @@ import dataclasses
 import json
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -185,7 +186,8 @@ async def _main() -> None:
         else:  # the test went away
             loop.call_soon_threadsafe(go.set_exception, EOFError(f"expected {GO!r}, got {said!r}"))
 
-    loop.run_in_executor(None, wait_for_go)
+    # A daemon thread: a process that fails while setting up still exits (and the test sees why).
+    threading.Thread(target=wait_for_go, daemon=True).start()
     if order["task"] == "bump":
         outcome = await _bump(settings, order["job"], go)
     else:
