@@ -8,17 +8,29 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
 
 import pytest
-from playwright.sync_api import BrowserContext, Locator, Page, Playwright, expect
+from playwright.sync_api import Locator, Page, Playwright, expect
 
-from e2e.helpers import DESKTOP, assert_inside_viewport, log_in_to_pc, settled, unique, url
-from e2e.test_shop_floor import desktop_page, on_hand, paid_job, phone_page, queue_row, sheet_item_url, start_run
+from e2e.helpers import (
+    DESKTOP,
+    NewContext,
+    assert_inside_viewport,
+    desktop_page,
+    log_in_to_pc,
+    on_hand,
+    paid_job,
+    phone_page,
+    queue_row,
+    settled,
+    sheet_item_url,
+    start_run,
+    unique,
+    url,
+)
 
 pytestmark = pytest.mark.e2e
 
-NewContext = Callable[..., BrowserContext]
 SHEET_CODE = "SH-004"
 LIVE_WITHIN_S = 2.0
 
@@ -130,6 +142,11 @@ def test_the_operator_ends_a_run_that_empties_the_shelf_and_the_managers_bell_ri
 
 
 def test_the_phone_shows_the_bell_and_its_list_as_text(new_context: NewContext, playwright: Playwright) -> None:
+    # A 5 mm job has no preset: queuing it opens a notice, so the operator's list has one to show.
+    office = desktop_page(new_context)
+    paid_job(office, material="Mild Steel", thickness="5.0 mm", sheet_size="3000x1500", sheets=1)
+    expect(office.locator("#preset-missing")).to_contain_text("No active preset for 5.0 mm Mild Steel")
+
     phone = phone_page(new_context, playwright)
     top = phone.locator("header.phone-top")
     bell_button = top.locator(".bell-btn")
@@ -140,10 +157,10 @@ def test_the_phone_shows_the_bell_and_its_list_as_text(new_context: NewContext, 
     panel = phone.locator("#bell-panel")
     expect(panel.locator(".notif-list")).to_be_visible()
     assert_inside_viewport(phone, panel)
-    if panel.locator(".notif").count():
-        # Operators read the notices; the PC pages they point to and resolving are for the office.
-        expect(panel.locator(".notif a")).to_have_count(0)
-        expect(panel.get_by_role("button", name=re.compile(r"^Resolve"))).to_have_count(0)
+    # Operators read the notices; the PC pages they point to and resolving are for the office.
+    expect(panel.locator(".notif .notif-message").first).to_be_visible()
+    expect(panel.locator(".notif a")).to_have_count(0)
+    expect(panel.get_by_role("button", name=re.compile(r"^Resolve"))).to_have_count(0)
     phone.keyboard.press("Escape")
     expect(panel).to_be_empty()
 

@@ -16,7 +16,7 @@ MIN_TAP_PX = 48
 SMALL_PHONE = {"width": 360, "height": 740}
 
 
-def phone_page(new_context: Callable[..., BrowserContext], playwright: Playwright, **overrides: Any) -> Page:
+def new_phone_page(new_context: Callable[..., BrowserContext], playwright: Playwright, **overrides: Any) -> Page:
     return new_context(**phone_context_args(playwright, **overrides)).new_page()
 
 
@@ -26,7 +26,7 @@ def assert_no_sideways_scroll(page: Page, width: int) -> None:
 
 
 def test_phone_mode_buttons_are_big_enough_to_tap(new_context: Any, playwright: Playwright) -> None:
-    page = phone_page(new_context, playwright)
+    page = new_phone_page(new_context, playwright)
     log_in(page, "manager")
     for name in ("PC mode", "Phone mode"):
         box = page.get_by_role("button", name=name).bounding_box()
@@ -62,7 +62,7 @@ def test_phone_mode_buttons_are_big_enough_to_tap(new_context: Any, playwright: 
 
 
 def test_phone_pages_fit_a_360_px_screen(new_context: Any, playwright: Playwright) -> None:
-    page = phone_page(new_context, playwright, viewport=SMALL_PHONE)
+    page = new_phone_page(new_context, playwright, viewport=SMALL_PHONE)
     page.goto("/auth/login")
     assert_no_sideways_scroll(page, SMALL_PHONE["width"])
     log_in(page, "operator")

@@ -8,31 +8,28 @@ Operator") may have a run left going by the demo or by another test; each phone 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from typing import Any
 from urllib.parse import urlparse
 
 import pytest
-from playwright.sync_api import BrowserContext, Locator, Page, Playwright, expect
+from playwright.sync_api import Locator, Page, Playwright, expect
 
 from e2e.helpers import (
-    DESKTOP,
-    create_client,
-    create_project,
-    end_own_running_run,
+    NewContext,
+    desktop_page,
     end_run_on_phone,
-    log_in_to_pc,
-    log_in_to_phone,
-    mark_pop_received,
-    phone_context_args,
+    on_hand,
+    paid_job,
+    phone_page,
+    queue_row,
+    sheet_item_url,
     stage_badge,
+    start_run,
     unique,
     url,
 )
 
 pytestmark = pytest.mark.e2e
 
-NewContext = Callable[..., BrowserContext]
 MIN_THUMB_PX = 44
 SMALL_PHONE = {"width": 360, "height": 740}
 RUN_TIMER = ".run-clock time.run-timer"
@@ -40,57 +37,6 @@ TIMER_SECONDS = """(el) => {
     const parts = el.textContent.trim().split(":").map(Number);
     return parts.length === 3 && parts.every(Number.isFinite) ? parts[0] * 3600 + parts[1] * 60 + parts[2] : -1;
 }"""
-
-
-# -- the people and their devices ------------------------------------------------------------------
-
-
-def desktop_page(new_context: NewContext, username: str = "manager") -> Page:
-    context = new_context(**DESKTOP)
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    log_in_to_pc(page, username)
-    return page
-
-
-def phone_page(new_context: NewContext, playwright: Playwright, **overrides: Any) -> Page:
-    """The operator on a Pixel 7 (or `overrides`), in Phone mode, with no run of theirs left going."""
-    context = new_context(**phone_context_args(playwright, **overrides))
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    log_in_to_phone(page, "operator")
-    end_own_running_run(page)
-    return page
-
-
-def paid_job(
-    office: Page, *, material: str, thickness: str, sheet_size: str, sheets: int, stage: str = "Queued (ready to cut)"
-) -> tuple[str, str]:
-    """A new client's project with its POP received, made on the office PC; returns (project id, code)."""
-    client_id, _ = create_client(office)
-    project_id, code = create_project(
-        office,
-        client_id,
-        name=unique("Shop floor job"),
-        material=material,
-        thickness=thickness,
-        sheet_size=sheet_size,
-        sheets=sheets,
-    )
-    mark_pop_received(office, stage)
-    return project_id, code
-
-
-def start_run(phone: Page, project_id: str, code: str) -> str:
-    """Press "▶ Start Run" on the job's card; returns the run page's URL."""
-    phone.goto("/phone/home")
-    card = phone.locator(f"#job-{project_id}")
-    expect(card).to_contain_text(code)
-    card.get_by_role("button", name="▶ Start Run").click()
-    expect(phone).to_have_url(url(r"/phone/run/\d+"))
-    expect(phone.locator("#flash")).to_contain_text(f"Run started on {code}.")
-    expect(phone.locator(".run-code")).to_contain_text(code)
-    return phone.url
 
 
 # -- the run timer -----------------------------------------------------------------------------------
@@ -110,38 +56,6 @@ def wait_for_timer_at_least(page: Page, seconds: int, timeout: float = 6_000) ->
         arg=[RUN_TIMER, seconds],
         timeout=timeout,
     )
-
-
-def on_hand(page: Page, item_url: str) -> int:
-    """Sheets on hand as the inventory item's page shows them."""
-    page.goto(item_url)
-    text = page.locator("#on-hand").inner_text()
-    match = re.fullmatch(r"(-?\d+) sheets", text.strip())
-    assert match, f"on hand reads {text!r}"
-    return int(match.group(1))
-
-
-def sheet_item_url(page: Page, item_code: str) -> str:
-    """The stock item's page, found by its code on the /inventory list."""
-    page.goto("/inventory")
-    link = page.locator("#results").get_by_role("link", name=item_code, exact=True)
-    href = link.get_attribute("href")
-    assert href is not None and re.fullmatch(r"/inventory/\d+", href), href
-    return href
-
-
-def queue_row(page: Page, code: str) -> Locator:
-    """The job's row on /queue, on whichever page of the queue it is."""
-    page.goto("/queue")
-    for _ in range(20):
-        row = page.locator("#queue-rows > tr").filter(has=page.get_by_role("link", name=code, exact=True))
-        if row.count():
-            return row
-        next_page = page.locator(".pagination a[rel=next]")
-        if next_page.count() == 0:
-            break
-        page.goto(next_page.first.get_attribute("href") or "")
-    raise AssertionError(f"{code} is not on the active queue")
 
 
 # -- the tests ---------------------------------------------------------------------------------------

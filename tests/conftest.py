@@ -1,23 +1,33 @@
-"""Test setup: a migrated template database with one user per role, copied for each test."""
+"""Test setup: a migrated template database with one user per role, copied for each test.
+
+The fixtures every test module may ask for live here, once: the app and its settings, a client
+per role (``admin``, ``manager``, ``operator``, ``viewer``, ``login_as(role)``), the database,
+Redis namespaces and the PostgreSQL database. Helpers that are not fixtures are in ``tests.support``.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import shutil
+import sqlite3
 import tempfile
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+# The app served by uvicorn in a thread, for tests with two requests in flight (tests/live.py).
+pytest_plugins = ["tests.live"]
 
 # Settings are read from the environment: point it at a scratch folder before the app is imported.
 _SCRATCH = Path(tempfile.mkdtemp(prefix="laseros-tests-"))
 os.environ.setdefault("LASEROS_DATA_DIR", str(_SCRATCH / "env"))
 os.environ["LASEROS_SECRET_KEY"] = "test-secret-key"
 
+import redis  # noqa: E402
 from litestar import Litestar  # noqa: E402
-from litestar.testing import TestClient  # noqa: E402
 
 from laseros import migrate  # noqa: E402
 from laseros.app import create_app  # noqa: E402
@@ -28,43 +38,35 @@ from laseros.domain.inventory.services import InventoryService  # noqa: E402
 from laseros.domain.kernel.actor import SYSTEM  # noqa: E402
 from laseros.domain.kernel.shop import DEFAULT_MATERIALS, DEFAULT_SHEET_SIZES, ShopCalendar  # noqa: E402
 from laseros.settings import Settings  # noqa: E402
-from tests.redis_server import redis_url_for_tests  # noqa: E402
-
-PASSWORDS = {role: f"{role}-password" for role in ("admin", "manager", "operator", "viewer")}
-STOCKED_SHEET = {
-    "item_code": "MS-3-3015",
-    "name": "Mild Steel 3 mm 3000x1500",
-    "category": "Sheet",
-    "material_type": "Mild Steel",
-    "thickness_mm": "3.00",
-    "sheet_size": "3000x1500",
-    "unit": "sheets",
-    "quantity_on_hand": "500",
-    "min_required": "10",
-    "reorder_quantity": "50",
-    "unit_cost": "1450.00",
-    "supplier_name": "Macsteel",
-    "location": "Rack A",
-}
-DISPLAY_NAMES = {"admin": "Ada Admin", "manager": "Mo Manager", "operator": "Olu Operator", "viewer": "Vi Viewer"}
+from tests.support import (  # noqa: E402
+    DISPLAY_NAMES,
+    PASSWORDS,
+    POSTGRES_SERVER,
+    REDIS_NAMESPACE,
+    REDIS_URL,
+    STOCKED_SHEET,
+    ShopClient,
+    make_settings,
+    run,
+)
 
 
-# The real Redis CI machines run; every test session gets its own key/channel/queue namespace.
-REDIS_URL = redis_url_for_tests()
-REDIS_NAMESPACE = f"laseros-test-{os.getpid()}"
-
-
-def make_settings(data_dir: Path, **overrides: object) -> Settings:
-    values: dict[str, object] = {
-        "data_dir": data_dir,
-        "database_url": f"sqlite+aiosqlite:///{data_dir / 'laseros.db'}",
-        "secret_key": "test-secret-key",
-        "redis_url": REDIS_URL,
-        "redis_namespace": REDIS_NAMESPACE,
-        # Tests run jobs themselves (or start a worker where that is the point).
-        "worker_mode": "off",
-    }
-    return Settings(**{**values, **overrides})  # type: ignore[arg-type]
+async def _add_users_and_stock(settings: Settings, users: dict[str, str]) -> None:
+    """One login per role (``users``: role → display name) and the well-stocked sheet the factories' projects use."""
+    db = Database.from_settings(settings)
+    try:
+        for role, display_name in users.items():
+            async with db.session(write=True) as session:
+                await UserService(session).create(role, PASSWORDS[role], role, display_name)
+        # Well stocked, so paid jobs queue unless a test says otherwise.
+        async with db.session(write=True) as session:
+            await InventoryService(session, SYSTEM, ShopCalendar("Africa/Johannesburg")).create(
+                ItemInput.parse(
+                    STOCKED_SHEET, materials=DEFAULT_MATERIALS, sheet_sizes=DEFAULT_SHEET_SIZES, creating=True
+                )
+            )
+    finally:
+        await db.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -74,22 +76,7 @@ def template_db() -> Path:
     folder.mkdir()
     settings = make_settings(folder)
     migrate.upgrade(settings)
-
-    async def add_users() -> None:
-        db = Database.from_settings(settings)
-        for role, password in PASSWORDS.items():
-            async with db.session(write=True) as session:
-                await UserService(session).create(role, password, role, DISPLAY_NAMES[role])
-        # The sheet the factories' projects use, well stocked, so paid jobs queue unless a test says otherwise.
-        async with db.session(write=True) as session:
-            await InventoryService(session, SYSTEM, ShopCalendar("Africa/Johannesburg")).create(
-                ItemInput.parse(
-                    STOCKED_SHEET, materials=DEFAULT_MATERIALS, sheet_sizes=DEFAULT_SHEET_SIZES, creating=True
-                )
-            )
-        await db.dispose()
-
-    asyncio.run(add_users())
+    run(_add_users_and_stock(settings, DISPLAY_NAMES))
     return folder / "laseros.db"
 
 
@@ -102,27 +89,6 @@ def settings(template_db: Path, tmp_path: Path) -> Settings:
 @pytest.fixture
 def app(settings: Settings) -> Litestar:
     return create_app(settings)
-
-
-class ShopClient(TestClient):
-    """A browser-like test client: keeps cookies and sends the CSRF token like htmx does."""
-
-    def csrf(self) -> str:
-        if "csrftoken" not in self.cookies:
-            self.get("/auth/login")
-        return self.cookies["csrftoken"]
-
-    def post_form(self, url: str, data: dict | list | None = None, *, htmx: bool = False, **kwargs):  # type: ignore[no-untyped-def]
-        headers = {"x-csrftoken": self.csrf(), **kwargs.pop("headers", {})}
-        if htmx:
-            headers["hx-request"] = "true"
-        return self.post(url, data=data or {}, headers=headers, follow_redirects=False, **kwargs)
-
-    def login(self, username: str, password: str, mode: str | None = "pc"):  # type: ignore[no-untyped-def]
-        response = self.post_form("/auth/login", {"username": username, "password": password})
-        if response.status_code == 303 and mode:
-            self.post_form("/auth/select-mode", {"mode": mode})
-        return response
 
 
 @pytest.fixture
@@ -156,30 +122,131 @@ def login_as(settings: Settings) -> Iterator[Callable[..., ShopClient]]:
 
 
 @pytest.fixture
-def manager(login_as: Callable[..., ShopClient]) -> ShopClient:
-    return login_as("manager")
-
-
-def run(coro):  # type: ignore[no-untyped-def]
-    return asyncio.run(coro)
+def admin(login_as: Callable[..., ShopClient]) -> ShopClient:
+    """Ada Admin, logged in on a PC."""
+    return login_as("admin")
 
 
 @pytest.fixture
-def db_query(settings: Settings) -> Callable[[str], list[tuple]]:
-    """Run a read-only SQL query against the test database (outside the app)."""
-    import sqlite3
+def manager(login_as: Callable[..., ShopClient]) -> ShopClient:
+    """Mo Manager, logged in on a PC."""
+    return login_as("manager")
 
-    def query(sql: str, params: tuple = ()) -> list[tuple]:
+
+@pytest.fixture
+def operator(login_as: Callable[..., ShopClient]) -> ShopClient:
+    """Olu Operator, logged in on a phone."""
+    return login_as("operator")
+
+
+@pytest.fixture
+def viewer(login_as: Callable[..., ShopClient]) -> ShopClient:
+    """Vi Viewer, logged in on a PC."""
+    return login_as("viewer")
+
+
+@pytest.fixture
+def db(settings: Settings) -> Iterator[Database]:
+    """The test database's engines, outside any app (disposed afterwards)."""
+    database = Database.from_settings(settings)
+    yield database
+    run(database.dispose())
+
+
+@pytest.fixture
+def db_query(settings: Settings) -> Callable[..., list[tuple]]:
+    """Run one SQL statement against the test database (outside the app)."""
+
+    def query(statement: str, params: tuple = ()) -> list[tuple]:
         with sqlite3.connect(settings.data_dir / "laseros.db") as conn:
-            return conn.execute(sql, params).fetchall()
+            return conn.execute(statement, params).fetchall()
 
     return query
+
+
+# -- Redis ----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def ci_redis() -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(REDIS_URL)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def namespace() -> Iterator[str]:
+    """A Redis namespace (keys, queue) of this test's own on CI's Redis, cleaned up afterwards."""
+    ns = f"{REDIS_NAMESPACE}-{uuid.uuid4().hex[:8]}"
+    yield ns
+    client = redis.Redis.from_url(REDIS_URL)
+    for pattern in (f"saq:{ns}:*", f"saq:job:{ns}:*", f"{ns}:*"):
+        keys = list(client.scan_iter(pattern))
+        if keys:
+            client.delete(*keys)
+    client.close()
+
+
+# -- PostgreSQL -----------------------------------------------------------------------------------------
+
+
+async def _postgres_admin(statement: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(POSTGRES_SERVER.replace("+asyncpg", "") + "/postgres", timeout=5)
+    try:
+        await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+def _postgres_refusals() -> tuple[type[BaseException], ...]:
+    """Why a PostgreSQL server that answers may still not give these tests a database of their own."""
+    try:
+        from asyncpg import exceptions
+    except ImportError:
+        return ()
+    return (
+        exceptions.InvalidAuthorizationSpecificationError,  # no such role, or pg_hba refuses it
+        exceptions.InvalidPasswordError,
+        exceptions.InsufficientPrivilegeError,  # the role may not CREATE DATABASE
+        exceptions.InvalidCatalogNameError,  # no "postgres" database to connect to
+        exceptions.CannotConnectNowError,  # starting up or shutting down
+        exceptions.TooManyConnectionsError,
+    )
+
+
+@pytest.fixture(scope="module")
+def pg_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    """A migrated PostgreSQL database of this module's own with a manager, an admin and the stocked sheet.
+
+    Skips when no server answers at LASEROS_TEST_POSTGRES, or when it answers but refuses the role,
+    the password or the CREATE DATABASE.
+    """
+    name = f"laseros_test_{uuid.uuid4().hex[:10]}"
+    try:
+        asyncio.run(_postgres_admin(f'CREATE DATABASE "{name}"'))
+    except (OSError, ImportError, TimeoutError) as unavailable:
+        pytest.skip(f"PostgreSQL is not reachable at {POSTGRES_SERVER}: {unavailable!r}")
+    except _postgres_refusals() as refused:
+        pytest.skip(f"PostgreSQL at {POSTGRES_SERVER} refused to make a test database: {refused!r}")
+    try:
+        settings = Settings(
+            data_dir=tmp_path_factory.mktemp("pg"),
+            database_url=f"{POSTGRES_SERVER}/{name}",
+            secret_key="test-secret-key",
+            redis_url=REDIS_URL,
+            redis_namespace=REDIS_NAMESPACE,
+            worker_mode="off",
+        )
+        migrate.upgrade(settings)
+        run(_add_users_and_stock(settings, {"manager": "Pg Manager", "admin": "Pg Admin"}))
+        yield settings
+    finally:
+        asyncio.run(_postgres_admin(f'DROP DATABASE "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(autouse=True, scope="session")
 def _cleanup_scratch() -> Iterator[None]:
     yield
     shutil.rmtree(_SCRATCH, ignore_errors=True)
-
-
-pytest_plugins = ["tests.live"]

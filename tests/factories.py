@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tests.conftest import ShopClient
+from tests.support import ShopClient
 
 PROJECT_DEFAULTS: dict[str, Any] = {
     "name": "Bracket set",

@@ -18,7 +18,7 @@ import uvicorn
 
 from laseros.app import create_app
 from laseros.settings import Settings
-from tests.conftest import PASSWORDS
+from tests.support import PASSWORDS
 
 
 class LiveApp:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from laseros.app import create_app
-from tests.conftest import PASSWORDS, ShopClient
+from tests.support import PASSWORDS, ShopClient
 
 
 def test_login_leads_to_mode_choice_and_pc_mode_to_the_dashboard(anon):
@@ -228,12 +228,18 @@ def test_a_session_in_use_slides_its_expiry_forward(login_as, settings, db_query
     import sqlite3
 
     manager = login_as("manager")
+    # Last seen long ago, and due to run out tomorrow: the next request must renew it for 14 days.
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).replace(tzinfo=None).isoformat(sep=" ")
     with sqlite3.connect(settings.data_dir / "laseros.db") as conn:
-        conn.execute("UPDATE user_sessions SET last_seen_at = '2020-01-01 00:00:00'")
-    before = db_query("SELECT expires_at FROM user_sessions")[0][0]
+        conn.execute("UPDATE user_sessions SET last_seen_at = '2020-01-01 00:00:00', expires_at = ?", (tomorrow,))
+    sent = datetime.now(UTC).replace(tzinfo=None)
     assert manager.get("/dashboard").status_code == 200
-    seen, expires = db_query("SELECT last_seen_at, expires_at FROM user_sessions")[0]
-    assert seen > "2026" and expires >= before
+    answered = datetime.now(UTC).replace(tzinfo=None)
+    seen, expires = (
+        datetime.fromisoformat(value) for value in db_query("SELECT last_seen_at, expires_at FROM user_sessions")[0]
+    )
+    assert sent - timedelta(seconds=1) <= seen <= answered + timedelta(seconds=1)
+    assert expires - seen == timedelta(days=14)
 
 
 def test_a_form_sent_as_multipart_form_data_is_read_like_any_other(anon):

@@ -7,7 +7,9 @@ import io
 
 import pytest
 
+from tests.contention import in_processes
 from tests.factories import create_client, create_project, paid_project, results
+from tests.support import PASSWORDS
 
 
 def test_creating_a_client_gives_it_the_next_code(manager, db_query):
@@ -171,3 +173,17 @@ def test_csv_cells_cannot_run_as_spreadsheet_formulas(manager):
     create_client(manager, "=HYPERLINK(evil)")
     text = manager.get("/clients", params={"format": "csv"}).text
     assert "'=HYPERLINK(evil)" in text
+
+
+def test_twenty_clients_created_at_once_in_four_web_processes_get_twenty_codes_without_gaps(
+    settings, db_query, tmp_path
+):
+    """Four web processes, five new clients each at the same moment: SQLite's lock orders them, none fails."""
+    jobs = [{"password": PASSWORDS["manager"], "prefix": f"Rush Co {p}", "count": 5} for p in range(4)]
+    outcomes = in_processes(settings, "create-clients", jobs, tmp_path)
+    assert [outcome["errors"] for outcome in outcomes] == [[]] * 4  # no "database is locked", no refusal
+    assert [outcome["results"] for outcome in outcomes] == [[303] * 5] * 4
+    codes = sorted(row[0] for row in db_query("SELECT client_code FROM clients"))
+    assert codes == [f"CL-{n:04d}" for n in range(1, 21)]
+    assert db_query("SELECT last_value FROM code_sequences WHERE name = 'client'") == [(20,)]
+    assert db_query("SELECT count(*) FROM activity_log WHERE entity_type = 'client' AND action = 'created'") == [(20,)]

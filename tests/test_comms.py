@@ -13,6 +13,7 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import update
 
+from laseros.app import create_app
 from laseros.db import Database, utcnow
 from laseros.domain.kernel.errors import InvalidInput
 from laseros.domain.kernel.message_templates import TEMPLATE_FIELDS
@@ -29,8 +30,8 @@ from laseros.domain.notifications.drafts import (
 from laseros.domain.notifications.evaluate import evaluate
 from laseros.domain.projects.models import Project
 from laseros.settings import Settings
-from tests.conftest import run
 from tests.factories import create_client, create_project, paid_project
+from tests.support import PASSWORDS, ShopClient, run
 
 DRAFTS_SQL = "SELECT id, kind, project_id, status, body_text FROM outbound_drafts ORDER BY id"
 
@@ -278,13 +279,10 @@ def test_an_empty_list_says_how_drafts_appear(manager):
     assert "No message has been marked sent yet." in manager.get("/comms/drafts?status=sent").text
 
 
-def test_the_list_is_paginated(manager, settings, db_query, client_id, login_as):
-    from laseros.app import create_app
-    from tests.conftest import PASSWORDS, ShopClient
-
+def test_the_list_is_paginated(manager, settings, db_query, client_id):
     small_pages = ShopClient(app=create_app(Settings(**{**settings.__dict__, "page_size": 2})))
     with small_pages:
-        small_pages.login("manager", PASSWORDS["manager"])
+        assert small_pages.login("manager", PASSWORDS["manager"]).status_code == 303
         for name in ("One", "Two", "Three"):
             ready_job(manager, db_query, client_id, name)
         first, second = small_pages.get("/comms/drafts").text, small_pages.get("/comms/drafts?page=2").text

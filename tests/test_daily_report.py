@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 from alembic import command
 
+from laseros.app import create_app
 from laseros.db import Database, utcnow
 from laseros.domain.kernel.shop import ShopCalendar
 from laseros.domain.notifications import evaluate as evaluation
@@ -31,9 +32,8 @@ from laseros.domain.reports.daily import (
 )
 from laseros.migrate import alembic_config
 from laseros.web.controllers.reports import daily_text, report_text
-from tests.conftest import run
 from tests.factories import create_client, create_project, paid_project
-from tests.test_postgres import pg_settings  # noqa: F401 (the PostgreSQL fixture, shared)
+from tests.support import PASSWORDS, ShopClient, run
 
 CAL = ShopCalendar("Africa/Johannesburg")
 KAROO_PHONE = "+27 82 555 0101"
@@ -45,13 +45,6 @@ KAROO_PHONE = "+27 82 555 0101"
 def stamp(moment: datetime) -> str:
     """A UTC moment as the UTC columns store it on SQLite."""
     return moment.astimezone(UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
-@pytest.fixture
-def db(settings):  # type: ignore[no-untyped-def]
-    database = Database.from_settings(settings)
-    yield database
-    run(database.dispose())
 
 
 def generate(db: Database, by: str = "Test", report_date: date | None = None):  # type: ignore[no-untyped-def]
@@ -148,7 +141,7 @@ def test_cut_today_lists_the_queue_in_order_with_material_sheets_and_preset(logi
     db_query("UPDATE projects SET preset_id = NULL WHERE id IN (?, ?)", (first, cutting))
     # Queue order: Brackets, Gate panels, Shelving (moved), and Shelving is being cut with 2 sheets done.
     order = [queue_item(db_query, p) for p in (second, first, cutting, blocked)]
-    assert manager.post_form("/queue/reorder", {"item": [str(i) for i in order]}).status_code in (204, 303)
+    assert manager.post_form("/queue/reorder", {"item": [str(i) for i in order]}).status_code == 303
     set_queue(manager, db_query, cutting, "In Progress")
     db_query("UPDATE queue_items SET sheets_cut = 2 WHERE project_id = ?", (cutting,))
 
@@ -693,13 +686,10 @@ def test_the_dashboard_shows_the_latest_reports_highlights(manager, db):
 # -- PostgreSQL -----------------------------------------------------------------------------------------
 
 
-def test_the_report_is_built_and_stored_once_on_postgresql(pg_settings):  # noqa: F811 (the imported fixture)
+def test_the_report_is_built_and_stored_once_on_postgresql(pg_settings):
     """The upsert, the grouping and the JSON highlights on PostgreSQL (skipped when no server is reachable)."""
-    from laseros.app import create_app
-    from tests.conftest import ShopClient
-
     with ShopClient(app=create_app(pg_settings)) as manager:
-        assert manager.login("manager", "manager-password").status_code == 303
+        assert manager.login("manager", PASSWORDS["manager"]).status_code == 303
         job = paid_project(manager, create_client(manager, "Pg Report Co"), name="Pg gates")
         yesterday = (CAL.today() - timedelta(days=1)).isoformat()
         form = {

@@ -1,4 +1,4 @@
-"""SQLite is set up per SPEC §10, and concurrent writers queue instead of failing."""
+"""SQLite is set up per SPEC §10, and concurrent writers queue instead of failing, in one app and across processes."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from sqlalchemy import text
 
 from laseros.db import Database
 from laseros.domain.kernel.sequences import next_code_value
+from tests.contention import in_processes
 
 
 def test_sqlite_pragmas(settings):
@@ -86,7 +87,7 @@ def test_a_refused_form_does_not_hold_up_another_users_save(settings, monkeypatc
 
     from laseros.app import create_app
     from laseros.web.controllers import projects as project_pages
-    from tests.conftest import PASSWORDS
+    from tests.support import PASSWORDS
 
     drawing_refusal, let_it_finish = threading.Event(), threading.Event()
     render = project_pages.render
@@ -137,3 +138,38 @@ def test_a_refused_form_does_not_hold_up_another_users_save(settings, monkeypatc
     assert waited < 5
     assert db_query("SELECT name FROM clients") == [("Karoo Steel",)]
     assert db_query("SELECT count(*) FROM projects") == [(0,)]
+
+
+# -- writers that really contend for SQLite's lock ------------------------------------------------------
+# One Database queues its writers on its one write connection (above). Separate engines and separate
+# processes each bring a write connection of their own: they meet SQLite's lock and busy_timeout.
+
+
+def test_writers_on_separate_engines_wait_for_the_lock_instead_of_failing(settings, db_query):
+    async def hammer() -> list[int]:
+        dbs = [Database.from_settings(settings) for _ in range(4)]
+
+        async def bump(db: Database) -> int:
+            async with db.session(write=True) as session:
+                await session.execute(text("SELECT count(*) FROM clients"))
+                value = await next_code_value(session, "stress")
+                await session.commit()
+                return value
+
+        try:
+            return await asyncio.gather(*(bump(dbs[n % len(dbs)]) for n in range(60)))
+        finally:
+            for db in dbs:
+                await db.dispose()
+
+    values = asyncio.run(hammer())
+    assert sorted(values) == list(range(1, 61))  # every bump counted once: no gap, no repeat
+    assert db_query("SELECT last_value FROM code_sequences WHERE name = 'stress'") == [(60,)]
+
+
+def test_sixty_writers_in_four_processes_never_see_database_is_locked(settings, db_query, tmp_path):
+    outcomes = in_processes(settings, "bump", [{"name": "stress", "count": 15}] * 4, tmp_path)
+    assert [outcome["errors"] for outcome in outcomes] == [[]] * 4  # no "database is locked", nothing else
+    values = sorted(value for outcome in outcomes for value in outcome["results"])
+    assert values == list(range(1, 61))
+    assert db_query("SELECT last_value FROM code_sequences WHERE name = 'stress'") == [(60,)]

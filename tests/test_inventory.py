@@ -12,8 +12,7 @@ import pytest
 from laseros.domain.inventory.services import ITEM_EXPORT_COLUMNS, TRANSACTION_EXPORT_COLUMNS
 from laseros.domain.kernel.shop import ShopCalendar
 from tests.factories import create_client, paid_project, results
-
-STOCKED_ID = 1  # MS-3-3015 from the template database: 500 sheets, min 10, R 1,450.00 each
+from tests.support import STOCKED_ID  # MS-3-3015 from the template database: 500 sheets, min 10, R 1,450.00 each
 
 SHEET_ITEM = {
     "item_code": "SS-2-2512",
@@ -81,16 +80,6 @@ def csv_rows(response) -> list[list[str]]:
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/csv")
     return list(csv.reader(io.StringIO(response.text.lstrip("\ufeff"))))
-
-
-@pytest.fixture
-def admin(login_as):
-    return login_as("admin")
-
-
-@pytest.fixture
-def viewer(login_as):
-    return login_as("viewer")
 
 
 # -- items --------------------------------------------------------------------------------------

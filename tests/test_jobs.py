@@ -8,14 +8,11 @@ import json
 import os
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from datetime import time as clock
@@ -36,12 +33,23 @@ from laseros.jobs import config
 from laseros.jobs.broker import heartbeat_key
 from laseros.jobs.tasks import JOBS, TASKS, function_name
 from laseros.settings import Settings
-from tests.conftest import PASSWORDS, REDIS_NAMESPACE, REDIS_URL, ShopClient, make_settings
 from tests.factories import create_client, create_project
+from tests.support import (
+    PASSWORDS,
+    REDIS_URL,
+    STOCKED_ID,
+    ShopClient,
+    browser,
+    db_path,
+    free_port,
+    make_settings,
+    sql,
+    timed,
+    wait_for,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOP_ZONE = ZoneInfo("Africa/Johannesburg")
-STOCKED_ID = 1  # MS-3-3015: 500 on hand, minimum 10
 
 
 # -- helpers: processes, Redis, the database ---------------------------------------------------------
@@ -50,22 +58,6 @@ STOCKED_ID = 1  # MS-3-3015: 500 on hand, minimum 10
 def laseros(*args: str) -> list[str]:
     script = ROOT / ".venv" / "bin" / "laseros"
     return [str(script), *args] if script.exists() else [sys.executable, "-m", "laseros", *args]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for(check: Callable[[], Any], timeout: float, what: str, interval: float = 0.2) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 class Proc:
@@ -105,6 +97,19 @@ def process_env(data_dir: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+def started_up(worker: Proc) -> bool:
+    """The worker has finished its start-up (stale cron ticks dropped, a missed report caught up)."""
+    if not worker.alive():
+        raise AssertionError(f"the worker exited:\n{worker.log}")
+    return "job worker running" in worker.log
+
+
+def queue_idle(client: redis.Redis, ns: str) -> bool:
+    """Nothing but the cron table's next ticks is waiting or running on the namespace's queue."""
+    waiting = [key for key in client.zrange(f"saq:{ns}:incomplete", 0, -1) if b":cron:" not in key]
+    return not waiting and client.llen(f"saq:{ns}:active") == 0
+
+
 @pytest.fixture
 def procs(tmp_path: Path) -> Iterator[Callable[..., Proc]]:
     """``procs(args, env)`` starts a process that is stopped (SIGTERM) at the end of the test."""
@@ -118,19 +123,6 @@ def procs(tmp_path: Path) -> Iterator[Callable[..., Proc]]:
     yield start
     for proc in started:
         proc.stop()
-
-
-@pytest.fixture
-def namespace() -> Iterator[str]:
-    """A Redis namespace (keys, queue) of this test's own on CI's Redis, cleaned up afterwards."""
-    ns = f"{REDIS_NAMESPACE}-{uuid.uuid4().hex[:8]}"
-    yield ns
-    client = redis.Redis.from_url(REDIS_URL)
-    for pattern in (f"saq:{ns}:*", f"saq:job:{ns}:*", f"{ns}:*"):
-        keys = list(client.scan_iter(pattern))
-        if keys:
-            client.delete(*keys)
-    client.close()
 
 
 def job_record(client: redis.Redis, ns: str, key: str) -> dict[str, Any] | None:
@@ -147,17 +139,6 @@ def heartbeat_age(client: redis.Redis, ns: str) -> float | None:
 
 def shop_today() -> date:
     return datetime.now(SHOP_ZONE).date()
-
-
-def db_path(settings: Settings) -> Path:
-    return settings.data_dir / "laseros.db"
-
-
-def sql(settings: Settings, statement: str, params: tuple = ()) -> list[tuple]:
-    with sqlite3.connect(db_path(settings), timeout=30) as conn:
-        rows = conn.execute(statement, params).fetchall()
-    conn.close()
-    return rows
 
 
 def set_shop_setting(settings: Settings, key: str, value: str) -> None:
@@ -214,13 +195,6 @@ def wait_for_heartbeat(client: redis.Redis, ns: str, proc: Proc | None = None, t
         return age is not None and age < 5
 
     wait_for(fresh, timeout, "a fresh worker heartbeat")
-
-
-@pytest.fixture
-def ci_redis() -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(REDIS_URL)
-    yield client
-    client.close()
 
 
 # -- the task list and the cron table ----------------------------------------------------------------
@@ -323,13 +297,17 @@ def test_workers_schedule_the_cron_table_in_shop_time_once_however_many_run(sett
     for worker in workers:
         wait_for_heartbeat(ci_redis, namespace, worker)
     wait_for(lambda: len(ci_redis.keys(f"saq:{namespace}:worker_info:*")) == 2, 20, "both workers to register")
-    pending = [key.decode() for key in ci_redis.zrange(f"saq:{namespace}:incomplete", 0, -1)]
-    cron_keys = sorted(key for key in pending if ":cron:" in key)
-    assert cron_keys == [
-        f"saq:job:{namespace}:cron:check_low_stock",
-        f"saq:job:{namespace}:cron:daily_report",
-        f"saq:job:{namespace}:cron:evaluate_notifications",
+
+    def cron_keys() -> list[str]:
+        pending = [key.decode() for key in ci_redis.zrange(f"saq:{namespace}:incomplete", 0, -1)]
+        return sorted(key for key in pending if ":cron:" in key)
+
+    # Each worker schedules the table once its start-up is done (just after its first heartbeat).
+    expected = [
+        f"saq:job:{namespace}:cron:{name}" for name in ("check_low_stock", "daily_report", "evaluate_notifications")
     ]
+    wait_for(lambda: cron_keys() == expected, 20, "the cron table to be scheduled")
+    assert len(ci_redis.zrange(f"saq:{namespace}:incomplete", 0, -1)) == 3  # one tick per job, not per worker
     now = datetime.now(SHOP_ZONE)
     for key, cron in [
         ("daily_report", "15 6 * * *"),
@@ -346,7 +324,8 @@ def test_a_changed_report_time_reschedules_the_pending_report_on_restart(setting
     set_shop_setting(settings, "daily_report_time", "05:00")
     worker = procs(laseros("worker"), worker_env(settings, namespace))
     wait_for_heartbeat(ci_redis, namespace, worker)
-    assert job_record(ci_redis, namespace, "cron:daily_report")["kwargs"]["generated_by"] == "System (05:00 schedule)"
+    tick = wait_for(lambda: job_record(ci_redis, namespace, "cron:daily_report"), 20, "the report's next tick")
+    assert tick["kwargs"]["generated_by"] == "System (05:00 schedule)"
     worker.stop()
     set_shop_setting(settings, "daily_report_time", "05:40")
     worker = procs(laseros("worker"), worker_env(settings, namespace))
@@ -365,9 +344,10 @@ def test_two_workers_starting_after_the_report_time_make_exactly_one_report(sett
     workers = [procs(laseros("worker"), worker_env(settings, namespace)) for _ in range(2)]
     # Two worker processes start from cold (imports, migrations checked): generous on a busy machine.
     wait_for(lambda: reports_for(settings, shop_today()), 60, "today's report")
+    # Each worker has made its catch-up decision, and every job either of them queued has run.
     for worker in workers:
-        wait_for_heartbeat(ci_redis, namespace, worker)
-    time.sleep(3)  # room for a second (wrong) run to happen
+        wait_for(lambda worker=worker: started_up(worker), 60, "both workers to start")
+    wait_for(lambda: queue_idle(ci_redis, namespace), 30, "the queue to be idle")
     rows = reports_for(settings, shop_today())
     assert len(rows) == 1
     assert rows[0][1] == "System (00:00 schedule, caught up at start)"
@@ -394,7 +374,16 @@ def test_a_worker_killed_during_the_daily_report_leaves_one_report_after_restart
             raise AssertionError(
                 f"{late}; job {job_record(ci_redis, namespace, key)}; worker log:\n{worker.log}"
             ) from None
-        time.sleep(1.5)  # it is now waiting for the write lock
+        # Still running a touch (3 s) after it started, with no report stored: it waits for the write lock.
+        wait_for(
+            lambda: (
+                (record := job_record(ci_redis, namespace, key) or {}).get("touched", 0)
+                >= record.get("started", 0) + 2_500
+            ),
+            20,
+            "the running report to be touched",
+        )
+        assert reports_for(settings, shop_today()) == []
         worker.kill()
     finally:
         blocker.execute("ROLLBACK")
@@ -405,7 +394,7 @@ def test_a_worker_killed_during_the_daily_report_leaves_one_report_after_restart
     restarted = procs(laseros("worker"), worker_env(settings, namespace))
     wait_for(lambda: reports_for(settings, shop_today()), 60, "the report after the restart")
     wait_for(lambda: job_record(ci_redis, namespace, key)["status"] == "complete", 20, "the job to complete")
-    time.sleep(2)
+    wait_for(lambda: queue_idle(ci_redis, namespace), 30, "the queue to be idle")
     assert len(reports_for(settings, shop_today())) == 1
     assert restarted.log.count("daily-report: stored the report") == 1
 
@@ -550,18 +539,6 @@ def throwaway_redis(tmp_path: Path) -> Iterator[ThrowawayRedis]:
     server.kill()
 
 
-def browser(settings: Settings, role: str = "manager") -> ShopClient:
-    client = ShopClient(app=create_app(settings))
-    client.__enter__()
-    assert client.login(role, PASSWORDS[role], "pc").status_code == 303
-    return client
-
-
-def timed(call: Callable[[], Any]) -> tuple[Any, float]:
-    started = time.monotonic()
-    return call(), time.monotonic() - started
-
-
 def test_with_redis_stopped_the_shop_keeps_working_and_jobs_resume_when_it_returns(
     settings, namespace, procs, throwaway_redis
 ):
@@ -600,8 +577,9 @@ def test_with_redis_stopped_the_shop_keeps_working_and_jobs_resume_when_it_retur
         assert health.json()["database"]["ok"] and not health.json()["redis"]["ok"]
         assert not health.json()["worker"]["ok"]
 
-        time.sleep(3)
-        assert worker.alive(), worker.log  # the worker waits for Redis instead of dying
+        # The worker notices, and waits for Redis instead of dying.
+        wait_for(lambda: "unavailable" in worker.log and "retrying in" in worker.log, 30, "the worker to notice")
+        assert worker.alive(), worker.log
         throwaway_redis.start()
         wait_for_heartbeat(probe, namespace, worker, timeout=40)
         wait_for(lambda: manager.get("/healthz").status_code == 200, 20, "/healthz to be 200 again")
@@ -643,10 +621,15 @@ def test_a_report_due_before_now_is_not_caught_up_twice_on_restart(settings, nam
     set_shop_setting(settings, "daily_report_time", "00:00")
     assert run_cli(settings, "run-job", "daily-report").exit_code == 0
     worker = procs(laseros("worker"), worker_env(settings, namespace))
-    wait_for_heartbeat(ci_redis, namespace, worker)
-    time.sleep(1)
+    wait_for(lambda: started_up(worker), 60, "the worker to start")  # its catch-up decision is made
+    # Then it schedules the cron table: the report waits for its next tick, tomorrow at 00:00.
+    tick = wait_for(lambda: job_record(ci_redis, namespace, "cron:daily_report"), 20, "the report's next tick")
+    assert tick["status"] == "queued"
+    assert tick["scheduled"] == int(croniter("0 0 * * *", datetime.now(SHOP_ZONE)).get_next())
+    assert "was missing" not in worker.log
     assert job_record(ci_redis, namespace, f"daily-report:{shop_today().isoformat()}") is None
-    assert reports_for(settings, shop_today())[0][1] == "System (laseros run-job)"
+    assert queue_idle(ci_redis, namespace)
+    assert [by for _, by in reports_for(settings, shop_today())] == ["System (laseros run-job)"]
 
 
 # -- waking the evaluator when a stage limit passes ----------------------------------------------------

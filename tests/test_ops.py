@@ -7,7 +7,6 @@ import signal
 import sqlite3
 import subprocess
 import threading
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -20,9 +19,7 @@ from laseros.app import create_app
 from laseros.backup import LITESTREAM_CONFIG, litestream_binary, litestream_env
 from laseros.jobs.broker import heartbeat_key
 from laseros.settings import Settings
-from tests.conftest import REDIS_URL, ShopClient, make_settings
-from tests.test_jobs import STOCKED_ID, browser, free_port, sql, timed
-from tests.test_jobs import namespace as namespace  # the fixture
+from tests.support import REDIS_URL, STOCKED_ID, ShopClient, browser, free_port, make_settings, sql, timed, wait_for
 
 LITESTREAM = litestream_binary()
 
@@ -123,7 +120,8 @@ def test_db_backup_copies_a_consistent_database_while_writes_go_on(settings):
     writer = threading.Thread(target=write_pairs)
     writer.start()
     try:
-        time.sleep(0.3)
+        # The backup starts while pairs are being written, well into the writing.
+        wait_for(lambda: sql(settings, "SELECT count(*) FROM pairs")[0][0] >= 200, 20, "the writer to get going")
         result = CliRunner().invoke(cli, ["db", "backup"], env=cli_env(settings))
     finally:
         stop.set()
@@ -160,6 +158,21 @@ def test_the_litestream_config_is_valid_for_the_installed_litestream(settings):
     assert "file" in listed.stdout
 
 
+def replicated(env: dict[str, str], folder: Path) -> set[str]:
+    """The LS-… references a database restored from the replica right now would hold."""
+    trial = folder / "trial-restore.db"
+    for path in (trial, Path(f"{trial}-wal"), Path(f"{trial}-shm")):
+        path.unlink(missing_ok=True)
+    database = Path(env["LASEROS_DATA_DIR"]) / "laseros.db"
+    restore = [LITESTREAM, "restore", "-config", str(LITESTREAM_CONFIG), "-o", str(trial), str(database)]
+    if subprocess.run(restore, env=env, capture_output=True).returncode != 0:
+        return set()
+    with sqlite3.connect(trial) as conn:
+        rows = conn.execute("SELECT reference FROM inventory_transactions WHERE reference LIKE 'LS-%'").fetchall()
+    conn.close()
+    return {row[0] for row in rows}
+
+
 def test_a_database_restored_from_the_litestream_replica_has_every_acknowledged_write(settings, tmp_path):
     env = {**litestream_env(settings), "LITESTREAM_SYNC_INTERVAL": "200ms"}
     database = settings.data_dir / "laseros.db"
@@ -169,7 +182,7 @@ def test_a_database_restored_from_the_litestream_replica_has_every_acknowledged_
     )
     manager = browser(settings)
     try:
-        time.sleep(1.5)  # the first snapshot
+        wait_for(lambda: list((settings.data_dir / "replica").rglob("*.ltx")), 30, "the first snapshot")
         acknowledged = []
         for n in range(12):  # stock bought through the app: each one a committed transaction
             response = manager.post_form(
@@ -180,7 +193,8 @@ def test_a_database_restored_from_the_litestream_replica_has_every_acknowledged_
                 acknowledged.append(f"LS-{n}")
         assert len(acknowledged) == 12
         on_hand = sql(settings, "SELECT quantity_on_hand FROM inventory_items WHERE id = ?", (STOCKED_ID,))[0][0]
-        time.sleep(3)  # well past the sync interval
+        # Shipped: a trial restore of the replica (elsewhere) already holds every acknowledged write.
+        wait_for(lambda: replicated(env, tmp_path) >= set(acknowledged), 30, "the writes to reach the replica")
     finally:
         manager.__exit__(None, None, None)
         # Killed, not stopped: nothing may depend on a last sync at shutdown.

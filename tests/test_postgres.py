@@ -3,79 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from laseros import migrate
 from laseros.app import create_app
 from laseros.db import Database
-from laseros.domain.admin.services import UserService
-from laseros.domain.inventory.schemas import ItemInput
-from laseros.domain.inventory.services import InventoryService
 from laseros.domain.kernel.actor import SYSTEM
-from laseros.domain.kernel.shop import DEFAULT_MATERIALS, DEFAULT_SHEET_SIZES, ShopCalendar
 from laseros.settings import Settings
-from tests.conftest import REDIS_NAMESPACE, REDIS_URL, STOCKED_SHEET, ShopClient
 from tests.factories import create_client, create_project, paid_project
-
-SERVER = os.environ.get("LASEROS_TEST_POSTGRES", "postgresql+asyncpg://postgres@127.0.0.1:5432")
-
-
-async def _admin(sql: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(SERVER.replace("+asyncpg", "") + "/postgres", timeout=5)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
-@pytest.fixture(scope="module")
-def pg_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
-    name = f"laseros_test_{uuid.uuid4().hex[:10]}"
-    try:
-        asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
-    except (OSError, ImportError) as unavailable:
-        pytest.skip(f"PostgreSQL is not reachable at {SERVER}: {unavailable}")
-    data_dir: Path = tmp_path_factory.mktemp("pg")
-    settings = Settings(
-        data_dir=data_dir,
-        database_url=f"{SERVER}/{name}",
-        secret_key="test-secret-key",
-        redis_url=REDIS_URL,
-        redis_namespace=REDIS_NAMESPACE,
-        worker_mode="off",
-    )
-    migrate.upgrade(settings)
-
-    async def add_manager() -> None:
-        db = Database.from_settings(settings)
-        async with db.session(write=True) as session:
-            await UserService(session).create("manager", "manager-password", "manager", "Pg Manager")
-        async with db.session(write=True) as session:
-            await UserService(session).create("admin", "admin-password", "admin", "Pg Admin")
-        async with db.session(write=True) as session:
-            await InventoryService(session, SYSTEM, ShopCalendar("Africa/Johannesburg")).create(
-                ItemInput.parse(
-                    STOCKED_SHEET, materials=DEFAULT_MATERIALS, sheet_sizes=DEFAULT_SHEET_SIZES, creating=True
-                )
-            )
-        await db.dispose()
-
-    asyncio.run(add_manager())
-    yield settings
-    asyncio.run(_admin(f'DROP DATABASE "{name}" WITH (FORCE)'))
+from tests.support import PASSWORDS, STOCKED_SHEET, ShopClient
 
 
 @pytest.fixture
 def pg_manager(pg_settings: Settings) -> Iterator[ShopClient]:
+    """Mo Manager's PostgreSQL twin, logged in on a PC (the database comes from conftest's ``pg_settings``)."""
     with ShopClient(app=create_app(pg_settings)) as client:
-        assert client.login("manager", "manager-password").status_code == 303
+        assert client.login("manager", PASSWORDS["manager"]).status_code == 303
         yield client
 
 
@@ -103,7 +48,7 @@ def test_reorder_and_renumber_on_postgresql(pg_manager):
     order = [int(i) for i in re.findall(r'id="queue-item-(\d+)"', pg_manager.get("/queue").text)]
     for _ in range(22):  # enough to use up a gap and force a renumber
         order.insert(1, order.pop())
-        assert pg_manager.post_form("/queue/reorder", {"item": order}, htmx=True).status_code in (200, 204)
+        assert pg_manager.post_form("/queue/reorder", {"item": order}, htmx=True).status_code == 204
     shown = [int(i) for i in re.findall(r'id="queue-item-(\d+)"', pg_manager.get("/queue").text)]
     assert shown == order
 
@@ -111,7 +56,7 @@ def test_reorder_and_renumber_on_postgresql(pg_manager):
 def test_the_shop_floor_runs_on_postgresql(pg_settings, pg_manager):
     """Stock-aware POP, a release on purchase, and a run's atomic clamped deduction, on PostgreSQL."""
     with ShopClient(app=create_app(pg_settings)) as admin:
-        assert admin.login("admin", "admin-password").status_code == 303
+        assert admin.login("admin", PASSWORDS["admin"]).status_code == 303
         sheet = {
             **STOCKED_SHEET,
             "item_code": f"AL-{uuid.uuid4().hex[:6]}",

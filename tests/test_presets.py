@@ -47,11 +47,6 @@ def deliver(manager, project_id: int) -> None:
         assert manager.post_form(f"/projects/{project_id}/status", {"stage": stage}).status_code == 303
 
 
-@pytest.fixture
-def admin(login_as):
-    return login_as("admin")
-
-
 # -- the library ------------------------------------------------------------------------------
 
 

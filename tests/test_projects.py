@@ -8,14 +8,16 @@ import io
 import re
 import sqlite3
 import tracemalloc
+from datetime import UTC, datetime
 
 import pytest
 from litestar.testing import AsyncTestClient
 
 from laseros.app import create_app
 from laseros.domain.projects.stages import TRANSITIONS, Stage
-from tests.conftest import PASSWORDS
+from tests.contention import in_processes
 from tests.factories import PROJECT_DEFAULTS, create_client, create_project, paid_project, results
+from tests.support import PASSWORDS
 
 
 def test_project_codes_follow_the_client_sequence(manager, db_query):
@@ -188,10 +190,13 @@ def test_unknown_stage_is_422(manager):
 def test_stage_change_stamps_time_and_logs_who(manager, db_query):
     client_id = create_client(manager)
     project_id = create_project(manager, client_id)
-    before = db_query("SELECT stage_changed_at FROM projects")[0][0]
-    manager.post_form(f"/projects/{project_id}/status", {"stage": "quote"})
-    after = db_query("SELECT stage, stage_changed_at FROM projects")[0]
-    assert after[0] == "quote" and after[1] >= before
+    db_query("UPDATE projects SET stage_changed_at = '2020-01-01 00:00:00' WHERE id = ?", (project_id,))
+    sent = datetime.now(UTC).replace(tzinfo=None)
+    assert manager.post_form(f"/projects/{project_id}/status", {"stage": "quote"}).status_code == 303
+    answered = datetime.now(UTC).replace(tzinfo=None)
+    stage, changed_at = db_query("SELECT stage, stage_changed_at FROM projects WHERE id = ?", (project_id,))[0]
+    assert stage == "quote"
+    assert sent <= datetime.fromisoformat(changed_at) <= answered  # stamped by the change, in UTC
     assert db_query("SELECT actor, details FROM activity_log WHERE action='stage_changed'") == [
         ("Mo Manager", "Request → Quote & Approval (changed by hand)")
     ]
@@ -277,6 +282,7 @@ def test_deleting_a_project(manager, db_query):
 
 
 def test_twenty_concurrent_creations_get_twenty_distinct_codes(settings, manager, db_query):
+    """Twenty at once through one app (its writers queue on its one write connection)."""
     client_id = create_client(manager)
 
     async def run() -> list[int]:
@@ -300,6 +306,23 @@ def test_twenty_concurrent_creations_get_twenty_distinct_codes(settings, manager
     assert len(codes) == 20 and len(set(codes)) == 20
     suffixes = sorted(int(code.rsplit("-", 1)[1]) for code in codes)
     assert suffixes == list(range(1, 21))
+
+
+def test_twenty_projects_created_at_once_in_four_web_processes_get_twenty_codes_without_gaps(
+    settings, manager, db_query, tmp_path
+):
+    """The same, from four web processes: their writers meet SQLite's lock, not one app's queue."""
+    client_id = create_client(manager)
+    fields = {**PROJECT_DEFAULTS, "client_id": str(client_id)}
+    jobs = [
+        {"password": PASSWORDS["manager"], "fields": fields, "prefix": f"Rush job {p}", "count": 5} for p in range(4)
+    ]
+    outcomes = in_processes(settings, "create-projects", jobs, tmp_path)
+    assert [outcome["errors"] for outcome in outcomes] == [[]] * 4  # no "database is locked", no refusal
+    assert [outcome["results"] for outcome in outcomes] == [[303] * 5] * 4
+    codes = [row[0] for row in db_query("SELECT project_code FROM projects")]
+    assert len(codes) == 20 and len(set(codes)) == 20
+    assert sorted(int(code.rsplit("-", 1)[1]) for code in codes) == list(range(1, 21))
 
 
 def test_projects_csv_has_spec_columns_and_the_stage_key(manager):

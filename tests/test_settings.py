@@ -14,8 +14,8 @@ from laseros.domain.notifications.drafting import MESSAGE_SETTINGS
 from laseros.domain.notifications.models import DraftKind
 from laseros.domain.shop_settings.schemas import ShopSettingsInput
 from laseros.jobs.worker import report_time_setting
-from tests.conftest import DISPLAY_NAMES, run
 from tests.factories import PROJECT_DEFAULTS, create_client, create_project, paid_project
+from tests.support import DISPLAY_NAMES, run
 
 URL = "/admin/settings"
 DEFAULTS = {kind: setting.default for kind, setting in MESSAGE_SETTINGS.items()}
@@ -38,11 +38,6 @@ DEFAULT_FORM = {
 def form(**changes: str) -> dict[str, str]:
     """The whole form as a browser sends it, with some fields changed."""
     return {**DEFAULT_FORM, **changes}
-
-
-@pytest.fixture
-def admin(login_as):
-    return login_as("admin")
 
 
 @pytest.fixture
