@@ -70,7 +70,7 @@ class LiveApp:
 
 
 @pytest.fixture
-def live_server(settings: Settings) -> Iterator[LiveApp]:
+def served_app(settings: Settings) -> Iterator[LiveApp]:
     live = LiveApp(settings)
     live.start()
     try:

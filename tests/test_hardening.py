@@ -235,9 +235,9 @@ def test_a_normal_template_renders():
     assert MAX_OUTPUT < 100 * 999
 
 
-def test_a_costly_template_is_refused_at_save_without_freezing_the_server(settings, live_server, db_query):
+def test_a_costly_template_is_refused_at_save_without_freezing_the_server(settings, served_app, db_query):
     """While the save spends its second refusing the template, /healthz answers at once."""
-    admin = live_server.client("admin")
+    admin = served_app.client("admin")
     loop = "{% for n in range(1000) %}"
     nested = loop * 3 + "{% endfor %}" * 3
     refused: list[object] = []
@@ -247,7 +247,7 @@ def test_a_costly_template_is_refused_at_save_without_freezing_the_server(settin
     saving.start()
     time.sleep(0.2)
     started = time.monotonic()
-    health = live_server.anonymous().get("/healthz")
+    health = served_app.anonymous().get("/healthz")
     assert time.monotonic() - started < 1.0 and health.status_code in (200, 503)
     saving.join(10)
     response = refused[0]
