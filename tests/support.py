@@ -58,6 +58,8 @@ def make_settings(data_dir: Path, **overrides: object) -> Settings:
         "redis_namespace": REDIS_NAMESPACE,
         # Tests run jobs themselves (or start a worker where that is the point).
         "worker_mode": "off",
+        # Refused sign-ins answer at once (test_sign_in_limits checks the throttle itself).
+        "login_failure_delay_s": 0.0,
     }
     return Settings(**{**values, **overrides})  # type: ignore[arg-type]
 

@@ -48,6 +48,8 @@ class Settings:
     # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (IPs or networks, comma-separated;
     # LASEROS_TRUSTED_PROXIES). None by default: the client's own address is what gets recorded.
     trusted_proxies: str = ""
+    # A refused sign-in answers after this many seconds (a throttle for password guessing; tests use 0).
+    login_failure_delay_s: float = 1.0
 
     @property
     def is_sqlite(self) -> bool:
@@ -70,4 +72,5 @@ class Settings:
             shop_timezone=os.environ.get("LASEROS_SHOP_TZ", "Africa/Johannesburg"),
             debug=os.environ.get("LASEROS_DEBUG", "") == "1",
             trusted_proxies=os.environ.get("LASEROS_TRUSTED_PROXIES", "").strip(),
+            login_failure_delay_s=float(os.environ.get("LASEROS_LOGIN_FAILURE_DELAY_S", "1.0")),
         )

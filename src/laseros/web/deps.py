@@ -135,7 +135,7 @@ def provide_shop_settings(db_session: DbSession) -> SettingsService:
 
 
 def provide_auth_service(db_session: DbSession, state: State) -> AuthService:
-    return AuthService(db_session, state.settings.session_days)
+    return AuthService(db_session, state.settings.session_days, state.settings.login_failure_delay_s)
 
 
 def provide_drafts(db_session: DbSession, actor: CurrentActor) -> DraftService:

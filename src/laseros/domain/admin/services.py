@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
+import os
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import anyio
 import anyio.to_thread
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -30,7 +33,11 @@ LOCKOUT_WINDOW = timedelta(minutes=15)
 ADDRESS_FAILURES = 20  # per address within LOCKOUT_WINDOW, any usernames
 SESSION_TOUCH_EVERY = timedelta(minutes=10)
 
-_hasher = PasswordHasher()  # argon2id with the library's recommended parameters
+# argon2id, 64 MiB and 3 passes (the library's memory and time) on ONE lane: a check then uses one
+# core, so under a sign-in flood (checks also queue, see PASSWORD_CHECKS_AT_ONCE) the other cores
+# keep serving the shop. Hashes made with other parameters still verify, and are redone at the
+# next successful sign-in.
+_hasher = PasswordHasher(time_cost=3, memory_cost=65536, parallelism=1)
 # Verified when the username is unknown, so the response time does not reveal which users exist.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
@@ -119,9 +126,12 @@ class AuthService:
     failed 20 times within 15 minutes is refused (429) until the oldest of those ages out.
     """
 
-    def __init__(self, session: AsyncSession, session_days: int = 14) -> None:
+    def __init__(self, session: AsyncSession, session_days: int = 14, failure_delay_s: float = 0.0) -> None:
         self.session = session
         self.session_lifetime = timedelta(days=session_days)
+        # A refused sign-in answers only after this long: a client trying passwords one after another
+        # gets about one try a second, and spends no CPU of ours while it waits.
+        self.failure_delay_s = failure_delay_s
 
     async def locked_until(self, username: str, now: datetime) -> datetime | None:
         """When the lock on ``username`` ends, if 5 failures fell within 15 minutes of each other."""
@@ -189,13 +199,16 @@ class AuthService:
         if retry_after is not None:
             # The flood itself is not written row by row: the 20 failures that tripped it are.
             log.warning("sign-in refused: address over the failure limit (retry in %s s)", retry_after)
+            await anyio.sleep(self.failure_delay_s)
             raise TooManyAttempts(retry_after)
         user = await self.session.scalar(select(User).where(func.lower(User.username) == username.lower()))
         outcome = "success"
         if await self.locked_until(username.lower(), now) and await self._address_has_failed(address, now):
             outcome = "locked"
         else:
-            valid = await anyio.to_thread.run_sync(_verify, user.password_hash if user else _DUMMY_HASH, password)
+            valid = await anyio.to_thread.run_sync(
+                _verify, user.password_hash if user else _DUMMY_HASH, password, limiter=_password_checks()
+            )
             if user is None:
                 outcome = "unknown_user"
             elif not valid:
@@ -213,11 +226,15 @@ class AuthService:
         )
         if outcome != "success":
             await self._record(attempt)
+            await anyio.sleep(self.failure_delay_s)
             if outcome == "locked":
                 raise LoginRefused("Too many failed attempts: this username is locked for 15 minutes.")
             raise LoginRefused("Wrong username or password.")
         assert user is not None
-        return await self._open_session(attempt, Actor.of(user), now)
+        rehashed = None
+        if _hasher.check_needs_rehash(user.password_hash):
+            rehashed = await anyio.to_thread.run_sync(_hasher.hash, password, limiter=_password_checks())
+        return await self._open_session(attempt, Actor.of(user), now, rehashed)
 
     @action
     async def _record(self, attempt: LoginAttempt) -> None:
@@ -225,13 +242,16 @@ class AuthService:
         await self.session.commit()
 
     @action
-    async def _open_session(self, attempt: LoginAttempt, actor: Actor, now: datetime) -> str:
+    async def _open_session(self, attempt: LoginAttempt, actor: Actor, now: datetime, rehashed: str | None) -> str:
         assert actor.user_id is not None
         self.session.add(attempt)
         # Logins are rare enough to carry the housekeeping: sessions that ran out are removed.
         await self.session.execute(delete(UserSession).where(UserSession.expires_at < now))
         token = secrets.token_urlsafe(32)
-        await self.session.execute(update(User).where(User.id == actor.user_id).values(last_login_at=now))
+        changes: dict[str, object] = {"last_login_at": now}
+        if rehashed:
+            changes["password_hash"] = rehashed
+        await self.session.execute(update(User).where(User.id == actor.user_id).values(**changes))
         self.session.add(
             UserSession(
                 token_hash=hash_token(token),
@@ -310,6 +330,20 @@ class AuthService:
         if actor.user_id is not None:
             record_activity(self.session, actor, "logout", "user", actor.user_id)
         await self.session.commit()
+
+
+# How many argon2 checks run at once in a process: each takes ~50 ms of CPU on several threads, so
+# a flood of sign-ins queues here instead of taking every core from the shop's own work.
+PASSWORD_CHECKS_AT_ONCE = max(1, (os.cpu_count() or 2) // 2)
+_limiters: dict[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = {}
+
+
+def _password_checks() -> anyio.CapacityLimiter:
+    loop = asyncio.get_running_loop()
+    limiter = _limiters.get(loop)
+    if limiter is None:
+        limiter = _limiters[loop] = anyio.CapacityLimiter(PASSWORD_CHECKS_AT_ONCE)
+    return limiter
 
 
 def _verify(password_hash: str, password: str) -> bool:
