@@ -300,7 +300,7 @@ def start_run(phone: Page, project_id: str, code: str) -> str:
     phone.goto("/phone/home")
     card = phone.locator(f"#job-{project_id}")
     expect(card).to_contain_text(code)
-    card.get_by_role("button", name="▶ Start Run").click()
+    card.get_by_role("button", name=re.compile(r"^▶ Start")).click()
     expect(phone).to_have_url(url(r"/phone/run/\d+"))
     expect(phone.locator("#flash")).to_contain_text(f"Run started on {code}.")
     expect(phone.locator(".run-code")).to_contain_text(code)
@@ -323,6 +323,22 @@ def sheet_item_url(page: Page, item_code: str) -> str:
     href = link.get_attribute("href")
     assert href is not None and re.fullmatch(r"/inventory/\d+", href), href
     return href
+
+
+def open_row_editor(page: Page, row: Locator) -> None:
+    """Open a queue row's editor (priority, date, notes and the status moves)."""
+    with page.expect_response(re.compile(r"/queue/\d+/row\?edit=1$")):
+        row.get_by_role("link", name="Edit", exact=True).click()
+    expect(row.get_by_role("button", name="Save")).to_be_visible()
+
+
+def queue_move(page: Page, row: Locator, button: str) -> None:
+    """Press a status move (Start, Complete, Re-queue) in the row's editor; the queue redraws."""
+    open_row_editor(page, row)
+    with page.expect_response(re.compile(r"/queue/\d+/status$")) as answered:
+        row.get_by_role("button", name=button, exact=True).click()
+    assert answered.value.ok, f"{button} answered {answered.value.status}"
+    settled(page)
 
 
 def queue_row(page: Page, code: str) -> Locator:

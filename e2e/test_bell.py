@@ -19,8 +19,10 @@ from e2e.helpers import (
     desktop_page,
     log_in_to_pc,
     on_hand,
+    open_row_editor,
     paid_job,
     phone_page,
+    queue_move,
     queue_row,
     settled,
     sheet_item_url,
@@ -202,17 +204,22 @@ def test_a_change_made_on_the_page_brings_the_new_count_in_its_own_response(new_
     before = shown_count(office)
 
     # A row saved in place (a <tr> fragment) keeps the table whole and the bell as it was.
+    open_row_editor(office, row)
+    row.get_by_label(re.compile(r"^Priority of")).select_option("High")
     with office.expect_response("**/queue/*/edit") as saved:
-        row.get_by_label(re.compile(r"^Priority of")).select_option("High")
+        row.get_by_role("button", name="Save").click()
     assert f'data-count="{before}" hx-swap-oob="true"' in saved.value.text()
-    expect(row.get_by_label(re.compile(r"^Priority of"))).to_have_value("High")
+    expect(row).to_contain_text("High")
+    expect(row.locator(".saved-note")).to_have_text("Saved ✓")
     expect(office.locator("#bell-count")).to_have_count(1)
     expect(office.locator("#queue-rows > :not(tr)")).to_have_count(0)
     expect(bell_count(office)).to_have_attribute("data-count", str(before))
 
-    # Cancelling the job ends its "no preset" notice: the queue and the bell change together.
-    with office.expect_response("**/queue/*/status") as cancelled:
-        row.get_by_role("button", name="Cancel").click()
-    assert f'data-count="{before - 1}" hx-swap-oob="true"' in cancelled.value.text()
+    # Finishing the job ends its "no preset" notice: the queue and the bell change together.
+    queue_move(office, row, "Start")
+    open_row_editor(office, row)
+    with office.expect_response("**/queue/*/status") as finished:
+        row.get_by_role("button", name="Complete", exact=True).click()
+    assert f'data-count="{before - 1}" hx-swap-oob="true"' in finished.value.text()
     expect(bell_count(office)).to_have_attribute("data-count", str(before - 1), timeout=1_000)
     expect(office.locator("#queue-rows").get_by_role("link", name=code, exact=True)).to_have_count(0)

@@ -18,7 +18,7 @@ from e2e.helpers import (
     go_via_sidebar,
     log_in_to_pc,
     mark_pop_received,
-    settled,
+    queue_move,
     unique,
     url,
 )
@@ -45,12 +45,9 @@ def finish_from_the_queue(page: Page, code: str) -> None:
     go_via_sidebar(page, "Queue", "/queue")
     expect(row).to_contain_text(code)
     for button in ("Start", "Complete"):
-        with page.expect_response(re.compile(r"/queue/\d+/status$")) as answered:
-            row.get_by_role("button", name=button, exact=True).click()
-        assert answered.value.ok, f"{button} answered {answered.value.status}"
-        settled(page)
+        queue_move(page, row, button)
         if button == "Start":
-            expect(row.locator(".badge.queue-in-progress")).to_have_text("In Progress")
+            expect(row.locator(".job-state")).to_have_text("Cutting — no run going")
     expect(row).to_have_count(0)  # a completed job leaves the active queue
 
 

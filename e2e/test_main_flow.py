@@ -13,6 +13,7 @@ from e2e.helpers import (
     drag_queue_row_to_top,
     go_via_sidebar,
     log_in_to_pc,
+    queue_move,
     queue_row_ids,
     unique,
     url,
@@ -99,13 +100,9 @@ def test_manager_takes_a_new_job_from_request_to_cutting(page: Page, form_factor
     expect(rows.first).to_have_id(row_id)
     expect(page.locator(f"#{row_id} td.num").first).to_have_text("1")
 
-    # Start cutting from the queue; the project follows.
-    start = page.locator(f"#{row_id}").get_by_role("button", name="Start", exact=True)
-    with page.expect_response(re.compile(r"/queue/\d+/status$")) as started:
-        start.click()
-    assert started.value.ok, f"status change answered {started.value.status}"
-    expect(page.locator(f"#{row_id} .badge.queue-in-progress")).to_have_text("In Progress")
-    expect(page.locator(f"#{row_id}").get_by_role("button", name="Complete")).to_be_visible()
+    # Start cutting from the queue's row editor; the project follows.
+    queue_move(page, page.locator(f"#{row_id}"), "Start")
+    expect(page.locator(f"#{row_id} .job-state")).to_have_text("Cutting — no run going")
     expect(rows.first).to_have_id(row_id)
 
     page.locator(f"#{row_id}").get_by_role("link", name=code).click()

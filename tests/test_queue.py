@@ -38,7 +38,7 @@ def shown_order(client) -> list[int]:
 def test_queue_lists_active_items_in_order_with_their_details(manager, queue_ids):
     page = manager.get("/queue").text
     assert shown_order(manager) == queue_ids
-    assert "Karoo Steel" in page and "Mild Steel" in page and "3.0 mm" in page and "90 min" in page
+    assert "Karoo Steel" in page and "Mild Steel" in page and "3.0 mm" in page and "1 h 30 min" in page
     assert "Normal" in page
 
 

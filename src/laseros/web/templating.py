@@ -41,6 +41,20 @@ def sheets(count: int | None) -> str:
     return "" if count is None else f"{count} sheet{'' if count == 1 else 's'}"
 
 
+def duration(minutes: Decimal | float | int | None) -> str:
+    """A length of time as people say it: "7 s", "4 min", "1 h 20 min"."""
+    if minutes is None:
+        return ""
+    seconds = round(float(minutes) * 60)
+    if seconds < 60:
+        return f"{seconds} s"
+    whole = round(seconds / 60)
+    if whole < 60:
+        return f"{whole} min"
+    hours, rest = divmod(whole, 60)
+    return f"{hours} h {rest} min" if rest else f"{hours} h"
+
+
 def number(value: Decimal | None) -> str:
     """A measured quantity without trailing zeros: 42.00 → 42, 42.50 → 42.5."""
     if value is None:
@@ -88,6 +102,7 @@ def configure(env: Environment, calendar: ShopCalendar) -> None:
         elapsed=elapsed,
         sheets=sheets,
         number=number,
+        duration=duration,
         stage_label=lambda s: STAGE_LABELS[Stage(s)] if s else "",
     )
     env.globals.update(

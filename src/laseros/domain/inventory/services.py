@@ -14,7 +14,7 @@ from sqlalchemy.orm import contains_eager
 from laseros.db import ScaledDecimal, UnitOfWork, action, utcnow
 from laseros.domain.inventory.models import Category, InventoryItem, InventoryTransaction, TransactionType
 from laseros.domain.inventory.schemas import ItemInput, TransactionInput
-from laseros.domain.inventory.stock import SheetSpec, jobs_waiting_on, release_waiting, sheet_item_for
+from laseros.domain.inventory.stock import Rebalanced, SheetSpec, jobs_waiting_on, rebalance, sheet_item_for
 from laseros.domain.kernel.activity import record_activity
 from laseros.domain.kernel.actor import Actor
 from laseros.domain.kernel.errors import InvalidInput, NotFound
@@ -229,7 +229,7 @@ class InventoryService:
                 unit_cost=data.unit_cost,
                 reference="Opening stock",
             )
-            await release_waiting(self.session, item, self.actor, today=self.calendar.today())
+            await rebalance(self.session, item, self.actor, today=self.calendar.today())
         await self.session.commit()
         return item
 
@@ -249,17 +249,18 @@ class InventoryService:
         )
         watch_item(self.session, item.id)  # the minimum may have changed
         await self.session.flush()
-        await release_waiting(self.session, item, self.actor, today=self.calendar.today())
+        await rebalance(self.session, item, self.actor, today=self.calendar.today())
         await self.session.commit()
         return item
 
     # -- the ledger --------------------------------------------------------------------------
 
     @action
-    async def record(self, item_id: int, data: TransactionInput) -> tuple[InventoryTransaction, builtins.list[Project]]:
-        """Record a purchase, usage, adjustment or return; stock arriving releases waiting jobs. Commits.
+    async def record(self, item_id: int, data: TransactionInput) -> tuple[InventoryTransaction, Rebalanced]:
+        """Record a purchase, usage, adjustment or return; commits.
 
-        Returns the ledger row and the projects that moved from Waiting on material to Queued.
+        Stock arriving releases waiting jobs; stock taken away sends the queued jobs it no longer
+        covers back to waiting (``stock.rebalance``). Returns the ledger row and what moved.
         """
         item = await self.get(item_id)
         row = await move_stock(
@@ -282,11 +283,9 @@ class InventoryService:
             item.id,
             f"{row.quantity:+d} → {row.balance_after} {item.unit}" + (f" ({data.reference})" if data.reference else ""),
         )
-        released: builtins.list[Project] = []
-        if row.quantity > 0:
-            released = await release_waiting(self.session, item, self.actor, today=self.calendar.today())
+        moved = await rebalance(self.session, item, self.actor, today=self.calendar.today())
         await self.session.commit()
-        return row, released
+        return row, moved
 
     def transactions_query(self, filters: TransactionFilters) -> Select[InventoryTransaction]:
         stmt = (

@@ -100,15 +100,38 @@ def sheets_still_needed(project: Project, item: QueueItem | None) -> int:
     return max((project.sheets_required or 0) - cut, 0)
 
 
-async def stock_is_available(session: AsyncSession, project: Project, item: QueueItem | None) -> bool:
-    """Whether the shelf covers what ``project`` still needs once every other claim is met."""
+@dataclass(frozen=True)
+class Shortfall:
+    """A job the shelf does not cover: ``free`` of the ``need`` sheets it still needs are free."""
+
+    free: int
+    need: int
+    spec: SheetSpec
+
+    @property
+    def missing(self) -> int:
+        return self.need - self.free
+
+    def says(self) -> str:
+        """How the phone and the activity log say it: "Stock says 0 of 3 sheets"."""
+        return f"Stock says {self.free} of {self.need} sheet{'' if self.need == 1 else 's'} of {self.spec.label()}"
+
+
+async def shortfall(session: AsyncSession, project: Project, item: QueueItem | None) -> Shortfall | None:
+    """What the shelf lacks for what ``project`` still needs once every other claim is met (None: covered)."""
     spec = SheetSpec.of(project)
     need = sheets_still_needed(project, item)
     if spec is None or need == 0:
-        return True
+        return None
     stock = await sheet_item_for(session, spec)
     on_hand = stock.quantity_on_hand if stock else 0
-    return on_hand - await claimed_sheets(session, spec, excluding_project=project.id) >= need
+    free = max(on_hand - await claimed_sheets(session, spec, excluding_project=project.id), 0)
+    return None if free >= need else Shortfall(free, need, spec)
+
+
+async def stock_is_available(session: AsyncSession, project: Project, item: QueueItem | None) -> bool:
+    """Whether the shelf covers what ``project`` still needs once every other claim is met."""
+    return await shortfall(session, project, item) is None
 
 
 def _held_sheet(stock: InventoryItem) -> SheetSpec | None:
@@ -133,6 +156,51 @@ async def jobs_waiting_on(session: AsyncSession, stock: InventoryItem, limit: in
         return []
     stmt = _waiting_on(spec).options(selectinload(Project.client)).limit(limit)
     return list((await session.scalars(stmt)).unique())
+
+
+@dataclass(frozen=True)
+class Rebalanced:
+    """What a change of stock did to the jobs on that sheet."""
+
+    released: list[Project]  # waiting on material → queued (the sheets arrived)
+    held_back: list[Project]  # queued → waiting on material (their sheets were taken: an adjustment, a run)
+
+
+async def rebalance(session: UnitOfWork, stock: InventoryItem, actor: Actor, *, today: date) -> Rebalanced:
+    """After any change to ``stock``'s on hand: queued jobs the shelf no longer covers go back to
+    waiting on material (newest POP first: the mirror of a release), or waiting jobs it now covers
+    are released. So "queued" always means "the sheets are there", everywhere it is shown.
+
+    One aggregate when nothing has to move (the usual case after a run).
+    """
+    spec = _held_sheet(stock)
+    if spec is None:
+        return Rebalanced([], [])
+    on_hand = int(await session.scalar(select(InventoryItem.quantity_on_hand).where(InventoryItem.id == stock.id)) or 0)
+    claimed = await claimed_sheets(session, spec, excluding_project=0)
+    if claimed <= on_hand:
+        return Rebalanced(await release_waiting(session, stock, actor, today=today), [])
+    queued = (
+        await session.scalars(
+            select(Project)
+            .join(Project.queue_item)
+            .options(contains_eager(Project.queue_item))
+            .where(Project.stage == Stage.QUEUED.value, QueueItem.status.in_(_ACTIVE), _same_spec(spec))
+            .order_by(Project.pop_received_date.desc(), QueueItem.rank.desc(), Project.id.desc())
+        )
+    ).unique()
+    held_back = []
+    for project in queued:
+        if claimed <= on_hand:
+            break
+        need = sheets_still_needed(project, project.queue_item)
+        if need == 0:
+            continue
+        claimed -= need
+        cause = f"{spec.label()}: stock no longer covers it ({on_hand} on hand)"
+        await set_stage(session, project, Stage.WAITING_MATERIAL, actor, cause, today=today)
+        held_back.append(project)
+    return Rebalanced([], held_back)
 
 
 async def release_waiting(session: UnitOfWork, stock: InventoryItem, actor: Actor, *, today: date) -> list[Project]:

@@ -65,12 +65,19 @@ async def project_facts_with_limits(
         .where(LaserRun.project_id == Project.id, LaserRun.status == RunStatus.COMPLETED.value)
         .scalar_subquery()
     )
+    # Sheets a run going now lacked when it started anyway (cutting jobs only).
+    short_start = (
+        select(func.max(LaserRun.short_at_start))
+        .where(LaserRun.project_id == Project.id, LaserRun.status == RunStatus.RUNNING.value)
+        .scalar_subquery()
+    )
     base = (
         select(
             Project.id, Project.project_code, Project.name, Project.client_id, Client.name.label("client_name"),
             Project.stage, Project.stage_changed_at, Project.material_type, Project.thickness_mm,
             Project.sheet_size, Project.sheets_required, Project.preset_id, Project.pop_deadline, Project.due_date,
             case((Project.stage == Stage.CUTTING.value, last_run), else_=None).label("last_run_ended_at"),
+            case((Project.stage == Stage.CUTTING.value, func.coalesce(short_start, 0)), else_=0).label("cut_short"),
             *(_limit_columns() if with_limits else []),
         )
         .join(Client, Client.id == Project.client_id)

@@ -73,6 +73,7 @@ class ProjectFacts:
     pop_deadline: date | None
     due_date: date | None
     last_run_ended_at: datetime | None = None  # the latest completed run (cutting jobs only)
+    cut_short: int = 0  # sheets a run going now lacked when it was started anyway (cutting jobs only)
 
     @property
     def subject_key(self) -> str:
@@ -163,6 +164,14 @@ def project_alerts(p: ProjectFacts, limits: Limits, now: datetime) -> tuple[list
         )
         if overdue:
             drafts += _past_limit_draft(p)
+    elif p.stage == Stage.CUTTING and p.cut_short > 0:
+        # Cut anyway without the sheets: the shop has to buy them now, whatever the stall clock says.
+        raise_(
+            NotificationType.MATERIAL_BLOCK,
+            f"{_who(p)} is being cut without its sheets: stock was {p.cut_short} short of {p.material} when the "
+            "run started — order them.",
+            Severity.URGENT,
+        )
     elif p.stage == Stage.CUTTING and limit is not None:
         since = max(p.stage_changed_at, p.last_run_ended_at or p.stage_changed_at)
         if now - since > limit:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 
 from laseros.db import UnitOfWork, action
 from laseros.domain.clients.models import Client
-from laseros.domain.inventory.stock import stock_is_available
+from laseros.domain.inventory.stock import shortfall, stock_is_available
 from laseros.domain.kernel.activity import record_activity
 from laseros.domain.kernel.actor import Actor
 from laseros.domain.kernel.errors import Conflict, InvalidInput, NotFound
@@ -231,6 +231,11 @@ class ProjectService:
         current = Stage(project.stage)
         if not can_move(current, target):
             raise Conflict(refusal(current, target))
+        if target == Stage.QUEUED and (short := await shortfall(self.session, project, project.queue_item)):
+            raise Conflict(
+                f"{short.says()}: {project.project_code} waits on material until the sheets are recorded "
+                "(a purchase or an adjustment on the stock item queues it by itself)."
+            )
         today = self.calendar.today()
         await set_stage(self.session, project, target, self.actor, "changed by hand", today=today)
         item = project.queue_item

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import builtins
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, select, text, update
+from sqlalchemy import Select, bindparam, case, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import contains_eager
 from sqlalchemy.orm.attributes import set_committed_value
@@ -25,9 +26,11 @@ from laseros.domain.projects.stages import (
     QUEUE_STATUS_TO_STAGE,
     QUEUE_TRANSITIONS,
     QueueStatus,
+    Stage,
 )
 from laseros.domain.queue.models import Priority, QueueItem
 from laseros.domain.queue.schemas import QueueEdit
+from laseros.domain.queue.state import JobState, running_by_project
 
 # Distance between neighbouring ranks after a renumber: 20 moves into the same gap before the
 # (rare, O(n)) renumber is needed again.
@@ -67,11 +70,27 @@ async def apply_queue_status(
             item.rank = await _last_rank(session) + RANK_GAP
     item.status = status.value
     record_activity(session, actor, "status_changed", "queue", item.id, f"{previous.value} → {status.value} ({cause})")
-    await set_stage(session, item.project, QUEUE_STATUS_TO_STAGE[status], actor, "queue sync", today=today)
+    target = QUEUE_STATUS_TO_STAGE[status]
+    if target == Stage.QUEUED:
+        from laseros.domain.inventory.stock import shortfall  # inventory builds on the queue
+
+        if await shortfall(session, item.project, item) is not None:
+            target = Stage.WAITING_MATERIAL  # "queued" means the sheets are there
+    await set_stage(session, item.project, target, actor, "queue sync", today=today)
 
 
 async def _last_rank(session: AsyncSession) -> int:
     return await session.scalar(select(func.max(QueueItem.rank))) or 0
+
+
+@dataclass(frozen=True)
+class DayLoad:
+    """One scheduled day of the active queue (``day`` None: jobs with no date)."""
+
+    day: date | None
+    jobs: int
+    minutes: int
+    sheets: int
 
 
 class QueueService:
@@ -105,6 +124,39 @@ class QueueService:
         from laseros.domain.inventory.stock import queue_badges  # inventory builds on the queue
 
         return {item_id: badge.value for item_id, badge in (await queue_badges(self.session, items)).items()}
+
+    async def day_loads(self, days: int = 10) -> builtins.list[DayLoad]:
+        """What each scheduled day holds: jobs, estimated minutes and sheets still to cut (one GROUP BY)."""
+        left = func.coalesce(Project.sheets_required, 0) - QueueItem.sheets_cut
+        rows = await self.session.execute(
+            select(
+                QueueItem.scheduled_date,
+                func.count(QueueItem.id),
+                func.coalesce(func.sum(QueueItem.estimated_minutes), 0),
+                func.coalesce(func.sum(case((left > 0, left), else_=0)), 0),
+            )
+            .join(Project, Project.id == QueueItem.project_id)
+            .where(QueueItem.status.in_(_ACTIVE))
+            .group_by(QueueItem.scheduled_date)
+            .order_by(QueueItem.scheduled_date.is_(None), QueueItem.scheduled_date)
+            .limit(days)
+        )
+        return [DayLoad(day, int(jobs), int(minutes or 0), int(sheets or 0)) for day, jobs, minutes, sheets in rows]
+
+    async def job_states(self, items: builtins.list[QueueItem]) -> dict[int, JobState]:
+        """Each listed item's job state (stage, stock, the run going), in two queries for the whole list."""
+        from laseros.domain.inventory.stock import StockBadge, queue_badges  # inventory builds on the queue
+
+        badges = await queue_badges(self.session, items)
+        running = await running_by_project(self.session, (item.project_id for item in items))
+        return {
+            item.id: JobState(
+                Stage(item.project.stage),
+                StockBadge(badges[item.id]) if item.id in badges else None,
+                running.get(item.project_id),
+            )
+            for item in items
+        }
 
     async def stock_badge(self, project: Project) -> str | None:
         """The badge of a project's queue item, if it has one."""

@@ -14,6 +14,7 @@ from laseros.domain.clients.models import Client
 from laseros.domain.clients.services import ClientService
 from laseros.domain.inventory.models import InventoryItem
 from laseros.domain.inventory.services import InventoryService
+from laseros.domain.inventory.stock import StockBadge
 from laseros.domain.kernel.actor import SYSTEM
 from laseros.domain.kernel.models import ActivityLog
 from laseros.domain.kernel.shop import ShopCalendar
@@ -23,6 +24,7 @@ from laseros.domain.projects.services import ProjectService
 from laseros.domain.projects.stages import Stage
 from laseros.domain.queue.models import QueueItem
 from laseros.domain.queue.services import QueueService
+from laseros.domain.queue.state import JobState, running_by_project
 from laseros.domain.reports.models import DailyReport
 from laseros.domain.runs.models import LaserRun
 from laseros.domain.runs.services import RunService
@@ -57,6 +59,7 @@ class DashboardSummary:
     recent_clients: list[Client]
     recent_projects: list[Project]
     next_in_queue: list[QueueItem]
+    next_states: dict[int, JobState]
     attention: Attention
     latest_report: ReportHighlights | None
 
@@ -97,6 +100,7 @@ async def dashboard_summary(session: UnitOfWork, calendar: ShopCalendar) -> Dash
     total, active = await projects.counts()
     runs = RunService(session, SYSTEM, calendar)
     low_stock = (await InventoryService(session, SYSTEM, calendar).summary()).low
+    next_up = await queue.next_up()
     return DashboardSummary(
         clients=await clients.count(),
         projects=total,
@@ -105,7 +109,8 @@ async def dashboard_summary(session: UnitOfWork, calendar: ShopCalendar) -> Dash
         runs_going=await runs.running_count(),
         recent_clients=await clients.recent(),
         recent_projects=await projects.recent(),
-        next_in_queue=await queue.next_up(),
+        next_in_queue=next_up,
+        next_states=await queue.job_states(next_up),
         attention=await attention_counts(session, low_stock),
         latest_report=await latest_report_highlights(session),
     )
@@ -118,6 +123,7 @@ class ProjectOverview:
     project: Project
     position: int | None
     stock_badge: str | None
+    state: JobState
     stock_item: InventoryItem | None
     runs: list[LaserRun]
     timeline: list[ActivityLog]
@@ -129,10 +135,13 @@ async def project_overview(session: UnitOfWork, calendar: ShopCalendar, project_
     queue = QueueService(session, SYSTEM, calendar)
     project = await projects.get(project_id)
     item = project.queue_item
+    badge = await queue.stock_badge(project)
+    running = await running_by_project(session, [project.id])
     return ProjectOverview(
         project=project,
         position=await queue.position(item) if item else None,
-        stock_badge=await queue.stock_badge(project),
+        stock_badge=badge,
+        state=JobState(Stage(project.stage), StockBadge(badge) if badge else None, running.get(project.id)),
         stock_item=await InventoryService(session, SYSTEM, calendar).sheet_for(project),
         runs=await RunService(session, SYSTEM, calendar).for_project(project.id, limit=20),
         timeline=await projects.timeline(project),

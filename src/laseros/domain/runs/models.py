@@ -22,6 +22,11 @@ if TYPE_CHECKING:
 class RunStatus(StrEnum):
     RUNNING = "running"
     COMPLETED = "completed"
+    DISCARDED = "discarded"  # started by mistake and taken back within minutes: nothing cut, nothing deducted
+
+
+# A run started by mistake can be taken back for this long after it started.
+DISCARD_WITHIN_MINUTES = 5
 
 
 class LaserRun(TimestampedBase):
@@ -62,6 +67,10 @@ class LaserRun(TimestampedBase):
     # The stock item the sheets came off, and how many were missing from the shelf.
     inventory_item_id: Mapped[int | None] = mapped_column(ForeignKey("inventory_items.id", ondelete="SET NULL"))
     stock_shortfall: Mapped[int] = mapped_column(Integer, default=0)
+    # Sheets stock did not cover when the operator chose to start anyway (0: covered).
+    short_at_start: Mapped[int] = mapped_column(Integer, default=0)
+    # The job's stage before this run put it into cutting (so a discarded run can put it back).
+    stage_before: Mapped[str | None] = mapped_column(String(20), default=None)
 
     project: Mapped[Project] = relationship(lazy="raise")
     operator: Mapped[User] = relationship(foreign_keys=[operator_id], lazy="raise")

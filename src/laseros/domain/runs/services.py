@@ -18,7 +18,7 @@ from laseros.domain.admin.models import User
 from laseros.domain.admin.roles import Permission, role_can
 from laseros.domain.inventory.models import InventoryItem, TransactionType
 from laseros.domain.inventory.services import move_stock
-from laseros.domain.inventory.stock import SheetSpec, sheet_item_for
+from laseros.domain.inventory.stock import SheetSpec, Shortfall, rebalance, sheet_item_for, shortfall
 from laseros.domain.kernel.activity import record_activity
 from laseros.domain.kernel.actor import Actor
 from laseros.domain.kernel.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -28,12 +28,12 @@ from laseros.domain.kernel.shop import ShopCalendar
 from laseros.domain.notifications.watch import watch_project
 from laseros.domain.operators.models import ExtraOperator
 from laseros.domain.presets.models import Preset
-from laseros.domain.projects.lifecycle import set_stage
+from laseros.domain.projects.lifecycle import running_runs, set_stage
 from laseros.domain.projects.models import Project
 from laseros.domain.projects.stages import QueueStatus, Stage
 from laseros.domain.queue.models import QueueItem
 from laseros.domain.queue.services import QueueService, apply_queue_status
-from laseros.domain.runs.models import LaserRun, RunStatus
+from laseros.domain.runs.models import DISCARD_WITHIN_MINUTES, LaserRun, RunStatus
 from laseros.domain.runs.schemas import RunEnd, RunLog
 
 # A run logged on a PC for an earlier day is taken to have ended at this shop time.
@@ -86,6 +86,14 @@ def may_end(run: LaserRun, user_id: int | None, role: str) -> bool:
     return role_can(role, Permission.RUNS_LOG) and (
         run.operator_id == user_id or role_can(role, Permission.OFFICE_EDIT)
     )
+
+
+class StartNeedsConfirmation(Conflict):
+    """Stock does not cover the job: the operator is asked before a run starts anyway."""
+
+    def __init__(self, short: Shortfall) -> None:
+        super().__init__(f"{short.says()} — cut anyway?")
+        self.short = short
 
 
 class RunService:
@@ -206,10 +214,14 @@ class RunService:
         return item
 
     @action
-    async def start(self, project_id: int, extra_operator_id: int | None = None) -> LaserRun:
+    async def start(
+        self, project_id: int, extra_operator_id: int | None = None, *, cut_anyway: bool = False
+    ) -> LaserRun:
         """Start a run for the acting user; the job goes In Progress / Cutting. Commits.
 
-        Refused (409) while the user has another run going, naming that run.
+        Refused (409) while the user has another run going, naming that run. When stock does not
+        cover the job's sheets it asks first (``StartNeedsConfirmation``, naming the shortfall); a
+        start made anyway is recorded as such and keeps the material alert up while the run goes.
         """
         assert self.actor.user_id is not None
         running = await self.session.scalar(
@@ -223,8 +235,14 @@ class RunService:
                 f"(started {self.calendar.local(running.started_at):%H:%M}). End it before starting another."
             )
         project = await self._project(project_id)
+        if Stage(project.stage) in (Stage.CANCELLED, Stage.DELIVERED):
+            raise Conflict(f"{project.project_code} is {Stage(project.stage).label}: there is nothing to cut.")
         extra = await self._extra_operator(extra_operator_id)
+        short = await shortfall(self.session, project, project.queue_item)
+        if short is not None and not cut_anyway:
+            raise StartNeedsConfirmation(short)
         today = self.calendar.today()
+        stage_before = project.stage
         item = await self._into_production(project, today)
         run = LaserRun(
             project_id=project.id,
@@ -238,6 +256,8 @@ class RunService:
             material_type=project.material_type,
             thickness_mm=project.thickness_mm,
             sheet_size=project.sheet_size,
+            short_at_start=short.missing if short else 0,
+            stage_before=stage_before,
         )
         self.session.add(run)
         try:
@@ -246,10 +266,99 @@ class RunService:
             await self.session.rollback()
             raise Conflict("You already have a run going. End it before starting another.") from clash
         who = f" for {extra.display_name}" if extra else ""
-        record_activity(self.session, self.actor, "run_started", "project", project.id, f"Run #{run.id}{who}")
+        anyway = f" — started without the sheets: {short.says()}" if short else ""
+        record_activity(self.session, self.actor, "run_started", "project", project.id, f"Run #{run.id}{who}{anyway}")
+        watch_project(self.session, project.id)  # a start without the sheets raises the material alert at once
         await self.session.commit()
         run.project = project
         return run
+
+    @action
+    async def discard(self, run_id: int, *, role: str) -> LaserRun:
+        """Take back a run started by mistake, within minutes of its start: nothing cut, nothing deducted,
+        and the job goes back to the stage the run took it from (when nothing else has happened to it). Commits.
+        """
+        run = await self.session.scalar(
+            select(LaserRun)
+            .where(LaserRun.id == run_id)
+            .options(joinedload(LaserRun.project).joinedload(Project.queue_item))
+        )
+        if run is None:
+            raise NotFound(f"Run {run_id} does not exist.")
+        if not may_end(run, self.actor.user_id, role):
+            raise PermissionDenied(f"Run #{run.id} is not yours to take back.")
+        now = utcnow()
+        if not run.is_running:
+            raise Conflict(f"Run #{run.id} has already ended: it can no longer be taken back.")
+        if now - run.started_at > timedelta(minutes=DISCARD_WITHIN_MINUTES):
+            raise Conflict(
+                f"Run #{run.id} started more than {DISCARD_WITHIN_MINUTES} minutes ago: end it with the sheets used "
+                "(0 if nothing was cut) instead."
+            )
+        claimed = await self.session.scalar(
+            update(LaserRun)
+            .where(LaserRun.id == run.id, LaserRun.status == RunStatus.RUNNING.value)
+            .values(status=RunStatus.DISCARDED.value, ended_at=now, updated_at=now, cut_minutes=0)
+            .returning(LaserRun.id)
+            .execution_options(synchronize_session=False)
+        )
+        if claimed is None:
+            raise Conflict(f"Run #{run.id} has already ended.")
+        set_committed_value(run, "status", RunStatus.DISCARDED.value)
+        set_committed_value(run, "ended_at", now)
+        project = run.project
+        seconds = int((now - run.started_at).total_seconds())
+        details = f"Run #{run.id} taken back {seconds} s after it started: nothing deducted"
+        record_activity(self.session, self.actor, "run_discarded", "project", project.id, details)
+        others = await self.session.scalar(
+            select(func.count(LaserRun.id)).where(
+                LaserRun.project_id == project.id,
+                LaserRun.id != run.id,
+                LaserRun.status.in_([RunStatus.RUNNING.value, RunStatus.COMPLETED.value]),
+                LaserRun.started_at >= run.started_at,
+            )
+        )
+        before = Stage(run.stage_before) if run.stage_before else None
+        if not others and before is not None and before != Stage.CUTTING and project.stage == Stage.CUTTING.value:
+            item = project.queue_item
+            if item is not None and before in (Stage.QUEUED, Stage.WAITING_MATERIAL):
+                item.project = project
+                await apply_queue_status(
+                    self.session,
+                    item,
+                    QueueStatus.QUEUED,
+                    self.actor,
+                    today=self.calendar.today(),
+                    cause="run taken back",
+                )
+            await set_stage(self.session, project, before, self.actor, "run taken back", today=self.calendar.today())
+        watch_project(self.session, project.id)
+        await self.session.commit()
+        return run
+
+    @action
+    async def end_and_cancel(self, project_id: int, report: RunEnd, *, role: str) -> Project:
+        """Cancel a job whose run is going: the run ends with the sheets reported (they come off stock), then
+        the job is cancelled — never a running run under a cancelled job. Commits."""
+        project = await self._project(project_id)
+        going = await running_runs(self.session, project.id)
+        if not going:
+            raise Conflict(f"No run is going on {project.project_code}: cancel it from the queue.")
+        for run in going:
+            if not may_end(run, self.actor.user_id, role):
+                raise PermissionDenied(f"Run #{run.id} is {run.attributed_to}'s; only they (or the office) can end it.")
+            await self._end_one(run, report if run is going[0] else RunEnd(0, 0, report.notes, False))
+        item = project.queue_item
+        today = self.calendar.today()
+        if item is not None:
+            item.project = project
+            await apply_queue_status(
+                self.session, item, QueueStatus.CANCELLED, self.actor, today=today, cause="cancelled"
+            )
+        else:
+            await set_stage(self.session, project, Stage.CANCELLED, self.actor, "cancelled", today=today)
+        await self.session.commit()
+        return project
 
     @action
     async def end(self, run_id: int, report: RunEnd, *, role: str) -> LaserRun:
@@ -265,6 +374,12 @@ class RunService:
             operator = await self.session.get(User, run.operator_id)
             whose = f"{operator.display_name}'s" if operator else "someone else's"
             raise PermissionDenied(f"Run #{run.id} is {whose}; only they can end it.")
+        await self._end_one(run, report)
+        await self.session.commit()
+        return run
+
+    async def _end_one(self, run: LaserRun, report: RunEnd) -> None:
+        """End one running run with its report (caller's transaction); Conflict if it has already ended."""
         ended_at = utcnow()
         stock = await self._stock_for(run, report.sheets_used)
         values = {
@@ -287,12 +402,14 @@ class RunService:
             .execution_options(synchronize_session=False)
         )
         if claimed is None:
-            raise Conflict(f"Run #{run.id} was already ended at {self.calendar.local(run.ended_at or ended_at):%H:%M}.")
+            ended = await self.session.scalar(select(LaserRun.ended_at).where(LaserRun.id == run.id))
+            cancelled = " (the job was cancelled)" if run.project.stage == Stage.CANCELLED.value else ""
+            raise Conflict(
+                f"Run #{run.id} was already ended at {self.calendar.local(ended or ended_at):%H:%M}{cancelled}."
+            )
         for name, value in values.items():
             set_committed_value(run, name, value)
         await self._complete(run, report, stock)
-        await self.session.commit()
-        return run
 
     @action
     async def log(self, project_id: int, data: RunLog) -> LaserRun:
@@ -374,6 +491,10 @@ class RunService:
                 .values(sheets_cut=QueueItem.sheets_cut + report.sheets_used)
                 .execution_options(synchronize_session=False)
             )
+        if stock is not None:
+            await rebalance(
+                self.session, stock, self.actor, today=self.calendar.today()
+            )  # jobs it no longer covers wait
         details = f"Run #{run.id}: {run.cut_minutes} min, {report.sheets_used} sheets, {report.parts_produced} parts"
         if run.stock_shortfall:
             details += f" ({run.stock_shortfall} more than the shelf held)"

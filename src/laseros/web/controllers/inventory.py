@@ -16,6 +16,7 @@ from laseros.domain.inventory.services import (
     ItemFilters,
     TransactionFilters,
 )
+from laseros.domain.inventory.stock import Rebalanced
 from laseros.domain.kernel.errors import InvalidInput
 from laseros.domain.kernel.registry import MATERIALS, SHEET_SIZES
 from laseros.domain.kernel.settings import SettingsService
@@ -49,10 +50,13 @@ def _transaction_filters(item_id: str, transaction_type: str, start: str, end: s
     )
 
 
-def _movement_message(kind: str, change: int, balance: int, unit: str, released: list[Any]) -> str:
+def _movement_message(kind: str, change: int, balance: int, unit: str, moved: Rebalanced) -> str:
     message = f"{kind} recorded: {change:+d} → {balance} {unit}."
-    if released:
-        message += " Released to the queue: " + ", ".join(p.project_code for p in released) + "."
+    if moved.released:
+        message += " Released to the queue: " + ", ".join(p.project_code for p in moved.released) + "."
+    if moved.held_back:
+        codes = ", ".join(p.project_code for p in moved.held_back)
+        message += f" No longer covered, back to waiting on material: {codes}."
     return message
 
 
@@ -179,12 +183,12 @@ class InventoryController(Controller):
         item = await inventory.get(item_id)
         values = await form_values(request)
         try:
-            row, released = await inventory.record(item_id, TransactionInput.parse(values))
+            row, moved = await inventory.record(item_id, TransactionInput.parse(values))
         except InvalidInput as bad:
             return await self._detail(
                 request, item_id, inventory, FormState(values, bad.errors), 1, 422, page_size=page_size
             )
-        message = _movement_message(row.transaction_type, row.quantity, row.balance_after, item.unit, released)
+        message = _movement_message(row.transaction_type, row.quantity, row.balance_after, item.unit, moved)
         return redirect(request, f"/inventory/{item_id}", message)
 
     @staticmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
@@ -11,13 +12,14 @@ from laseros.db import utcnow
 from laseros.domain.admin.roles import Permission
 from laseros.domain.kernel.errors import Conflict, InvalidInput
 from laseros.domain.projects.stages import Stage
+from laseros.domain.runs.models import DISCARD_WITHIN_MINUTES
 from laseros.domain.runs.schemas import RunEnd
-from laseros.domain.runs.services import may_end
+from laseros.domain.runs.services import StartNeedsConfirmation, may_end
 from laseros.web.deps import Operators, Queue, Runs
 from laseros.web.forms import FormState, filter_id, form_values
 from laseros.web.guards import requires
 from laseros.web.htmx import Page, redirect, render
-from laseros.web.templating import number, sheets
+from laseros.web.templating import duration, sheets
 
 
 class PhoneController(Controller):
@@ -36,15 +38,17 @@ class PhoneController(Controller):
         operators: Operators,
         error: str | None = None,
         status_code: int = 200,
+        confirm: dict[str, Any] | None = None,
     ) -> Page:
         jobs = await queue.list(show_all=False, page=1, per_page=50)
         context = {
             "jobs": jobs.items,
             "total": jobs.total,
-            "badges": await queue.stock_badges(jobs.items),
+            "states": await queue.job_states(jobs.items),
             "running": await runs.running_for(request.user.id),
             "extras": await operators.active_extras(),
             "error": error,
+            "confirm": confirm,
         }
         return await render(request, "phone/home.html", context, status_code=status_code)
 
@@ -54,8 +58,12 @@ class PhoneController(Controller):
         project_id = filter_id(values.get("project_id", ""))
         if project_id is None:
             return await self._home(request, queue, runs, operators, "Choose a job to start.", 422)
+        extra_id = filter_id(values.get("extra_operator_id", ""))
         try:
-            run = await runs.start(project_id, filter_id(values.get("extra_operator_id", "")))
+            run = await runs.start(project_id, extra_id, cut_anyway=values.get("cut_anyway") == "1")
+        except StartNeedsConfirmation as ask:
+            confirm = {"project_id": project_id, "extra_operator_id": extra_id, "message": str(ask)}
+            return await self._home(request, queue, runs, operators, status_code=409, confirm=confirm)
         except (Conflict, InvalidInput) as refused:
             status = 409 if isinstance(refused, Conflict) else 422
             message = str(refused) if isinstance(refused, Conflict) else "; ".join(refused.errors.values())
@@ -77,14 +85,29 @@ class PhoneController(Controller):
     ) -> Page:
         run = await runs.get(run_id)
         user = request.user
+        now = utcnow()
+        allowed = run.is_running and may_end(run, user.id, user.role)
         context = {
             "run": run,
             "form": form,
             "error": error,
-            "server_now": utcnow(),
-            "may_end": run.is_running and may_end(run, user.id, user.role),
+            "server_now": now,
+            "may_end": allowed,
+            "may_discard": allowed and now - run.started_at <= timedelta(minutes=DISCARD_WITHIN_MINUTES),
+            "discard_minutes": DISCARD_WITHIN_MINUTES,
         }
         return await render(request, "phone/run.html", context, status_code=status_code)
+
+    @post("/run/{run_id:int}/discard", guards=[requires(Permission.RUNS_LOG)])
+    async def discard(self, request: Request, run_id: FromPath[int], runs: Runs) -> Response[Any]:
+        """Take back a run started by mistake (within minutes): nothing is deducted."""
+        try:
+            run = await runs.discard(run_id, role=request.user.role)
+        except Conflict as refused:
+            return await self._run_page(request, run_id, runs, FormState({"sheets_used": "0"}), str(refused), 409)
+        return redirect(
+            request, "/phone/home", f"Run #{run.id} on {run.project.project_code} taken back: nothing was deducted."
+        )
 
     @post("/run/end", guards=[requires(Permission.RUNS_LOG)])
     async def end(self, request: Request, runs: Runs) -> Response[Any]:
@@ -99,11 +122,12 @@ class PhoneController(Controller):
             return await self._run_page(request, run_id, runs, FormState(values, bad.errors), status_code=422)
         except Conflict as refused:
             return await self._run_page(request, run_id, runs, FormState(values), str(refused), 409)
-        message = (
-            f"Run ended on {run.project.project_code}: {sheets(run.sheets_used)} in {number(run.cut_minutes)} min."
-        )
+        message = f"Run ended on {run.project.project_code}: {sheets(run.sheets_used)} in {duration(run.cut_minutes)}."
         if run.job_finished:
             message += f" The job is {Stage(run.project.stage).label}."
         if run.stock_shortfall:
-            message += f" Stock ran out: {run.stock_shortfall} more sheets were used than were on record."
-        return redirect(request, "/phone/home", message)
+            message += (
+                f" Stock ran out: {run.stock_shortfall} more sheet{'s' if run.stock_shortfall != 1 else ''} "
+                "were used than were on record — the office has been told to order."
+            )
+        return redirect(request, "/phone/home", message, "warning" if run.stock_shortfall else "success")

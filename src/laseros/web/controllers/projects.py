@@ -114,6 +114,7 @@ class ProjectController(Controller):
             "item": overview.project.queue_item,
             "position": overview.position,
             "badge": overview.stock_badge,
+            "state": overview.state,
             "stock_item": overview.stock_item,
             "runs": overview.runs,
             "timeline": overview.timeline,
@@ -172,6 +173,8 @@ class ProjectController(Controller):
         projects: Projects,
     ) -> Response[Any]:
         raw = (await form_values(request)).get("stage", "")
+        if not raw:
+            return await self._detail(request, project_id, projects, "Choose the stage to move the job to.", 422)
         if raw not in {s.value for s in Stage}:
             return await self._detail(request, project_id, projects, f"{raw[:40]!r} is not a stage.", 422)
         try:

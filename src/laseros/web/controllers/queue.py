@@ -10,10 +10,13 @@ from litestar.response import Stream
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from laseros.domain.admin.roles import Permission
-from laseros.domain.kernel.errors import Conflict, InvalidInput
+from laseros.domain.kernel.errors import Conflict, InvalidInput, PermissionDenied
+from laseros.domain.projects.lifecycle import running_runs
 from laseros.domain.projects.stages import QueueStatus
+from laseros.domain.queue.models import QueueItem
 from laseros.domain.queue.schemas import QueueEdit
-from laseros.web.deps import Db, Projects, Queue
+from laseros.domain.runs.schemas import RunEnd
+from laseros.web.deps import Db, Projects, Queue, Runs
 from laseros.web.export import csv_export
 from laseros.web.forms import FormState, filter_page, form_list, form_values
 from laseros.web.guards import requires, unsafe_methods_require
@@ -57,9 +60,84 @@ class QueueController(Controller):
             "page": listing,
             "show_all": show_all,
             "error": error,
-            "badges": await queue.stock_badges(listing.items),
+            "states": await queue.job_states(listing.items),
+            "days": [] if show_all else await queue.day_loads(),
         }
         return await render(request, "queue/index.html", context, block="queue_section", status_code=status_code)
+
+    @staticmethod
+    async def _row(
+        request: Request,
+        queue: Queue,
+        item: QueueItem,
+        *,
+        editing: bool = False,
+        form: FormState | None = None,
+        saved: bool = False,
+        status_code: int = 200,
+    ) -> Page:
+        """One row of the queue, to read or to edit (the htmx row editor)."""
+        context = {
+            "item": item,
+            "row_form": form or FormState(),
+            "show_all": False,
+            "editing": editing,
+            "saved": saved,
+            "position": await queue.position(item),
+            "states": await queue.job_states([item]),
+        }
+        return await render(request, "queue/index.html", context, block="queue_row", status_code=status_code)
+
+    @get("/{item_id:int}/row")
+    async def row(self, request: Request, item_id: FromPath[int], queue: Queue, edit: FromQuery[str] = "") -> Page:
+        """The row alone: ``edit=1`` opens its editor, without it the row as the list shows it."""
+        item = await queue.get(item_id)
+        can_edit = request.user.can(Permission.OFFICE_EDIT)
+        return await self._row(request, queue, item, editing=edit == "1" and can_edit)
+
+    @get("/{item_id:int}/cancel", guards=[requires(Permission.OFFICE_EDIT)])
+    async def cancel_form(self, request: Request, item_id: FromPath[int], queue: Queue, projects: Projects) -> Page:
+        return await self._cancel_page(request, item_id, queue, projects, FormState({"sheets_used": "0"}))
+
+    @post("/{item_id:int}/cancel")
+    async def cancel(
+        self, request: Request, item_id: FromPath[int], queue: Queue, projects: Projects, runs: Runs
+    ) -> Response[Any]:
+        """Cancel a job, once confirmed: a run going is ended with the sheets reported, in the same action."""
+        values = await form_values(request)
+        item = await queue.get(item_id)
+        try:
+            if values.get("end_run") == "1":
+                report = RunEnd.parse(values)
+                await runs.end_and_cancel(item.project_id, report, role=request.user.role)
+            else:
+                await queue.set_status(item_id, QueueStatus.CANCELLED)
+        except InvalidInput as bad:
+            return await self._cancel_page(request, item_id, queue, projects, FormState(values, bad.errors), None, 422)
+        except (Conflict, PermissionDenied) as refused:
+            status = 403 if isinstance(refused, PermissionDenied) else 409
+            return await self._cancel_page(request, item_id, queue, projects, FormState(values), str(refused), status)
+        return redirect(request, "/queue", f"{item.project.project_code} cancelled.")
+
+    @staticmethod
+    async def _cancel_page(
+        request: Request,
+        item_id: int,
+        queue: Queue,
+        projects: Projects,
+        form: FormState,
+        error: str | None = None,
+        status_code: int = 200,
+    ) -> Page:
+        item = await queue.get(item_id)
+        context = {
+            "item": item,
+            "project": item.project,
+            "going": await running_runs(queue.session, item.project_id),
+            "form": form,
+            "error": error,
+        }
+        return await render(request, "queue/cancel.html", context, status_code=status_code)
 
     @get("/{item_id:int}")
     async def detail(
@@ -86,6 +164,7 @@ class QueueController(Controller):
         context = {
             "item": item,
             "project": project,
+            "state": (await queue.job_states([item]))[item.id],
             "position": await queue.position(item),
             "timeline": await projects.timeline(project),
             "form": form,
@@ -124,6 +203,9 @@ class QueueController(Controller):
             return await self._detail(
                 request, item_id, queue, projects, FormState(), f"{raw[:40]!r} is not a queue status.", 422
             )
+        if raw == QueueStatus.CANCELLED.value:
+            # Cancelling is asked about first (and says when a run is going).
+            return redirect(request, f"/queue/{item_id}/cancel")
         try:
             item = await queue.set_status(item_id, QueueStatus(raw))
         except Conflict as refused:
@@ -147,28 +229,8 @@ class QueueController(Controller):
             item = await queue.get(item_id)
             form = FormState(values, bad.errors)
             if is_fragment_request(request):
-                return await render(
-                    request,
-                    "queue/index.html",
-                    {
-                        "item": item,
-                        "row_form": form,
-                        "show_all": False,
-                        "position": await queue.position(item),
-                        "badges": await queue.stock_badges([item]),
-                    },
-                    block="queue_row",
-                    status_code=422,
-                )
+                return await self._row(request, queue, item, editing=True, form=form, status_code=422)
             return await self._detail(request, item_id, queue, projects, form, status_code=422)
         if is_fragment_request(request):
-            context = {
-                "item": item,
-                "row_form": FormState(),
-                "show_all": False,
-                "saved": True,
-                "position": await queue.position(item),
-                "badges": await queue.stock_badges([item]),
-            }
-            return await render(request, "queue/index.html", context, block="queue_row")
+            return await self._row(request, queue, item, saved=True)
         return redirect(request, _safe_next(values.get("next"), f"/queue/{item_id}"), "Queue item saved.")
