@@ -10,28 +10,20 @@ from tests.factories import create_client, paid_project
 PC_PAGES = [
     "/dashboard",
     "/clients",
-    "/clients?format=csv",
     "/clients/{client_id}",
     "/projects",
-    "/projects?format=csv",
     "/projects/{project_id}",
     "/queue",
     "/queue?filter=all",
-    "/queue?format=csv",
     "/queue/{item_id}",
     "/queue/runs",
-    "/queue/runs?format=csv",
     "/inventory",
-    "/inventory?format=csv",
     "/inventory/{stock_id}",
     "/inventory/transactions",
-    "/inventory/transactions?format=csv",
     "/presets",
-    "/presets?format=csv",
     "/operators",
     "/comms/drafts",
     "/comms/drafts?status=all",
-    "/comms/drafts?format=csv",
     "/comms/drafts/{draft_id}",
     "/reports/daily",
 ]
@@ -39,8 +31,19 @@ PC_PAGES = [
 ALL_ROLE_PAGES = [
     "/notifications/list",
     "/notifications/list?status=all",
-    "/notifications/list?format=csv",
     "/notifications/count",
+]
+# Every CSV export: the shop's data leaving the app, for admins and managers only (Permission.DATA_EXPORT).
+EXPORTS = [
+    "/clients?format=csv",
+    "/projects?format=csv",
+    "/queue?format=csv",
+    "/queue/runs?format=csv",
+    "/inventory?format=csv",
+    "/inventory/transactions?format=csv",
+    "/presets?format=csv",
+    "/comms/drafts?format=csv",
+    "/notifications/list?format=csv",
 ]
 # Shop set-up only an admin may change (SPEC §2): inventory item definitions, presets, operators, settings.
 ADMIN_PAGES = [
@@ -127,6 +130,21 @@ def test_every_role_can_read_the_bell(login_as, ids, role):
     client = login_as(role)
     for path in ALL_ROLE_PAGES:
         assert client.get(path.format(**ids)).status_code == 200, path
+
+
+@pytest.mark.parametrize("role", ["admin", "manager"])
+def test_admins_and_managers_export_every_list(login_as, ids, role):
+    client = login_as(role)
+    for path in EXPORTS:
+        response = client.get(path.format(**ids))
+        assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv"), path
+
+
+@pytest.mark.parametrize("role", ["viewer", "operator"])
+def test_viewers_and_operators_export_nothing(login_as, ids, role):
+    client = login_as(role)
+    for path in EXPORTS:
+        assert client.get(path.format(**ids)).status_code == 403, path
 
 
 @pytest.mark.parametrize("role", ["manager", "viewer", "operator"])

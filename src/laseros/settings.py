@@ -50,6 +50,8 @@ class Settings:
     trusted_proxies: str = ""
     # A refused sign-in answers after this many seconds (a throttle for password guessing; tests use 0).
     login_failure_delay_s: float = 1.0
+    # How often a running job worker looks for a changed daily report time (it reschedules itself).
+    report_time_poll_s: float = 15.0
 
     @property
     def is_sqlite(self) -> bool:
@@ -73,4 +75,5 @@ class Settings:
             debug=os.environ.get("LASEROS_DEBUG", "") == "1",
             trusted_proxies=os.environ.get("LASEROS_TRUSTED_PROXIES", "").strip(),
             login_failure_delay_s=float(os.environ.get("LASEROS_LOGIN_FAILURE_DELAY_S", "1.0")),
+            report_time_poll_s=float(os.environ.get("LASEROS_REPORT_TIME_POLL_S", "15")),
         )

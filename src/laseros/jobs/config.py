@@ -57,8 +57,8 @@ SHUTDOWN_GRACE_S = 5.0
 
 def schedule_label(report_time: time, *, caught_up: bool = False) -> str:
     """Who the report says made it when the schedule did (or a worker caught up a missed one)."""
-    late = ", caught up at start" if caught_up else ""
-    return f"System ({report_time.strftime('%H:%M')} schedule{late})"
+    late = ", made when the app started after it" if caught_up else ""
+    return f"the {report_time.strftime('%H:%M')} schedule{late}"
 
 
 def cron_table(report_time: time = DEFAULT_REPORT_TIME) -> list[CronJob]:
