@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -78,17 +79,16 @@ class Redactor:
         return text
 
 
+_API_KEY_IN_URL = re.compile(r"(apikey=)[^&\s\"']*", re.IGNORECASE)
+
+
 class _RedactHttpxUrls(logging.Filter):
     """httpx logs each request's URL at INFO; the SA API wants its key in the query string."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         if "apikey=" in message.lower():
-            parts = []
-            for chunk in message.split("&"):
-                head, sep, _value = chunk.partition("=")
-                parts.append(f"{head}={REDACTED}" if sep and head.lower().endswith("apikey") else chunk)
-            record.msg, record.args = "&".join(parts), ()
+            record.msg, record.args = _API_KEY_IN_URL.sub(rf"\1{REDACTED}", message), ()
         return True
 
 

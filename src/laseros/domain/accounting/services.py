@@ -73,6 +73,10 @@ class ConnectionView:
     def connected(self) -> bool:
         return self.status == "connected"
 
+    @property
+    def company_options(self) -> list[tuple[str, str]]:
+        return [(company.id, company.name) for company in self.companies]
+
 
 def _companies(raw: str) -> list[Company]:
     try:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.params import FromQuery
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_302_FOUND
 
@@ -76,16 +75,11 @@ class SageController(Controller):
         return Redirect(path=url, status_code=HTTP_302_FOUND)
 
     @get("/callback", guards=[requires(Permission.SAGE_MANAGE)])
-    async def callback(
-        self,
-        request: Request,
-        sage: Sage,
-        app_settings: AppSettings,
-        code: FromQuery[str] = "",
-        state: FromQuery[str] = "",
-        error: FromQuery[str] = "",
-    ) -> Response[Any]:
-        if error:
+    async def callback(self, request: Request, sage: Sage, app_settings: AppSettings) -> Response[Any]:
+        # Read by hand: "state" is a name Litestar keeps for the app's state.
+        params = request.query_params
+        code, state = str(params.get("code") or ""), str(params.get("state") or "")
+        if params.get("error"):
             return redirect(request, "/sage", "Sage's sign-in was cancelled or refused.", level="error")
         try:
             connection = await sage.finish_sign_in(code, state, _redirect_uri(request, app_settings))
