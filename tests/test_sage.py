@@ -444,3 +444,53 @@ def test_sync_customers_is_given_the_database_and_opens_no_lock_across_calls(fak
             await db.dispose()
 
     assert asyncio.run(go()) == "skipped"
+
+
+# -- the nightly reconciliation, and the SA API's daily limit ------------------------------------------
+
+
+def reconcile(settings: Settings) -> dict:
+    async def go() -> dict:
+        async with open_services(settings) as services:
+            return await run_now("sage-reconcile", services)
+
+    return run(go())
+
+
+def test_the_nightly_reconciliation_lists_what_differs_and_changes_nothing(admin_on_sage, fake, sage_settings):
+    connect_za(admin_on_sage, fake)
+    add_client(admin_on_sage, "Renamed Here", "same@example.com")
+    add_client(admin_on_sage, "Gone From Sage", "gone@example.com")
+    sync(sage_settings)
+    assert reconcile(sage_settings)["differences"] == []
+    fake.za_customers[0]["Name"] = "Renamed In Sage"
+    del fake.za_customers[1]
+    fake.add_za_customer("Only In Sage")
+    add_client(admin_on_sage, "Not Linked Yet")
+    result = reconcile(sage_settings)
+    assert result["differences"] == [
+        "CL-0001 Renamed Here: named “Renamed In Sage” in Sage",
+        "CL-0002 Gone From Sage: its Sage customer is gone",
+        "CL-0003 Not Linked Yet: not linked to Sage yet",
+        "Sage customer Only In Sage: no client",
+    ]
+    assert query(sage_settings, "SELECT name FROM clients ORDER BY id") == [
+        ("Renamed Here",),
+        ("Gone From Sage",),
+        ("Not Linked Yet",),
+    ]
+    assert "4 differences" in admin_on_sage.get("/sage").text
+
+
+def test_near_the_daily_limit_the_sa_sync_waits_for_tomorrow(admin_on_sage, fake, sage_settings):
+    connect_za(admin_on_sage, fake)
+    with sqlite3.connect(Path(sage_settings.data_dir) / "laseros.db") as conn:
+        conn.executemany(
+            "INSERT INTO sage_calls (at, backend, call, outcome, message, duration_ms) "
+            "VALUES (strftime('%Y-%m-%d %H:%M:%f', 'now'), 'za', 'GET Customer/Get', 'ok', '', 1)",
+            [()] * 4500,
+        )
+    before = len(fake.seen)
+    result = sync(sage_settings)
+    assert result["outcome"] == "skipped" and "waits for tomorrow" in result["message"]
+    assert len(fake.seen) == before

@@ -138,6 +138,17 @@ async def sage_sync_customers(ctx: Context) -> dict[str, Any]:
     return result.as_dict()
 
 
+async def sage_reconcile(ctx: Context) -> dict[str, Any]:
+    """Nightly: list what differs between the clients and Sage's customers (shown on /sage)."""
+    from laseros.domain.accounting.reconcile import reconcile_customers
+
+    services = _services(ctx)
+    async with _alive(ctx):
+        result = await reconcile_customers(services.db, services.settings.sage, services.settings.secret_key)
+    log.info("sage-reconcile: %s", result.summary())
+    return result.as_dict()
+
+
 def _counts(result: Any) -> str:
     return ", ".join(f"{name} {value}" for name, value in asdict(result).items())
 
@@ -150,6 +161,7 @@ JOBS: dict[str, Task] = {
     "check-low-stock": check_low_stock,
     "prune-login-log": prune_login_log,
     "sage-sync-customers": sage_sync_customers,
+    "sage-reconcile": sage_reconcile,
 }
 TASKS: list[Task] = list(JOBS.values())
 

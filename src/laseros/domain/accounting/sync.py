@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from laseros.db import Database, utcnow
 from laseros.domain.accounting.backends import AccountingBackend, NewCustomer, RemoteCustomer
@@ -30,6 +30,8 @@ from laseros.settings import SageEndpoints
 
 log = logging.getLogger(__name__)
 
+# The SA API allows 5 000 requests a day per company: past this many today, the sync waits for tomorrow.
+DAILY_BUDGET = 4500
 # A sync still "running" after this long is taken to have died (a killed worker); a new one may start.
 STALE_RUN = timedelta(minutes=15)
 
@@ -176,7 +178,14 @@ class CustomerSync:
         return result
 
 
-async def _begin(db: Database, kind: str) -> int | None:
+async def calls_today(db: Database) -> int:
+    """Calls made to Sage since midnight UTC (the SA API counts 5 000 a day)."""
+    midnight = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
+    async with db.session(write=False) as session:
+        return await session.scalar(select(func.count(SageCall.id)).where(SageCall.at >= midnight)) or 0
+
+
+async def start_run(db: Database, kind: str) -> int | None:
     """A "running" row for this sync, or None when another is running (and not stale)."""
     async with db.session(write=True) as session:
         running = await session.scalar(
@@ -192,7 +201,7 @@ async def _begin(db: Database, kind: str) -> int | None:
         return row.id
 
 
-async def _finish(db: Database, sync_id: int, outcome: str, summary: str) -> None:
+async def finish_run(db: Database, sync_id: int, outcome: str, summary: str) -> None:
     async with db.session(write=True) as session:
         row = await session.get(SageSync, sync_id)
         if row is not None:
@@ -208,7 +217,11 @@ async def sync_customers(db: Database, endpoints: SageEndpoints, secret_key: str
     async with connections.open_backend() as backend:
         if backend is None:
             return CustomerSyncResult(outcome="skipped", message="Sage is not connected.")
-        sync_id = await _begin(db, "customers")
+        if backend.name == "za" and await calls_today(db) >= DAILY_BUDGET:
+            return CustomerSyncResult(
+                outcome="skipped", message=f"{DAILY_BUDGET} calls to Sage today already: the sync waits for tomorrow."
+            )
+        sync_id = await start_run(db, "customers")
         if sync_id is None:
             return CustomerSyncResult(outcome="skipped", message="A customer sync is already running.")
         try:
@@ -216,14 +229,14 @@ async def sync_customers(db: Database, endpoints: SageEndpoints, secret_key: str
         except SageAuthError as refused:
             problem = f"Sage refused the connection ({refused}); connect again."
             await connections.mark_broken(problem)
-            await _finish(db, sync_id, "failed", problem)
+            await finish_run(db, sync_id, "failed", problem)
             # Trying again will not help: the connection now says "connect again" and the hourly run skips it.
             return CustomerSyncResult(outcome="failed", message=problem)
         except SageError as failed:
-            await _finish(db, sync_id, "failed", str(failed))
+            await finish_run(db, sync_id, "failed", str(failed))
             raise
         except BaseException:
-            await _finish(db, sync_id, "failed", "The sync stopped unexpectedly (see the worker's log).")
+            await finish_run(db, sync_id, "failed", "The sync stopped unexpectedly (see the worker's log).")
             raise
-        await _finish(db, sync_id, "ok", result.summary())
+        await finish_run(db, sync_id, "ok", result.summary())
         return result
