@@ -494,3 +494,21 @@ def test_near_the_daily_limit_the_sa_sync_waits_for_tomorrow(admin_on_sage, fake
     result = sync(sage_settings)
     assert result["outcome"] == "skipped" and "waits for tomorrow" in result["message"]
     assert len(fake.seen) == before
+
+
+def test_connect_and_sync_on_postgresql(pg_settings, fake):
+    settings = replace(pg_settings, sage=endpoints_for(fake))
+    fake.add_za_customer("Postgres Customer", "pg@example.com")
+    admin = browser(settings, "admin")
+    try:
+        assert connect_za(admin, fake).status_code == 303
+        add_client(admin, "Postgres Client")
+        first, second = sync(settings), sync(settings)
+        assert (first["created_in_sage"], first["created_here"]) == (1, 1)
+        assert (second["created_in_sage"], second["created_here"], second["kept"]) == (0, 0, 2)
+        assert len(fake.za_customers) == 2
+        page = admin.get("/sage").text
+        assert "POST Customer/Save" in page and fake.password not in page
+        assert admin.post_form("/sage/disconnect").status_code == 303
+    finally:
+        admin.__exit__(None, None, None)
