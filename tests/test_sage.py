@@ -512,3 +512,13 @@ def test_connect_and_sync_on_postgresql(pg_settings, fake):
         assert admin.post_form("/sage/disconnect").status_code == 303
     finally:
         admin.__exit__(None, None, None)
+
+
+def test_a_refresh_token_sage_no_longer_accepts_asks_for_a_new_sign_in(admin_on_sage, fake, sage_settings):
+    connect_v31(admin_on_sage, fake)
+    fake.refresh_tokens.clear()  # revoked in Sage
+    fake.expire_access_tokens()
+    result = sync(sage_settings)
+    assert result["outcome"] == "failed" and "connect again" in result["message"]
+    assert query(sage_settings, "SELECT status FROM sage_connections") == [("broken",)]
+    assert sync(sage_settings)["outcome"] == "skipped"

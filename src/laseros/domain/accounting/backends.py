@@ -265,18 +265,21 @@ class V31Backend:
     async def refresh(self) -> None:
         """A new access token; the refresh token rotates, and the new one is stored at once."""
         endpoints = self.http.endpoints
-        response = await self.http.request(
-            "POST",
-            endpoints.token_url,
-            call="POST token (refresh_token)",
-            data={
-                "client_id": endpoints.client_id,
-                "client_secret": endpoints.client_secret,
-                "grant_type": "refresh_token",
-                "refresh_token": self.tokens.refresh_token,
-            },
-            headers={"Accept": "application/json"},
-        )
+        try:
+            response = await self.http.request(
+                "POST",
+                endpoints.token_url,
+                call="POST token (refresh_token)",
+                data={
+                    "client_id": endpoints.client_id,
+                    "client_secret": endpoints.client_secret,
+                    "grant_type": "refresh_token",
+                    "refresh_token": self.tokens.refresh_token,
+                },
+                headers={"Accept": "application/json"},
+            )
+        except SageRejected:  # invalid_grant: revoked, expired (31 days) or already used
+            raise SageAuthError("Sage no longer accepts the refresh token.") from None
         self.tokens = Tokens.from_response(response.json())
         self.http.redact.add(self.tokens.access_token, self.tokens.refresh_token)
         await self.save_tokens(self.tokens)
