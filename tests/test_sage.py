@@ -522,3 +522,13 @@ def test_a_refresh_token_sage_no_longer_accepts_asks_for_a_new_sign_in(admin_on_
     assert result["outcome"] == "failed" and "connect again" in result["message"]
     assert query(sage_settings, "SELECT status FROM sage_connections") == [("broken",)]
     assert sync(sage_settings)["outcome"] == "skipped"
+
+
+def test_sage_down_while_connecting_says_so_and_keeps_nothing(admin_on_sage, fake, sage_settings):
+    fake.fail("Company/Get", status=503, times=3)
+    response = connect_za(admin_on_sage, fake)
+    assert response.status_code == 503
+    assert "Sage failed (HTTP 503) on GET Company/Get" in response.text
+    assert fake.password not in response.text
+    assert query(sage_settings, "SELECT count(*) FROM sage_connections") == [(0,)]
+    assert query(sage_settings, "SELECT count(*) FROM sage_calls WHERE outcome = 'server error'") == [(3,)]
