@@ -77,6 +77,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             reports.DailyReportController,
             comms.DraftController,
             admin.AdminController,
+            admin.UserAdminController,
             logins.LoginLogController,
             create_static_files_router(path="/static", directories=[STATIC_DIR], send_as_attachment=False),
         ],
