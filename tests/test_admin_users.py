@@ -238,7 +238,7 @@ def test_the_users_list_shows_role_status_and_last_sign_in(admin, db_query):
     for name in ("Ada Admin", "Mo Manager", "Olu Operator", "Vi Viewer"):
         assert name in page
     assert "Never" in page  # the viewer has not signed in yet in this test
-    assert "role-operator" in page and "Active" in page
+    assert "user-role-operator" in page and "Active" in page
 
 
 def test_the_users_csv_lists_every_user_without_password_hashes(admin, db_query):
