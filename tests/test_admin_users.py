@@ -280,3 +280,20 @@ def test_the_role_matrix_page_is_the_code_s_matrix(admin):
     # The routes each permission guards come from the running app's guards.
     assert "/admin/users/{user_id:int}/edit" in page
     assert "/admin/settings" in page
+
+
+def test_user_administration_runs_on_postgresql(pg_settings):
+    with ShopClient(app=create_app(pg_settings)) as admin:
+        assert admin.login("admin", "admin-password").status_code == 303
+        assert admin.post_form("/admin/users/new", {**NEW_USER, "username": "pg-sam"}).status_code == 303
+        listing = admin.get("/admin/users")
+        assert "pg-sam" in listing.text and "sam@example.com" in listing.text
+        admin_row = next(line for line in listing.text.splitlines() if ">Pg Admin</a>" in line)
+        admin_id = int(admin_row.split('href="/admin/users/', 1)[1].split("/", 1)[0])
+        fields = {"username": "admin", "display_name": "Pg Admin", "email": "", "role": "viewer", "is_active": "1"}
+        # The active admins' rows are locked FOR UPDATE before the last-admin check.
+        assert admin.post_form(f"/admin/users/{admin_id}/edit", fields).status_code == 409
+        activity = admin.get("/admin/activity?entity_type=user&action=user_created&start=2000-01-01")
+        assert activity.status_code == 200 and "/edit" in activity.text
+        assert admin.get("/admin/activity?format=csv").status_code == 200
+        assert admin.get("/admin/roles").status_code == 200
