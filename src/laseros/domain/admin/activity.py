@@ -5,13 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from laseros.domain.admin.models import User
 from laseros.domain.kernel.models import ActivityLog
 from laseros.domain.kernel.paging import Export, Page, paginate
 
+# Columns that lead an index of the activity log (ix_activity_log_entity, ix_activity_log_action_created).
+_INDEXED_LEADING = frozenset({"entity_type", "action"})
 ACTIVITY_EXPORT_COLUMNS = ("id", "created_at", "user_id", "actor", "action", "entity_type", "entity_id", "details")
 
 
@@ -59,10 +61,27 @@ class ActivityView:
         return Export("activity.csv", ACTIVITY_EXPORT_COLUMNS, self.search_query(filters).with_only_columns(*columns))
 
     async def choices(self) -> ActivityChoices:
-        # DISTINCT over the leading column of an index (entity type; action) reads the index, not the table.
         users = (
             await self.session.execute(select(User.id, User.display_name).order_by(func.lower(User.display_name)))
         ).all()
-        types = await self.session.scalars(select(ActivityLog.entity_type).distinct().order_by(ActivityLog.entity_type))
-        actions = await self.session.scalars(select(ActivityLog.action).distinct().order_by(ActivityLog.action))
-        return ActivityChoices([(row.id, row.display_name) for row in users], list(types), list(actions))
+        types = await self.distinct_values("entity_type")
+        actions = await self.distinct_values("action")
+        return ActivityChoices([(row.id, row.display_name) for row in users], types, actions)
+
+    async def distinct_values(self, column: str) -> list[str]:
+        """The distinct values of an indexed column, in order, by a loose index scan.
+
+        One index seek per value (``min(col) WHERE col > previous``) instead of SELECT DISTINCT,
+        which reads the whole index: at a million rows 0.4 ms against 700 ms (docs/administration.md).
+        """
+        if column not in _INDEXED_LEADING:
+            raise ValueError(f"no index leads with {column!r}")
+        statement = text(
+            f"WITH RECURSIVE seen(value) AS ("
+            f" SELECT min({column}) FROM activity_log"
+            f" UNION ALL"
+            f" SELECT (SELECT min({column}) FROM activity_log WHERE {column} > seen.value)"
+            f" FROM seen WHERE seen.value IS NOT NULL"
+            f") SELECT value FROM seen WHERE value IS NOT NULL"
+        )
+        return [str(value) for value in await self.session.scalars(statement)]
