@@ -231,6 +231,7 @@ def test_an_unknown_user_is_404(admin):
     assert admin.post_form("/admin/users/999/edit", NEW_USER).status_code == 404
     assert admin.post_form("/admin/users/999/reset-password", {"password": "tall-birch-kettle-9"}).status_code == 404
     assert admin.post_form("/admin/users/999/unlock").status_code == 404
+    assert admin.get(f"/admin/users/{10**30}/edit").status_code == 404  # an id no database can hold
 
 
 def test_the_users_list_shows_role_status_and_last_sign_in(admin, db_query):
