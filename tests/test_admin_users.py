@@ -3,6 +3,7 @@ the shop can never lose its last active admin."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from collections.abc import Callable, Iterator
@@ -11,7 +12,11 @@ import pytest
 
 from laseros.app import create_app
 from laseros.domain.admin.roles import PERMISSIONS, Permission, Role
-from tests.support import ShopClient
+from laseros.domain.admin.services import UserService
+from laseros.domain.admin.users import UserAdmin, UserInput
+from laseros.domain.kernel.actor import SYSTEM
+from laseros.domain.kernel.errors import Conflict
+from tests.support import ShopClient, run
 
 NEW_USER = {
     "username": "sam",
@@ -298,3 +303,24 @@ def test_user_administration_runs_on_postgresql(pg_settings):
         assert activity.status_code == 200 and "/edit" in activity.text
         assert admin.get("/admin/activity?format=csv").status_code == 200
         assert admin.get("/admin/roles").status_code == 200
+
+
+def test_two_admins_demoting_each_other_at_once_leave_one_admin(db, db_query):
+    async def scenario() -> list[object]:
+        async with db.session(write=True) as session:
+            await UserService(session).create("second-admin", "tall-birch-kettle-9", "admin", "Second Admin")
+        ids = [_user_id(db_query, "admin"), _user_id(db_query, "second-admin")]
+
+        async def demote(user_id: int) -> object:
+            async with db.session(write="actions") as session:
+                admin = UserAdmin(session, SYSTEM)
+                user = await admin.get(user_id)  # both read before either writes
+                await asyncio.sleep(0)
+                data = UserInput(user.username, user.display_name, user.email, "manager", True)
+                return await admin.update(user_id, data)
+
+        return await asyncio.gather(*(demote(user_id) for user_id in ids), return_exceptions=True)
+
+    outcomes = run(scenario())
+    assert sum(isinstance(outcome, Conflict) for outcome in outcomes) == 1, outcomes
+    assert db_query("SELECT count(*) FROM users WHERE role = 'admin' AND is_active") == [(1,)]
