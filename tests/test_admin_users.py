@@ -4,6 +4,7 @@ the shop can never lose its last active admin."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import io
 from collections.abc import Callable, Iterator
@@ -11,6 +12,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from laseros.app import create_app
+from laseros.db import Database
 from laseros.domain.admin.roles import PERMISSIONS, Permission, Role
 from laseros.domain.admin.services import UserService
 from laseros.domain.admin.users import UserAdmin, UserInput
@@ -305,22 +307,83 @@ def test_user_administration_runs_on_postgresql(pg_settings):
         assert admin.get("/admin/roles").status_code == 200
 
 
-def test_two_admins_demoting_each_other_at_once_leave_one_admin(db, db_query):
+def _hold_after_the_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each demotion waits (up to a second) after its last-admin check until the other has checked too.
+
+    Without a lock both checks would pass before either writes, and both demotions would go
+    through; with the rows locked, the second check cannot even run until the first has committed.
+    """
+    original = UserAdmin._keep_an_admin
+    state: dict[str, object] = {"arrived": 0}
+
+    async def check_then_wait(self: UserAdmin, user, role: str, is_active: bool) -> None:  # type: ignore[no-untyped-def]
+        await original(self, user, role, is_active)
+        both = state.setdefault("both", asyncio.Event())
+        assert isinstance(both, asyncio.Event)
+        state["arrived"] = int(state["arrived"]) + 1  # type: ignore[call-overload]
+        if state["arrived"] == 2:
+            both.set()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(both.wait(), 1.0)
+
+    monkeypatch.setattr(UserAdmin, "_keep_an_admin", check_then_wait)
+
+
+async def _demote_each_other(db: Database, usernames: tuple[str, str]) -> list[object]:
+    """Two admins, each in a session of their own, demote the other's record at the same moment."""
+    async with db.session(write=False) as session:
+        listing = await UserAdmin(session, SYSTEM).listing()
+        ids = [row.user.id for row in listing if row.user.username in usernames]
+
+    async def demote(user_id: int) -> object:
+        async with db.session(write="actions") as session:
+            admin = UserAdmin(session, SYSTEM)
+            user = await admin.get(user_id)  # both read before either writes
+            await asyncio.sleep(0)
+            data = UserInput(user.username, user.display_name, user.email, "manager", True)
+            return await admin.update(user_id, data)
+
+    return await asyncio.gather(*(demote(user_id) for user_id in ids), return_exceptions=True)
+
+
+def test_two_admins_demoting_each_other_at_once_leave_one_admin(db, db_query, monkeypatch):
+    _hold_after_the_check(monkeypatch)
+
     async def scenario() -> list[object]:
         async with db.session(write=True) as session:
             await UserService(session).create("second-admin", "tall-birch-kettle-9", "admin", "Second Admin")
-        ids = [_user_id(db_query, "admin"), _user_id(db_query, "second-admin")]
-
-        async def demote(user_id: int) -> object:
-            async with db.session(write="actions") as session:
-                admin = UserAdmin(session, SYSTEM)
-                user = await admin.get(user_id)  # both read before either writes
-                await asyncio.sleep(0)
-                data = UserInput(user.username, user.display_name, user.email, "manager", True)
-                return await admin.update(user_id, data)
-
-        return await asyncio.gather(*(demote(user_id) for user_id in ids), return_exceptions=True)
+        return await _demote_each_other(db, ("admin", "second-admin"))
 
     outcomes = run(scenario())
     assert sum(isinstance(outcome, Conflict) for outcome in outcomes) == 1, outcomes
     assert db_query("SELECT count(*) FROM users WHERE role = 'admin' AND is_active") == [(1,)]
+
+
+def test_two_admins_demoting_each_other_at_once_on_postgresql(pg_settings, monkeypatch):
+    """No single writer here: the rows locked FOR UPDATE are what stops both demotions going through."""
+    _hold_after_the_check(monkeypatch)
+
+    async def scenario() -> tuple[list[object], int]:
+        db = Database.from_settings(pg_settings)
+        try:
+            async with db.session(write=True) as session:
+                await UserService(session).create("pg-second-admin", "tall-birch-kettle-9", "admin", "Pg Second")
+            outcomes = await _demote_each_other(db, ("admin", "pg-second-admin"))
+            async with db.session(write=False) as session:
+                admins = [row.user for row in await UserAdmin(session, SYSTEM).listing() if row.user.role == "admin"]
+            # Put the module's shared database back as it was: "admin" is an admin again.
+            async with db.session(write="actions") as session:
+                editor = UserAdmin(session, SYSTEM)
+                for row in await editor.listing():
+                    if row.user.username == "admin" and row.user.role != "admin":
+                        user = row.user
+                        await editor.update(
+                            user.id, UserInput(user.username, user.display_name, user.email, "admin", True)
+                        )
+            return outcomes, len([user for user in admins if user.is_active])
+        finally:
+            await db.dispose()
+
+    outcomes, active_admins = run(scenario())
+    assert sum(isinstance(outcome, Conflict) for outcome in outcomes) == 1, outcomes
+    assert active_admins == 1
