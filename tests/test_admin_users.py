@@ -31,7 +31,7 @@ NEW_USER = {
 
 
 @pytest.fixture
-def browser(settings) -> Iterator[Callable[[], ShopClient]]:
+def fresh_browser(settings) -> Iterator[Callable[[], ShopClient]]:
     """Fresh, logged-out browsers on their own app instances (closed at the end)."""
     opened: list[ShopClient] = []
 
@@ -58,7 +58,7 @@ def _edit(admin: ShopClient, user_id: int, **changes: str):  # type: ignore[no-u
     return admin.post_form(f"/admin/users/{user_id}/edit", fields)
 
 
-def test_a_user_lives_from_creation_to_unlock(admin, browser, db_query):
+def test_a_user_lives_from_creation_to_unlock(admin, fresh_browser, db_query):
     # The admin creates a manager.
     created = admin.post_form("/admin/users/new", NEW_USER)
     assert created.status_code == 303
@@ -72,7 +72,7 @@ def test_a_user_lives_from_creation_to_unlock(admin, browser, db_query):
     ]
 
     # Sam signs in and, as a manager, may add a client.
-    sam = browser()
+    sam = fresh_browser()
     assert sam.login("sam", NEW_USER["password"]).status_code == 303
     assert sam.post_form("/clients/new", {"name": "Sam's first client"}).status_code == 303
     assert db_query("SELECT last_login_at IS NOT NULL FROM users WHERE id = ?", (sam_id,)) == [(1,)]
@@ -92,13 +92,13 @@ def test_a_user_lives_from_creation_to_unlock(admin, browser, db_query):
     assert db_query("SELECT count(*) FROM user_sessions WHERE user_id = ?", (sam_id,)) == [(0,)]
     ended = sam.get("/dashboard", follow_redirects=False)
     assert ended.status_code == 303 and ended.headers["location"] == "/auth/login"
-    again = browser()
+    again = fresh_browser()
     assert again.login("sam", NEW_USER["password"]).status_code == 401
     assert again.login("sam", "quiet-harbour-lamp-4", mode=None).status_code == 303
     assert db_query("SELECT action FROM activity_log WHERE action = 'password_reset' AND entity_id = ?", (sam_id,))
 
     # Five wrong passwords lock the username: even the right one is refused until an admin unlocks it.
-    guesser = browser()
+    guesser = fresh_browser()
     for _ in range(5):
         assert guesser.login("sam", "wrong-password-x").status_code == 401
     locked = guesser.login("sam", "quiet-harbour-lamp-4")
@@ -158,7 +158,7 @@ def test_an_inactive_admin_does_not_count_as_the_spare(admin, db_query):
     assert response.status_code == 409
 
 
-def test_deactivating_a_user_signs_them_out(admin, login_as, browser, db_query):
+def test_deactivating_a_user_signs_them_out(admin, login_as, fresh_browser, db_query):
     manager = login_as("manager")
     manager_id = _user_id(db_query, "manager")
     response = _edit(admin, manager_id, username="manager", display_name="Mo Manager", role="manager", is_active="")
@@ -166,7 +166,7 @@ def test_deactivating_a_user_signs_them_out(admin, login_as, browser, db_query):
     assert db_query("SELECT is_active FROM users WHERE id = ?", (manager_id,)) == [(0,)]
     assert db_query("SELECT count(*) FROM user_sessions WHERE user_id = ?", (manager_id,)) == [(0,)]
     assert manager.get("/dashboard", follow_redirects=False).headers["location"] == "/auth/login"
-    assert browser().login("manager", "manager-password").status_code == 401
+    assert fresh_browser().login("manager", "manager-password").status_code == 401
 
 
 def test_an_edit_changes_every_field_and_logs_what_changed(admin, db_query):
