@@ -53,6 +53,33 @@ ADMIN_PAGES = [
     "/operators/new",
     "/operators/extra/new",
     "/admin/settings",
+    "/admin/users",
+    "/admin/users?format=csv",
+    "/admin/users/new",
+    "/admin/users/{user_id}/edit",
+    "/admin/roles",
+    "/admin/activity",
+    "/admin/activity?entity_type=client&action=created",
+    "/admin/activity?format=csv",
+]
+# User administration (SPEC §8.6): changes only an admin may make (valid bodies, so a 303 means it went through).
+ADMIN_WRITES = [
+    (
+        "/admin/users/new",
+        {
+            "username": "newbie",
+            "display_name": "New",
+            "role": "viewer",
+            "is_active": "1",
+            "password": "tall-birch-kettle-9",
+        },
+    ),
+    (
+        "/admin/users/{user_id}/edit",
+        {"username": "viewer", "display_name": "Vi V", "email": "", "role": "viewer", "is_active": "1"},
+    ),
+    ("/admin/users/{user_id}/reset-password", {"password": "quiet-harbour-lamp-4"}),
+    ("/admin/users/{user_id}/unlock", {}),
 ]
 # Pages only editors may open.
 EDIT_PAGES = [
@@ -101,7 +128,9 @@ def ids(manager, db_query):
     for status in ("In Progress", "Completed"):
         manager.post_form(f"/queue/{ready_item}/status", {"status": status})
     draft_id = db_query("SELECT id FROM outbound_drafts WHERE project_id = ?", (ready_id,))[0][0]
+    user_id = db_query("SELECT id FROM users WHERE username = 'viewer'")[0][0]
     return {
+        "user_id": user_id,
         "client_id": client_id,
         "project_id": project_id,
         "item_id": item_id,
@@ -268,3 +297,20 @@ def test_a_manager_sees_the_sage_status_without_the_admin_controls(login_as):
     for marker in ("/sage/za", "/sage/connect", "/sage/disconnect", "/sage/sync/customers"):
         assert marker not in text, marker
     assert "/sage/za" in login_as("admin").get("/sage").text
+@pytest.mark.parametrize("role", ["manager", "viewer", "operator"])
+def test_only_an_admin_may_change_users(login_as, ids, role, db_query):
+    client = login_as(role)
+    before = db_query("SELECT count(*), group_concat(password_hash || role || display_name) FROM users")
+    activity = db_query("SELECT count(*) FROM activity_log")
+    for path, body in ADMIN_WRITES:
+        response = client.post_form(path.format(**ids), body)
+        assert response.status_code == 403, (role, path)
+    assert db_query("SELECT count(*), group_concat(password_hash || role || display_name) FROM users") == before
+    assert db_query("SELECT count(*) FROM activity_log") == activity
+
+
+def test_an_admin_may_change_users(login_as, ids):
+    admin = login_as("admin")
+    for path, body in ADMIN_WRITES:
+        response = admin.post_form(path.format(**ids), body)
+        assert response.status_code == 303, (path, response.text[:500])

@@ -78,6 +78,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             reports.DailyReportController,
             comms.DraftController,
             admin.AdminController,
+            admin.UserAdminController,
             logins.LoginLogController,
             sage.SageController,
             create_static_files_router(path="/static", directories=[STATIC_DIR], send_as_attachment=False),
