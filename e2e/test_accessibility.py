@@ -52,28 +52,38 @@ class Visit:
 PAGES = [
     Visit("sign-in", "/auth/login", role=None),
     Visit("mode choice", "/auth/select-mode"),
+    Visit("mode choice, operator", "/auth/select-mode", role="operator"),
     Visit("dashboard", "/dashboard"),
     Visit("clients", "/clients"),
     Visit("client new", "/clients/new"),
     Visit("client detail", "/clients", links=(r"/clients/\d+",)),
     Visit("client edit", "/clients", links=(r"/clients/\d+", r"/clients/\d+/edit")),
     Visit("projects", "/projects"),
+    Visit("project edit", "/projects", links=(r"/projects/\d+", r"/projects/\d+/edit")),
+    Visit("log a run", "/projects", links=(r"/projects/\d+", r"/queue/runs/new/\d+")),
     Visit("project new", "/projects/new"),
     Visit("project detail", "/projects", links=(r"/projects/\d+",)),
     Visit("queue", "/queue"),
     Visit("queue detail", "/queue", links=(r"/queue/\d+",)),
+    Visit("queue cancel", "/queue", links=(r"/queue/\d+", r"/queue/\d+/cancel")),
     Visit("runs", "/queue/runs"),
     Visit("inventory", "/inventory"),
     Visit("inventory new", "/inventory/new", role="admin"),
     Visit("inventory detail", "/inventory", links=(r"/inventory/\d+",)),
+    Visit("inventory edit", "/inventory", role="admin", links=(r"/inventory/\d+", r"/inventory/\d+/edit")),
     Visit("inventory transactions", "/inventory/transactions"),
     Visit("presets", "/presets"),
     Visit("preset new", "/presets/new", role="admin"),
     Visit("preset detail", "/presets", links=(r"/presets/\d+",)),
+    Visit("preset edit", "/presets", role="admin", links=(r"/presets/\d+", r"/presets/\d+/edit")),
     Visit("operators", "/operators"),
     Visit("operator detail", "/operators", links=(r"/operators/\d+",)),
+    Visit("operator new", "/operators/new", role="admin"),
+    Visit("operator edit", "/operators", role="admin", links=(r"/operators/\d+", r"/operators/\d+/edit")),
+    Visit("extra operator new", "/operators/extra/new", role="admin"),
     Visit("notifications", "/notifications/list"),
     Visit("drafts", "/comms/drafts"),
+    Visit("draft edit", "/comms/drafts", links=(r"/comms/drafts/\d+/edit\?view=\w+",)),
     Visit("daily report", "/reports/daily"),
     Visit("settings", "/admin/settings", role="admin"),
     Visit("sign-in log", "/admin/logins", role="admin"),
@@ -193,3 +203,28 @@ def test_run_page_is_accessible(signed_in: SignedIn) -> None:
         assert_accessible(phone, label="the run page")
     finally:
         end_run_on_phone(phone, 0)
+
+
+@pytest.mark.parametrize("form_factor", ["desktop", "phone"])
+def test_form_with_errors_is_accessible(signed_in: SignedIn, form_factor: str) -> None:
+    """A refused form: the messages beside the fields are tied to them and readable."""
+    page = signed_in("manager", form_factor)
+    open_page(page, Visit("client new", "/clients/new"))
+    with page.expect_response(lambda r: r.request.method == "POST" and r.url.endswith("/clients/new")) as answered:
+        page.get_by_role("button", name="Create client").click()
+    assert answered.value.status == 422, f"an empty client form answered {answered.value.status}"
+    settled(page)
+    expect(page.locator(".error").first).to_be_visible()
+    assert_accessible(page, label=f"the client form with errors, {form_factor}")
+
+
+@pytest.mark.parametrize("form_factor", ["desktop", "phone"])
+def test_failed_sign_in_is_accessible(signed_in: SignedIn, form_factor: str) -> None:
+    page = signed_in(None, form_factor)
+    open_page(page, Visit("sign-in", "/auth/login", role=None))
+    # No such user, so no real login is slowed down or locked by the failure.
+    page.locator("#username").fill("nobody-a11y")
+    page.locator("#password").fill("not the password")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.locator(".flash, .error").first).to_be_visible()
+    assert_accessible(page, label=f"a failed sign-in, {form_factor}")
