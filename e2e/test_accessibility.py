@@ -87,6 +87,7 @@ PAGES = [
     Visit("daily report", "/reports/daily"),
     Visit("settings", "/admin/settings", role="admin"),
     Visit("sign-in log", "/admin/logins", role="admin"),
+    Visit("sage", "/sage", role="admin"),
     Visit("404", "/clients/999999999", status=404),
     Visit("403", "/clients/new", role="viewer", status=403),
     Visit("404 signed out", "/no-such-page", role=None, status=404),
