@@ -13,8 +13,9 @@ import statistics
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
-from sqlalchemy import BigInteger, func, select, type_coerce
+from sqlalchemy import BigInteger, Select, func, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from laseros.domain.projects.models import Project
@@ -75,63 +76,120 @@ async def _actual_minutes(session: AsyncSession, project_ids: list[int]) -> dict
     return found
 
 
-async def _sheet_calibration(session: AsyncSession, material_type: str, thickness_mm: Decimal | None) -> Calibration:
-    """The last completed jobs of one sheet, newest first, read a few more at a time until
-    ``CALIBRATION_JOBS`` of them have logged cut time or there are no more."""
+Sheet = tuple[str, Decimal | None]
+Candidate = tuple[int, str, datetime, int]  # project id, code, completed at, estimated minutes
+RECENT_SCAN = 4000  # the newest completed jobs read in one pass; most sheets find their jobs there
+
+
+def _completed(query: Select[Any]) -> Select[Any]:
+    return query.where(
+        Project.estimated_cut_time > 0,
+        QueueItem.status == QueueStatus.COMPLETED.value,
+        QueueItem.completed_at.is_not(None),
+    )
+
+
+async def _newest_of_sheet(session: AsyncSession, sheet: Sheet, limit: int, offset: int = 0) -> list[Candidate]:
+    """One sheet's newest completed jobs (through the projects' material index: a rare sheet is cheap)."""
+    material, thickness = sheet
+    same = Project.thickness_mm.is_(None) if thickness is None else Project.thickness_mm == thickness
+    rows = await session.execute(
+        _completed(
+            select(Project.id, Project.project_code, QueueItem.completed_at, Project.estimated_cut_time)
+            .join(QueueItem, QueueItem.project_id == Project.id)
+            .where(Project.material_type == material, same)
+        )
+        .order_by(QueueItem.completed_at.desc(), Project.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return [(pid, code, done, int(estimate)) for pid, code, done, estimate in rows]
+
+
+async def _measured(
+    session: AsyncSession,
+    sheet: Sheet,
+    candidates: list[Candidate],
+    complete: bool,
+    actual: dict[int, Decimal] | None = None,
+) -> Calibration:
+    """The sheet's newest ``CALIBRATION_JOBS`` candidates with logged cut time; reads further back
+    when too many of the candidates have none (``complete``: the candidates are all there is;
+    ``actual``: their cut minutes, when already summed)."""
+    candidates = sorted(candidates, key=lambda c: (c[2], c[0]), reverse=True)
     jobs: list[CalibrationJob] = []
-    offset, batch = 0, 2 * CALIBRATION_JOBS
-    thickness = Project.thickness_mm.is_(None) if thickness_mm is None else Project.thickness_mm == thickness_mm
-    while len(jobs) < CALIBRATION_JOBS:
-        rows = (
-            await session.execute(
-                select(Project.id, Project.project_code, QueueItem.completed_at, Project.estimated_cut_time)
-                .join(QueueItem, QueueItem.project_id == Project.id)
-                .where(
-                    Project.material_type == material_type,
-                    thickness,
-                    Project.estimated_cut_time > 0,
-                    QueueItem.status == QueueStatus.COMPLETED.value,
-                    QueueItem.completed_at.is_not(None),
-                )
-                .order_by(QueueItem.completed_at.desc(), Project.id.desc())
-                .limit(batch)
-                .offset(offset)
-            )
-        ).all()
-        actual = await _actual_minutes(session, [row[0] for row in rows])
-        for project_id, code, completed_at, estimate in rows:
+    offset = 0
+    while True:
+        if actual is None:
+            actual = await _actual_minutes(session, [c[0] for c in candidates])
+        for project_id, code, completed_at, estimate in candidates:
             minutes = actual.get(project_id, Decimal(0))
             if minutes > 0 and len(jobs) < CALIBRATION_JOBS:
-                jobs.append(CalibrationJob(project_id, code, completed_at, int(estimate), minutes))
-        if len(rows) < batch:
-            break
-        offset, batch = offset + batch, batch * 4
-    return Calibration(material_type, thickness_mm, jobs)
+                jobs.append(CalibrationJob(project_id, code, completed_at, estimate, minutes))
+        if len(jobs) >= CALIBRATION_JOBS or complete:
+            return Calibration(sheet[0], sheet[1], jobs)
+        offset += len(candidates)
+        batch = max(4 * len(candidates), 2 * CALIBRATION_JOBS)
+        candidates = await _newest_of_sheet(session, sheet, batch, offset)
+        complete = len(candidates) < batch
+        actual = None
 
 
 async def calibration_factors(
     session: AsyncSession, material_type: str | None = None, thickness_mm: Decimal | None = None
 ) -> list[Calibration]:
-    """The calibration of every material and thickness the shop's jobs use (or of the one asked for).
+    """The calibration of every material and thickness with measured jobs (or of the one asked for).
 
-    One short statement per sheet (its newest completed jobs, through the projects' material index
-    and the queue's completion index) and one for their runs: the cost does not grow with history.
-    Sheets without a measured job are left out of the list (their factor is 1.0).
+    The newest ``RECENT_SCAN`` completed jobs are read in one pass down the queue's completion
+    index; a sheet that does not find enough of its jobs there reads its own through the
+    projects' material index, and the chosen jobs' runs are summed: the cost does not grow with
+    the years of history. A sheet without a measured job is left out (its factor is 1.0).
     """
+    wanted = 2 * CALIBRATION_JOBS
     if material_type is not None:
-        sheets = [(material_type, thickness_mm)]
-    else:
-        sheets = [
-            (material, thickness)
-            for material, thickness in await session.execute(
-                select(Project.material_type, Project.thickness_mm)
-                .where(Project.estimated_cut_time > 0)
-                .distinct()
-                .order_by(Project.material_type, Project.thickness_mm)
+        sheet = (material_type, thickness_mm)
+        candidates = await _newest_of_sheet(session, sheet, wanted)
+        found = await _measured(session, sheet, candidates, len(candidates) < wanted)
+        return [found] if found.jobs else []
+    recent = (
+        await session.execute(
+            _completed(
+                select(
+                    Project.material_type,
+                    Project.thickness_mm,
+                    Project.id,
+                    Project.project_code,
+                    QueueItem.completed_at,
+                    Project.estimated_cut_time,
+                ).join(Project, Project.id == QueueItem.project_id)
             )
-        ]
-    found = [await _sheet_calibration(session, material, thickness) for material, thickness in sheets]
-    return [calibration for calibration in found if calibration.jobs]
+            .order_by(QueueItem.completed_at.desc())
+            .limit(RECENT_SCAN)
+        )
+    ).all()
+    by_sheet: dict[Sheet, list[Candidate]] = {}
+    for material, thickness, pid, code, done, estimate in recent:
+        by_sheet.setdefault((material, thickness), []).append((pid, code, done, int(estimate)))
+    everything = len(recent) < RECENT_SCAN
+    if not everything:  # sheets seen rarely lately, or not at all, read their own newest jobs
+        sheets = (
+            await session.execute(
+                select(Project.material_type, Project.thickness_mm).where(Project.estimated_cut_time > 0).distinct()
+            )
+        ).all()
+        for material, thickness in sheets:
+            if len(by_sheet.get((material, thickness), [])) < wanted:
+                by_sheet[(material, thickness)] = await _newest_of_sheet(session, (material, thickness), wanted)
+    chosen = {sheet: candidates[:wanted] for sheet, candidates in by_sheet.items()}
+    actual = await _actual_minutes(session, [c[0] for candidates in chosen.values() for c in candidates])
+    calibrations = []
+    for sheet in sorted(chosen, key=lambda s: (s[0], s[1] or Decimal(0))):
+        candidates = chosen[sheet]
+        complete = everything or len(by_sheet[sheet]) < wanted
+        found = await _measured(session, sheet, candidates, complete, actual)
+        if found.jobs:
+            calibrations.append(found)
+    return calibrations
 
 
 async def calibration_for(session: AsyncSession, material_type: str, thickness_mm: Decimal | None) -> Calibration:

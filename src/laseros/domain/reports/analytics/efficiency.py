@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -80,7 +81,7 @@ class Job:
     def variance_percent(self) -> Decimal | None:
         return percent(self.variance_minutes, self.estimated_minutes or 0)
 
-    @property
+    @cached_property
     def efficiency(self) -> Decimal | None:
         return percent(self.estimated_minutes or 0, self.actual_minutes) if self.measurable else None
 

@@ -123,7 +123,8 @@ async def production_totals(session: AsyncSession, calendar: ShopCalendar, perio
     return _figures(row)
 
 
-async def _by_hour(session: AsyncSession, first: Any, last: Any) -> list[tuple[str, Figures]]:
+async def _by_day(session: AsyncSession, calendar: ShopCalendar, first: Any, last: Any) -> dict[date, Figures]:
+    """The period's figures per shop day: grouped by UTC hour in SQL, the hours added up here."""
     in_period = _in_period(first, last)
     jobs = select(LaserRun.project_id).where(in_period).distinct().subquery()
     # Each job's whole cut time (all its completed runs, in or out of the period): a run's share of
@@ -135,7 +136,9 @@ async def _by_hour(session: AsyncSession, first: Any, last: Any) -> list[tuple[s
         .subquery()
     )
     hour = utc_hour(session, LaserRun.started_at).label("hour")
-    share = func.sum(Project.estimated_cut_time * 1.0 * raw(LaserRun.cut_minutes) / func.nullif(job_minutes.c.total, 0))
+    share = func.sum(
+        Project.estimated_cut_time * 1.0 * raw(LaserRun.cut_minutes) / func.nullif(job_minutes.c.total, 0)
+    )
     rows = await session.execute(
         select(hour, *_sums(), share)
         .select_from(LaserRun)
@@ -143,15 +146,24 @@ async def _by_hour(session: AsyncSession, first: Any, last: Any) -> list[tuple[s
         .join(job_minutes, job_minutes.c.project_id == LaserRun.project_id)
         .where(in_period)
         .group_by(hour)
-        .order_by(hour)
     )
-    return [(row[0], _figures(row[1:5], row[5])) for row in rows]
+    sums: dict[date, list[Any]] = {}
+    for bucket, runs, minutes, sheets, parts, estimated in rows:
+        line = sums.setdefault(shop_day(bucket, calendar), [0, 0, 0, 0, 0.0])
+        line[0] += runs or 0
+        line[1] += minutes or 0
+        line[2] += sheets or 0
+        line[3] += parts or 0
+        line[4] += estimated or 0.0
+    return {
+        day: Figures(
+            runs, hundredths(minutes), sheets, parts, Decimal(str(round(estimated, 2))).quantize(Decimal("0.01"))
+        )
+        for day, (runs, minutes, sheets, parts, estimated) in sums.items()
+    }
 
 
-def _fold(hourly: list[tuple[str, Figures]], calendar: ShopCalendar, period: Period, grouping: str) -> list[Bucket]:
-    by_day: dict[date, Figures] = defaultdict(Figures)
-    for bucket, figures in hourly:
-        by_day[shop_day(bucket, calendar)] += figures
+def _fold(by_day: dict[date, Figures], period: Period, grouping: str) -> list[Bucket]:
     buckets = []
     if grouping == "week":
         day = period.start - timedelta(days=period.start.weekday())  # the Monday of the first week
@@ -248,7 +260,7 @@ async def production_report(
     """The production report for ``period``, day by day or week by week (default: by the period's length)."""
     grouping = grouping if grouping in GROUPINGS else default_grouping(period)
     first, last = period.utc_range(calendar)
-    buckets = _fold(await _by_hour(session, first, last), calendar, period, grouping)
+    buckets = _fold(await _by_day(session, calendar, first, last), period, grouping)
     totals = sum((b.figures for b in buckets), Figures())
     by_material = await _by_material(session, first, last)
     sheets: dict[str, int] = defaultdict(int)

@@ -35,6 +35,6 @@ def utc_hour(session: AsyncSession, column: Any) -> Any:
 
 
 def shop_day(bucket: str, calendar: ShopCalendar) -> date:
-    """The shop's date of a UTC hour bucket from ``utc_hour``."""
-    moment = datetime.strptime(bucket, "%Y-%m-%d %H").replace(tzinfo=UTC)
+    """The shop's date of a UTC hour bucket from ``utc_hour`` ('YYYY-MM-DD HH'; no strptime: it is slow)."""
+    moment = datetime(int(bucket[0:4]), int(bucket[5:7]), int(bucket[8:10]), int(bucket[11:13]), tzinfo=UTC)
     return calendar.local(moment).date()
