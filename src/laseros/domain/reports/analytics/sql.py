@@ -18,8 +18,8 @@ def raw(column: Any) -> Any:
 
 
 def hundredths(value: Any) -> Decimal:
-    """A summed hundredths integer back as a Decimal."""
-    return Decimal(int(value or 0)) / 100
+    """A summed hundredths integer back as a Decimal with two places."""
+    return (Decimal(int(value or 0)) / 100).quantize(Decimal("0.01"))
 
 
 def utc_hour(session: AsyncSession, column: Any) -> Any:
