@@ -149,7 +149,7 @@ def _table(lines: list[ClientLine], has_revenue: bool, calendar: ShopCalendar) -
             hours(line.cut_minutes),
         ]
         if has_revenue:
-            values += [line.invoiced or Decimal(0), line.paid or Decimal(0)]
+            values += [line.invoiced or Decimal("0.00"), line.paid or Decimal("0.00")]
         values.append(calendar.local(line.last_job_at).date() if line.last_job_at else None)
         link = f"/clients/{line.client_id}"
         rows.append(Row(tuple(values), links={"client_code": link, "client": link}))
