@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from laseros.domain.kernel.errors import InvalidInput
 from laseros.domain.reports.analytics import revenue
 from laseros.domain.reports.analytics.period import (
     Period,
@@ -16,7 +17,6 @@ from laseros.domain.reports.analytics.period import (
     this_month,
     this_year,
 )
-from laseros.domain.kernel.errors import InvalidInput
 from tests.reports_data import MARCH, build_march
 from tests.test_reports_production import csv_rows, page_rows
 

@@ -34,11 +34,17 @@ def test_each_job_completed_in_march_with_its_variance_and_badge(manager, shop):
     assert (a["variance_percent"], a["efficiency_percent"], a["badge"], a["runs"]) == ("11.1", "90.0", "green", "2")
     # B: 60 against 100 → +40 min (+66.7 %), 60.0 % red.
     assert (b["variance_minutes"], b["variance_percent"], b["efficiency_percent"], b["badge"]) == (
-        "40.0", "66.7", "60.0", "red"
+        "40.0",
+        "66.7",
+        "60.0",
+        "red",
     )
     # C: 50 against 40 → −10 min (−20.0 %), 125.0 %: faster than estimated is green.
     assert (c["variance_minutes"], c["variance_percent"], c["efficiency_percent"], c["badge"]) == (
-        "-10.0", "-20.0", "125.0", "green"
+        "-10.0",
+        "-20.0",
+        "125.0",
+        "green",
     )
     assert c["completed_on"] == "2026-03-05" and c["client"] == "Karoo Steelworks"
     # Worst first.
@@ -95,8 +101,12 @@ def test_the_calibration_factor_is_the_median_of_the_last_jobs(manager, db, db_q
         projects.append(project)
     # Four Galvanised jobs: too few for a factor.
     for n in range(4):
-        project = paid_project(manager, client_id, name=f"Galv {n}", material_type="Galvanised", estimated_cut_time="60")
-        add_run(db_query, project, operator_id, f"2026-04-1{n} 08:00", "90", 1, 1, material="Galvanised", thickness="3.00")
+        project = paid_project(
+            manager, client_id, name=f"Galv {n}", material_type="Galvanised", estimated_cut_time="60"
+        )
+        add_run(
+            db_query, project, operator_id, f"2026-04-1{n} 08:00", "90", 1, 1, material="Galvanised", thickness="3.00"
+        )
         complete(db_query, project, f"2026-04-1{n} 12:00")
 
     async def read():  # type: ignore[no-untyped-def]
@@ -116,7 +126,7 @@ def test_the_calibration_factor_is_the_median_of_the_last_jobs(manager, db, db_q
     assert run(_nothing(db)).factor == Decimal("1.000")
     page = manager.get("/reports/efficiency?start=2026-04-01&end=2026-04-30")
     table = csv_rows(manager, "/reports/efficiency?start=2026-04-01&end=2026-04-30&format=csv&table=calibration")
-    assert ["Aluminium", "2.0", "6", "1.050", "median"] == table[1][:5]
+    assert table[1][:5] == ["Aluminium", "2.0", "6", "1.050", "median"]
     assert table[2][:5] == ["Galvanised", "3.0", "4", "1.000", "1.0 (fewer than 5 jobs)"]
     assert "1.050" in page.text
 

@@ -116,5 +116,5 @@ def test_the_charts_are_svg_with_titles_and_a_table_beside(manager, shop):
         svg = page[page.rindex("<svg", 0, start) : page.index("</svg>", start)]
         assert 'role="img"' in svg and f'<title id="{chart}-title">' in svg and "<desc" in svg
     assert "Cut hours per day, with the estimate" in page
-    assert '<caption>Sheets per material</caption>' in page
+    assert "<caption>Sheets per material</caption>" in page
     assert "<script" not in page.split('id="chart-cut-hours"')[1].split("</svg>")[0]

@@ -13,7 +13,7 @@ import statistics
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import TypeVar
 
 from sqlalchemy import BigInteger, Select, func, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -81,7 +81,10 @@ Candidate = tuple[int, str, datetime, int]  # project id, code, completed at, es
 RECENT_SCAN = 4000  # the newest completed jobs read in one pass; most sheets find their jobs there
 
 
-def _completed(query: Select[Any]) -> Select[Any]:
+SelectT = TypeVar("SelectT", bound=Select)  # any select, whatever its row type
+
+
+def _completed(query: SelectT) -> SelectT:
     return query.where(
         Project.estimated_cut_time > 0,
         QueueItem.status == QueueStatus.COMPLETED.value,
@@ -103,7 +106,7 @@ async def _newest_of_sheet(session: AsyncSession, sheet: Sheet, limit: int, offs
         .limit(limit)
         .offset(offset)
     )
-    return [(pid, code, done, int(estimate)) for pid, code, done, estimate in rows]
+    return [(pid, code, done, int(estimate or 0)) for pid, code, done, estimate in rows if done is not None]
 
 
 async def _measured(
@@ -169,7 +172,8 @@ async def calibration_factors(
     ).all()
     by_sheet: dict[Sheet, list[Candidate]] = {}
     for material, thickness, pid, code, done, estimate in recent:
-        by_sheet.setdefault((material, thickness), []).append((pid, code, done, int(estimate)))
+        if done is not None:
+            by_sheet.setdefault((material, thickness), []).append((pid, code, done, int(estimate or 0)))
     everything = len(recent) < RECENT_SCAN
     if not everything:  # sheets seen rarely lately, or not at all, read their own newest jobs
         sheets = (

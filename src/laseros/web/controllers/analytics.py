@@ -249,4 +249,4 @@ class ReportsController(Controller):
         return await _report_page(request, calendar, "reports/clients.html", "clients", build, format, table)
 
 
-__all__ = ["ReportsController", "table_csv", "Page"]
+__all__ = ["Page", "ReportsController", "table_csv"]

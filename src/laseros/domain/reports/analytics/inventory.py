@@ -170,7 +170,7 @@ async def inventory_report(session: AsyncSession, calendar: ShopCalendar, period
                 InventoryItem.material_type,
                 InventoryItem.thickness_mm,
                 raw(InventoryItem.unit_cost),
-                *_ledger_sums(),  # type: ignore[arg-type]  # SQL expressions
+                *_ledger_sums(),
             )
             .join(InventoryItem, InventoryItem.id == InventoryTransaction.item_id)
             .where(InventoryTransaction.created_at >= first, InventoryTransaction.created_at < last)

@@ -136,9 +136,7 @@ async def _by_day(session: AsyncSession, calendar: ShopCalendar, first: Any, las
         .subquery()
     )
     hour = utc_hour(session, LaserRun.started_at).label("hour")
-    share = func.sum(
-        Project.estimated_cut_time * 1.0 * raw(LaserRun.cut_minutes) / func.nullif(job_minutes.c.total, 0)
-    )
+    share = func.sum(Project.estimated_cut_time * 1.0 * raw(LaserRun.cut_minutes) / func.nullif(job_minutes.c.total, 0))
     rows = await session.execute(
         select(hour, *_sums(), share)
         .select_from(LaserRun)
@@ -148,7 +146,8 @@ async def _by_day(session: AsyncSession, calendar: ShopCalendar, first: Any, las
         .group_by(hour)
     )
     sums: dict[date, list[Any]] = {}
-    for bucket, runs, minutes, sheets, parts, estimated in rows:
+    for row in rows:
+        bucket, runs, minutes, sheets, parts, estimated = tuple(row)
         line = sums.setdefault(shop_day(bucket, calendar), [0, 0, 0, 0, 0.0])
         line[0] += runs or 0
         line[1] += minutes or 0
