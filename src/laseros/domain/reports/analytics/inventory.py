@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -130,28 +131,24 @@ async def low_stock_table(session: AsyncSession) -> Table:
     )
 
 
-def _ledger_sums() -> tuple[object, ...]:
+def _ledger_sums() -> tuple[Any, ...]:
     kind = InventoryTransaction.transaction_type
     quantity = InventoryTransaction.quantity
 
-    def of(t: TransactionType) -> object:
+    def of(t: TransactionType) -> Any:
         return func.sum(case((kind == t.value, quantity), else_=0))
 
+    spent = case(
+        (kind == TransactionType.PURCHASE.value, quantity * func.coalesce(raw(InventoryTransaction.unit_cost), 0)),
+        else_=0,
+    )
     return (
-        of(TransactionType.PURCHASE),
-        func.sum(
-            case(
-                (
-                    kind == TransactionType.PURCHASE.value,
-                    quantity * func.coalesce(raw(InventoryTransaction.unit_cost), 0),
-                ),
-                else_=0,
-            )
-        ),
-        -of(TransactionType.USAGE),  # type: ignore[operator]  # a SQL expression
-        of(TransactionType.RETURN),
-        of(TransactionType.ADJUSTMENT),
-        func.sum(quantity),
+        of(TransactionType.PURCHASE).label("purchased"),
+        func.sum(spent).label("spent"),
+        (-of(TransactionType.USAGE)).label("used"),
+        of(TransactionType.RETURN).label("returned"),
+        of(TransactionType.ADJUSTMENT).label("adjusted"),
+        func.sum(quantity).label("net"),
     )
 
 
@@ -160,6 +157,15 @@ async def inventory_report(session: AsyncSession, calendar: ShopCalendar, period
     first, last = period.utc_range(calendar)
     valuation, total, unpriced = await valuation_by_category(session)
     low = await low_stock_table(session)
+    # The ledger grouped by item alone (one pass down the period's index range), then the items
+    # joined onto those few groups: joined the other way round SQLite reads the range once per item.
+    ledger = (
+        select(InventoryTransaction.item_id.label("item_id"), *_ledger_sums())
+        .where(InventoryTransaction.created_at >= first, InventoryTransaction.created_at < last)
+        .group_by(InventoryTransaction.item_id)
+        .subquery()
+    )
+    ledger_sums = [ledger.c[name] for name in ("purchased", "spent", "used", "returned", "adjusted", "net")]
     rows = (
         await session.execute(
             select(
@@ -170,19 +176,10 @@ async def inventory_report(session: AsyncSession, calendar: ShopCalendar, period
                 InventoryItem.material_type,
                 InventoryItem.thickness_mm,
                 raw(InventoryItem.unit_cost),
-                *_ledger_sums(),
+                *ledger_sums,
             )
-            .join(InventoryItem, InventoryItem.id == InventoryTransaction.item_id)
-            .where(InventoryTransaction.created_at >= first, InventoryTransaction.created_at < last)
-            .group_by(
-                InventoryItem.id,
-                InventoryItem.item_code,
-                InventoryItem.name,
-                InventoryItem.category,
-                InventoryItem.material_type,
-                InventoryItem.thickness_mm,
-                InventoryItem.unit_cost,
-            )
+            .select_from(ledger)
+            .join(InventoryItem, InventoryItem.id == ledger.c.item_id)
             .order_by(InventoryItem.category, InventoryItem.name)
         )
     ).all()
