@@ -78,7 +78,7 @@ async def _actual_minutes(session: AsyncSession, project_ids: list[int]) -> dict
 
 Sheet = tuple[str, Decimal | None]
 Candidate = tuple[int, str, datetime, int]  # project id, code, completed at, estimated minutes
-RECENT_SCAN = 4000  # the newest completed jobs read in one pass; most sheets find their jobs there
+RECENT_SCAN = 1500  # the newest completed jobs read in one pass; the common sheets find their jobs there
 
 
 SelectT = TypeVar("SelectT", bound=Select)  # any select, whatever its row type
@@ -148,7 +148,7 @@ async def calibration_factors(
     projects' material index, and the chosen jobs' runs are summed: the cost does not grow with
     the years of history. A sheet without a measured job is left out (its factor is 1.0).
     """
-    wanted = 2 * CALIBRATION_JOBS
+    wanted = CALIBRATION_JOBS + 10  # a few spare, for jobs without logged cut time
     if material_type is not None:
         sheet = (material_type, thickness_mm)
         candidates = await _newest_of_sheet(session, sheet, wanted)
