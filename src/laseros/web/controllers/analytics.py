@@ -195,13 +195,9 @@ class ReportsController(Controller):
                 unit="jobs",
                 bar_css=[f"bar-{mark}" for _, mark, _ in report.spread],
             )
-            all_jobs = report.table("jobs", all_jobs=True)
-            return {
-                "report": report,
-                "tables": report.tables,
-                "export_tables": {"jobs": all_jobs},
-                "spread_chart": spread_chart,
-            }
+            # The job list's CSV holds every job of the period; the page, one page of them.
+            export = {"jobs": report.table("jobs", all_jobs=True)} if format == "csv" else {}
+            return {"report": report, "tables": report.tables, "export_tables": export, "spread_chart": spread_chart}
 
         return await _report_page(request, calendar, "reports/efficiency.html", "efficiency", build, format, table)
 

@@ -33,7 +33,7 @@ from laseros.domain.runs.models import LaserRun, RunStatus
 
 GREEN_FROM = Decimal(90)  # efficiency % at or above: on estimate
 RED_BELOW = Decimal(75)  # below: well over the estimate
-JOBS_PER_PAGE = 100
+JOBS_PER_PAGE = 50
 # The efficiency spread's bars: [low, high) in percent, and the badge they fall under.
 SPREAD = (
     ("under 50 %", None, Decimal(50)),
