@@ -123,37 +123,54 @@ async def production_totals(session: AsyncSession, calendar: ShopCalendar, perio
     return _figures(row)
 
 
+async def _job_estimates(session: AsyncSession, project_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """Each job's estimated minutes and the hundredths of minutes all its completed runs cut."""
+    found: dict[int, tuple[int, int]] = {}
+    for start in range(0, len(project_ids), 500):
+        chunk = project_ids[start : start + 500]
+        estimates = dict(
+            (await session.execute(select(Project.id, Project.estimated_cut_time).where(Project.id.in_(chunk)))).all()
+        )
+        for project_id, total in await session.execute(
+            select(LaserRun.project_id, func.sum(raw(LaserRun.cut_minutes)))
+            .where(LaserRun.project_id.in_(chunk), LaserRun.status == RunStatus.COMPLETED.value)
+            .group_by(LaserRun.project_id)
+        ):
+            found[project_id] = (int(estimates.get(project_id) or 0), int(total or 0))
+    return found
+
+
 async def _by_day(session: AsyncSession, calendar: ShopCalendar, first: Any, last: Any) -> dict[date, Figures]:
-    """The period's figures per shop day: grouped by UTC hour in SQL, the hours added up here."""
-    in_period = _in_period(first, last)
-    jobs = select(LaserRun.project_id).where(in_period).distinct().subquery()
-    # Each job's whole cut time (all its completed runs, in or out of the period): a run's share of
-    # the job's estimate is its part of that time.
-    job_minutes = (
-        select(LaserRun.project_id.label("project_id"), func.sum(raw(LaserRun.cut_minutes)).label("total"))
-        .where(LaserRun.status == RunStatus.COMPLETED.value, LaserRun.project_id.in_(select(jobs.c.project_id)))
-        .group_by(LaserRun.project_id)
-        .subquery()
-    )
+    """The period's figures per shop day.
+
+    One index-only pass groups the period's runs by UTC hour and job; the jobs' estimates and whole
+    cut times (all their completed runs, in or out of the period) come by id. A run's share of
+    its job's estimate is its part of that cut time; the hours are added up into shop days here.
+    """
     hour = utc_hour(session, LaserRun.started_at).label("hour")
-    share = func.sum(Project.estimated_cut_time * 1.0 * raw(LaserRun.cut_minutes) / func.nullif(job_minutes.c.total, 0))
-    rows = await session.execute(
-        select(hour, *_sums(), share)
-        .select_from(LaserRun)
-        .join(Project, Project.id == LaserRun.project_id)
-        .join(job_minutes, job_minutes.c.project_id == LaserRun.project_id)
-        .where(in_period)
-        .group_by(hour)
-    )
+    rows = (
+        await session.execute(
+            select(hour, LaserRun.project_id, *_sums())
+            .where(_in_period(first, last))
+            .group_by(hour, LaserRun.project_id)
+        )
+    ).all()
+    jobs = await _job_estimates(session, sorted({row[1] for row in rows}))
     sums: dict[date, list[Any]] = {}
+    days: dict[str, date] = {}
     for row in rows:
-        bucket, runs, minutes, sheets, parts, estimated = tuple(row)
-        line = sums.setdefault(shop_day(bucket, calendar), [0, 0, 0, 0, 0.0])
+        bucket, project_id, runs, minutes, sheets, parts = tuple(row)
+        day = days.get(bucket)
+        if day is None:
+            day = days[bucket] = shop_day(bucket, calendar)
+        line = sums.setdefault(day, [0, 0, 0, 0, 0.0])
         line[0] += runs or 0
         line[1] += minutes or 0
         line[2] += sheets or 0
         line[3] += parts or 0
-        line[4] += estimated or 0.0
+        estimate, total = jobs.get(project_id, (0, 0))
+        if total:
+            line[4] += estimate * (minutes or 0) / total
     return {
         day: Figures(
             runs, hundredths(minutes), sheets, parts, Decimal(str(round(estimated, 2))).quantize(Decimal("0.01"))
