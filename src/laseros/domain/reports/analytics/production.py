@@ -164,13 +164,14 @@ async def _by_day(session: AsyncSession, calendar: ShopCalendar, first: Any, las
         if day is None:
             day = days[bucket] = shop_day(bucket, calendar)
         line = sums.setdefault(day, [0, 0, 0, 0, 0.0])
-        line[0] += runs or 0
-        line[1] += minutes or 0
-        line[2] += sheets or 0
-        line[3] += parts or 0
+        minutes = int(minutes or 0)  # PostgreSQL sums a bigint to a numeric
+        line[0] += int(runs or 0)
+        line[1] += minutes
+        line[2] += int(sheets or 0)
+        line[3] += int(parts or 0)
         estimate, total = jobs.get(project_id, (0, 0))
         if total:
-            line[4] += estimate * (minutes or 0) / total
+            line[4] += estimate * minutes / total
     return {
         day: Figures(
             runs, hundredths(minutes), sheets, parts, Decimal(str(round(estimated, 2))).quantize(Decimal("0.01"))
