@@ -117,3 +117,9 @@ def test_the_preset_links_carry_their_dates(manager):
     for label in ("This month", "Last month", "This year", "Last 12 months"):
         assert f">{label}</a>" in page
     assert 'aria-current="true"' in page  # this month is the one shown
+
+
+def test_an_unknown_table_is_not_found_and_a_bad_grouping_is_ignored(manager):
+    assert manager.get("/reports/production?format=csv&table=nope").status_code == 404
+    assert manager.get("/reports/production?by=fortnight").status_code == 200
+    assert manager.get("/reports/efficiency?page=999").status_code == 200
