@@ -55,9 +55,7 @@ def prepare(source: Path) -> Path:
     shutil.copyfile(source, folder / "laseros.db")
     started = time.perf_counter()
     migrate.upgrade(
-        Settings(
-            data_dir=folder, database_url=f"sqlite+aiosqlite:///{folder / 'laseros.db'}", secret_key=SECRET_KEY
-        )
+        Settings(data_dir=folder, database_url=f"sqlite+aiosqlite:///{folder / 'laseros.db'}", secret_key=SECRET_KEY)
     )
     with sqlite3.connect(folder / "laseros.db") as conn:
         conn.execute("ANALYZE")
