@@ -26,7 +26,7 @@ def test_the_reports_run_on_postgresql(pg_manager):
     client_id = create_client(pg_manager, f"Pg Reports {uuid.uuid4().hex[:6]}")
     project_id = paid_project(pg_manager, client_id, name="Pg overrun", estimated_cut_time="6")
     form = pg_manager.get(f"/queue/runs/new/{project_id}").text
-    me = re.search(r'<option value="(\d+)"[^>]*selected[^>]*>[^<]*\(You\)', form)
+    me = re.search(r'name="operator_id".*?<option value="(\d+)"', form, re.S)  # any operator will do
     assert me, form[:2000]
     logged = pg_manager.post_form(
         f"/queue/runs/new/{project_id}",
