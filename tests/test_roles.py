@@ -26,6 +26,20 @@ PC_PAGES = [
     "/comms/drafts?status=all",
     "/comms/drafts/{draft_id}",
     "/reports/daily",
+    "/reports",
+    "/reports/production",
+    "/reports/efficiency",
+    "/reports/inventory",
+    "/reports/clients",
+]
+# The business reports' CSV: admins and managers only (the shop's data leaving the app).
+REPORT_EXPORTS = [
+    "/reports/production?format=csv",
+    "/reports/production?format=csv&table=by_operator",
+    "/reports/efficiency?format=csv",
+    "/reports/efficiency?format=csv&table=calibration",
+    "/reports/inventory?format=csv&table=valuation",
+    "/reports/clients?format=csv",
 ]
 # The bell's pages: every role reads them, operators included (in their phone layout).
 ALL_ROLE_PAGES = [
@@ -152,6 +166,21 @@ def test_pc_roles_can_read_every_pc_page(login_as, ids, role):
     client = login_as(role)
     for path in PC_PAGES:
         assert client.get(path.format(**ids)).status_code == 200, path
+
+
+@pytest.mark.parametrize(("role", "status"), [("admin", 200), ("manager", 200), ("viewer", 403), ("operator", 403)])
+def test_only_admins_and_managers_export_the_reports(login_as, role, status):
+    client = login_as(role)
+    for path in REPORT_EXPORTS:
+        response = client.get(path)
+        assert response.status_code == status, (role, path)
+        if status == 200:
+            assert response.headers["content-type"].startswith("text/csv")
+
+
+def test_the_csv_links_show_only_to_those_who_may_export(login_as):
+    assert "format=csv" not in login_as("viewer").get("/reports/production").text
+    assert "format=csv&amp;table=by_operator" in login_as("manager").get("/reports/production").text
 
 
 @pytest.mark.parametrize("role", ["admin", "manager", "viewer", "operator"])

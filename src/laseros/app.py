@@ -22,6 +22,7 @@ from laseros.web import deps, live, security, templating
 from laseros.web.auth import PUBLIC_PATHS, SessionAuthMiddleware
 from laseros.web.controllers import (
     admin,
+    analytics,
     auth,
     clients,
     comms,
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             phone.PhoneController,
             notifications.NotificationController,
             reports.DailyReportController,
+            analytics.ReportsController,
             comms.DraftController,
             admin.AdminController,
             admin.UserAdminController,
