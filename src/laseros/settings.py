@@ -50,6 +50,13 @@ class Settings:
     trusted_proxies: str = ""
     # A refused sign-in answers after this many seconds (a throttle for password guessing; tests use 0).
     login_failure_delay_s: float = 1.0
+    # Largest file accepted on a project or product (LASEROS_MAX_UPLOAD_MB).
+    max_upload_mb: int = 25
+
+    @property
+    def uploads_dir(self) -> Path:
+        """Where uploaded files live, under generated names (backed up with the database)."""
+        return self.data_dir / "uploads"
 
     @property
     def is_sqlite(self) -> bool:
@@ -73,4 +80,5 @@ class Settings:
             debug=os.environ.get("LASEROS_DEBUG", "") == "1",
             trusted_proxies=os.environ.get("LASEROS_TRUSTED_PROXIES", "").strip(),
             login_failure_delay_s=float(os.environ.get("LASEROS_LOGIN_FAILURE_DELAY_S", "1.0")),
+            max_upload_mb=int(os.environ.get("LASEROS_MAX_UPLOAD_MB", "25")),
         )
