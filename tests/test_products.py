@@ -91,6 +91,7 @@ def test_viewers_read_products_but_do_not_change_them(manager, viewer, db_query)
     product = create_product(manager)
     assert viewer.get("/products").status_code == 200
     assert viewer.get(f"/products/{product}").status_code == 200
+    assert viewer.get("/products", params={"format": "csv"}).status_code == 403  # the shop's data leaving: editors
     assert viewer.get("/products/new").status_code == 403
     assert viewer.post_form("/products/new", {"name": "x"}).status_code == 403
     assert viewer.post_form(f"/products/{product}/delete").status_code == 403

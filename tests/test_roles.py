@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tests.factories import create_client, paid_project
+from tests.test_files import PDF, dxf_bytes, upload
+from tests.test_products import create_product
 
 # Pages every PC role may read; operators get 403.
 PC_PAGES = [
@@ -34,6 +36,11 @@ PC_PAGES = [
     "/comms/drafts?format=csv",
     "/comms/drafts/{draft_id}",
     "/reports/daily",
+    "/products",
+    "/products/{product_id}",
+    "/files/{file_id}",
+    "/files/{file_id}/preview.svg",
+    "/files/{file_id}/analysis",
 ]
 # The bell's pages: every role reads them, operators included (in their phone layout).
 ALL_ROLE_PAGES = [
@@ -58,6 +65,8 @@ EDIT_PAGES = [
     "/projects/new",
     "/projects/{project_id}/edit",
     "/comms/drafts/{draft_id}/edit",
+    "/products/new",
+    "/products/{product_id}/edit",
 ]
 # Changes only admin and manager may make (the body is valid so a 303 means it went through).
 WRITES = [
@@ -74,6 +83,12 @@ WRITES = [
     ("/comms/drafts/{draft_id}/edit", {"body_text": "Your order is ready."}),
     ("/comms/drafts/{draft_id}/sent", {}),
     ("/comms/drafts/{draft_id}/delete", {}),
+    ("/products/new", {"name": "Role bracket", "unit_price": "10"}),
+    ("/products/{product_id}/edit", {"name": "Renamed bracket", "unit_price": "12", "is_active": "on"}),
+    ("/projects/{project_id}/products", {"product_id": "{product_id}", "quantity": "2"}),
+    ("/projects/{project_id}/products/{line_id}/delete", {}),
+    ("/products/{spare_product_id}/delete", {}),
+    ("/files/{file_id}/delete", {}),
     ("/projects/{fresh_id}/delete", {}),
     ("/clients/{client_id}/delete", {}),
 ]
@@ -98,7 +113,18 @@ def ids(manager, db_query):
     for status in ("In Progress", "Completed"):
         manager.post_form(f"/queue/{ready_item}/status", {"status": status})
     draft_id = db_query("SELECT id FROM outbound_drafts WHERE project_id = ?", (ready_id,))[0][0]
+    # a product on the job, a spare one, and a drawing on the job
+    product_id = create_product(manager)
+    spare_product_id = create_product(manager, "Spare")
+    manager.post_form(f"/projects/{project_id}/products", {"product_id": str(product_id), "quantity": "1"})
+    line_id = db_query("SELECT id FROM project_products")[0][0]
+    assert upload(manager, f"/projects/{project_id}/files", "part.dxf", dxf_bytes()).status_code == 303
+    file_id = db_query("SELECT id FROM stored_files")[0][0]
     return {
+        "product_id": product_id,
+        "spare_product_id": spare_product_id,
+        "line_id": line_id,
+        "file_id": file_id,
         "client_id": client_id,
         "project_id": project_id,
         "item_id": item_id,
@@ -171,6 +197,15 @@ def test_read_only_roles_cannot_change_anything(login_as, ids, role, db_query):
         response = client.post_form(path.format(**ids), data)
         assert response.status_code == 403, path
     assert db_query("SELECT count(*) FROM activity_log") == before
+
+
+@pytest.mark.parametrize(("role", "status"), [("admin", 303), ("manager", 303), ("viewer", 403), ("operator", 403)])
+def test_only_editors_upload_files(login_as, ids, role, status, db_query):
+    client = login_as(role)
+    before = db_query("SELECT count(*) FROM stored_files")[0][0]
+    for path in ("/projects/{project_id}/files", "/products/{product_id}/files"):
+        assert upload(client, path.format(**ids), "a.pdf", PDF).status_code == status, path
+    assert db_query("SELECT count(*) FROM stored_files")[0][0] == before + (2 if status == 303 else 0)
 
 
 @pytest.mark.parametrize("role", ["admin", "manager"])
