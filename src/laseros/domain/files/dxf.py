@@ -14,8 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from laseros.domain.files.fastdxf import read_flat
 from laseros.domain.files.geometry import TAU, Arc, Contour, Line, Piece, Point, Polyline, chain, point_in_polygon
 
 # $INSUNITS → millimetres per drawing unit (0 = unset: assumed mm).
@@ -326,58 +325,110 @@ def _duplicates(pieces: list[Piece], tolerance: float) -> int:
     return duplicates
 
 
+def _box(piece: Piece) -> tuple[float, float, float, float]:
+    if len(piece.segments) == 1 and isinstance(piece.segments[0], Arc) and piece.segments[0].is_full:
+        arc = piece.segments[0]
+        (cx, cy), r = arc.center, arc.radius
+        return cx - r, cy - r, cx + r, cy + r
+    return _extent([piece]) or (0.0, 0.0, 0.0, 0.0)
+
+
 def _part_area(closed: list[Contour]) -> float:
     """Outer contours minus holes (and islands in holes count again): by nesting depth."""
     if not closed:
         return 0.0
-    polygons = [c.polygon() for c in closed]
-    areas = np.array([abs(c.signed_area()) for c in closed])
-    boxes = np.array([[min(x for x, _ in p), min(y for _, y in p), max(x for x, _ in p), max(y for _, y in p)]
-                      for p in polygons])  # fmt: skip
+    areas = [abs(c.signed_area()) for c in closed]
+    boxes = []
+    for contour in closed:
+        piece_boxes = [_box(piece) for piece, _ in contour.pieces]
+        boxes.append((min(b[0] for b in piece_boxes), min(b[1] for b in piece_boxes),
+                      max(b[2] for b in piece_boxes), max(b[3] for b in piece_boxes)))  # fmt: skip
+    polygons: dict[int, list[Point]] = {}
+    # A grid over the drawing: each loop is filed in the cells its box covers, so a loop is only
+    # tested against the loops whose boxes reach its own.
+    sizes = sorted(max(b[2] - b[0], b[3] - b[1]) for b in boxes)
+    cell = max(sizes[len(sizes) // 2] * 2, 1e-9)
+    x_min, y_min = min(b[0] for b in boxes), min(b[1] for b in boxes)
+    grid: dict[tuple[int, int], list[int]] = {}
+    wide: list[int] = []
+    for i, (x0, y0, x1, y1) in enumerate(boxes):
+        cx0, cy0 = int((x0 - x_min) // cell), int((y0 - y_min) // cell)
+        cx1, cy1 = int((x1 - x_min) // cell), int((y1 - y_min) // cell)
+        if (cx1 - cx0 + 1) * (cy1 - cy0 + 1) > 400:
+            wide.append(i)
+            continue
+        for gx in range(cx0, cx1 + 1):
+            for gy in range(cy0, cy1 + 1):
+                grid.setdefault((gx, gy), []).append(i)
     total = 0.0
-    for i, polygon in enumerate(polygons):
+    for i, contour in enumerate(closed):
         x0, y0, x1, y1 = boxes[i]
-        around = np.nonzero(
-            (boxes[:, 0] <= x0) & (boxes[:, 1] <= y0) & (boxes[:, 2] >= x1) & (boxes[:, 3] >= y1) & (areas > areas[i])
-        )[0]
-        probe = polygon[0] if len(polygon) < 3 else _inner_probe(polygon)
-        depth = sum(1 for j in around if point_in_polygon(probe, polygons[j]))
+        # A point on this loop: loops of one part do not cross, so it is inside exactly the loops around it.
+        probe = contour.pieces[0][0].start
+        key = (int((probe[0] - x_min) // cell), int((probe[1] - y_min) // cell))
+        depth = 0
+        for j in (*grid.get(key, ()), *wide):
+            if j == i or areas[j] <= areas[i]:
+                continue
+            bx0, by0, bx1, by1 = boxes[j]
+            if bx0 <= x0 and by0 <= y0 and bx1 >= x1 and by1 >= y1:
+                if j not in polygons:
+                    polygons[j] = closed[j].polygon()
+                if point_in_polygon(probe, polygons[j]):
+                    depth += 1
         total += areas[i] if depth % 2 == 0 else -areas[i]
     return max(total, 0.0)
-
-
-def _inner_probe(polygon: list[Point]) -> Point:
-    # A vertex of the loop lies on it; nudge towards the centroid of the first three vertices.
-    (ax, ay), (bx, by), (cx, cy) = polygon[0], polygon[len(polygon) // 3], polygon[2 * len(polygon) // 3]
-    gx, gy = (ax + bx + cx) / 3, (ay + by + cy) / 3
-    return (ax + (gx - ax) * 1e-6, ay + (gy - ay) * 1e-6)
 
 
 @dataclass
 class Result:
     analysis: Analysis
-    doc: Any
+    doc: Any  # None when the fast reader read it
     open_ends: list[Point]  # in drawing units, for the preview
+    pieces: list[Piece] = field(default_factory=list)
+    mm_per_unit: float = 1.0
+
+
+# Files at least this large try the fast flat reader first (domain/files/fastdxf.py).
+FAST_PATH_BYTES = 256 * 1024
 
 
 def analyse(path: Path) -> Result:
     """Read and measure one DXF file (raises :class:`DxfUnreadable`)."""
-    doc, recovered = load(path)
-    insunits = doc.header.get("$INSUNITS", 0)
+    flat = None
+    try:
+        if path.stat().st_size >= FAST_PATH_BYTES:
+            flat = read_flat(path, NOT_CUT_LAYER.search)
+    except OSError as error:
+        raise DxfUnreadable(f"The file could not be opened: {error.strerror or error}.") from None
+    doc: Any = None
+    recovered = False
+    if flat is not None:
+        insunits = flat.insunits
+        collector = _Collector(1.0)
+        collector.pieces = flat.pieces
+        collector.counts = flat.counts
+        collector.ignored_layers = {layer for layer in flat.layers if NOT_CUT_LAYER.search(layer)}
+        if flat.zero_radius:
+            collector.notes.add("A zero-radius circle or arc was left out.")
+    else:
+        doc, recovered = load(path)
+        insunits = doc.header.get("$INSUNITS", 0)
     try:
         insunits = int(insunits)
     except (TypeError, ValueError):
         insunits = 0
     units, mm_per_unit = UNIT_MM.get(insunits, ("mm", 1.0))
     assumed = insunits not in UNIT_MM or insunits == 0
-    collector = _Collector(FLATTEN_MM / mm_per_unit)
-    try:
-        for entity in doc.modelspace():
-            collector.visit(entity)
-    except DxfUnreadable:
-        raise
-    except Exception as error:  # a corrupt entity table: refuse with a message, not a 500
-        raise DxfUnreadable(f"The drawing's entities could not be read ({type(error).__name__}).") from None
+    if doc is not None:
+        collector = _Collector(FLATTEN_MM / mm_per_unit)
+        try:
+            for entity in doc.modelspace():
+                collector.visit(entity)
+        except DxfUnreadable:
+            raise
+        except Exception as error:  # a corrupt entity table: refuse with a message, not a 500
+            raise DxfUnreadable(f"The drawing's entities could not be read ({type(error).__name__}).") from None
     pieces = [p for p in collector.pieces if _finite(p, MAX_COORDINATE_MM / mm_per_unit)]
     if len(pieces) < len(collector.pieces):
         collector.notes.add(
@@ -411,7 +462,7 @@ def analyse(path: Path) -> Result:
     )
     if recovered:
         analysis.notes.insert(0, "The file had errors; it was read in ezdxf's recovery mode. Check the preview.")
-    return Result(analysis, doc, open_ends)
+    return Result(analysis, doc, open_ends, pieces, mm_per_unit)
 
 
 def _finite(piece: Piece, limit: float) -> bool:
@@ -428,6 +479,8 @@ def render_svg(result: Result) -> str:
     from ezdxf.addons.drawing.config import BackgroundPolicy, ColorPolicy, Configuration
 
     doc = result.doc
+    if doc is None or len(result.pieces) > LARGE_DRAWING:
+        return outline_svg(result)
     msp = doc.modelspace()
     if result.open_ends:
         a = result.analysis
@@ -441,3 +494,32 @@ def render_svg(result: Result) -> str:
     Frontend(RenderContext(doc), backend, config=config).draw_layout(msp, finalize=True)
     page = layout.Page(0, 0, layout.Units.mm, margins=layout.Margins.all(2))
     return backend.get_string(page, settings=layout.Settings(fit_page=True))
+
+
+# Past this many cut pieces the preview is drawn from the measured geometry (ezdxf's renderer
+# would take seconds); it shows what is cut, open ends in red.
+LARGE_DRAWING = 5_000
+
+
+def outline_svg(result: Result) -> str:
+    """The cut geometry as one SVG path (y up, as drawn), open ends ringed in red."""
+    a = result.analysis
+    f = result.mm_per_unit
+    x0, y0 = a.min_x_mm / f, a.min_y_mm / f
+    w, h = max(a.width_mm / f, 1e-9), max(a.height_mm / f, 1e-9)
+    scale = 1000 / max(w, h)
+    out: list[str] = []
+    for piece in result.pieces:
+        points = piece.points(24)
+        out.append("M" + " L".join(f"{(x - x0) * scale:.1f} {(h - (y - y0)) * scale:.1f}" for x, y in points))
+    rings = "".join(
+        f'<circle cx="{(x - x0) * scale:.1f}" cy="{(h - (y - y0)) * scale:.1f}" r="12" />'
+        for x, y in result.open_ends[:200]
+    )
+    vw, vh = w * scale, h * scale
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="-10 -10 {vw + 20:.1f} {vh + 20:.1f}">'
+        f'<rect x="-10" y="-10" width="{vw + 20:.1f}" height="{vh + 20:.1f}" fill="#fff"/>'
+        f'<path d="{" ".join(out)}" fill="none" stroke="#111" stroke-width="1.5" vector-effect="non-scaling-stroke"/>'
+        f'<g fill="none" stroke="#dc2626" stroke-width="3">{rings}</g></svg>'
+    )

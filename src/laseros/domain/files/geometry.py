@@ -34,24 +34,22 @@ class Line:
         return [self.start, self.end]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Arc:
     center: Point
     radius: float
     start_angle: float  # radians
     sweep: float  # radians, signed: positive is counter-clockwise
+    start: Point = field(init=False)
+    end: Point = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.start = self.at(self.start_angle)
+        self.end = self.at(self.start_angle + self.sweep)
 
     def at(self, angle: float) -> Point:
         cx, cy = self.center
         return (cx + self.radius * math.cos(angle), cy + self.radius * math.sin(angle))
-
-    @property
-    def start(self) -> Point:
-        return self.at(self.start_angle)
-
-    @property
-    def end(self) -> Point:
-        return self.at(self.start_angle + self.sweep)
 
     @property
     def length(self) -> float:
@@ -160,6 +158,9 @@ class _Snap:
     def node(self, point: Point) -> int:
         t = self.tolerance
         cx, cy = math.floor(point[0] / t), math.floor(point[1] / t)
+        for other, node in self.cells.get((cx, cy), ()):
+            if math.dist(other, point) <= t:
+                return node
         for dx in (-1, 0, 1):
             for dy in (-1, 0, 1):
                 for other, node in self.cells.get((cx + dx, cy + dy), ()):
@@ -174,6 +175,15 @@ class _Snap:
 def chain(pieces: Sequence[Piece], tolerance: float) -> list[Contour]:
     """Join pieces end to end within ``tolerance`` into contours: closed loops and open chains."""
     snap = _Snap(tolerance)
+    contours: list[Contour] = []
+    # A piece that closes on itself (a circle, a closed polyline) is a contour of its own.
+    loose: list[Piece] = []
+    for piece in pieces:
+        if math.dist(piece.start, piece.end) <= tolerance and (len(piece.segments) > 1 or _self_closing(piece)):
+            contours.append(Contour([(piece, False)], True))
+        else:
+            loose.append(piece)
+    pieces = loose
     ends: list[tuple[int, int]] = []
     incident: dict[int, list[int]] = defaultdict(list)
     for index, piece in enumerate(pieces):
@@ -182,7 +192,6 @@ def chain(pieces: Sequence[Piece], tolerance: float) -> list[Contour]:
         incident[a].append(index)
         incident[b].append(index)
     used = [False] * len(pieces)
-    contours: list[Contour] = []
     for first in range(len(pieces)):
         if used[first]:
             continue
@@ -208,16 +217,22 @@ def chain(pieces: Sequence[Piece], tolerance: float) -> list[Contour]:
         if closed:
             contours.append(Contour(_walk(component, ends, incident, pieces), True))
         else:
-            open_points: dict[int, Point | None] = dict.fromkeys(odd)
-            points = [p for i in component for p in (pieces[i].start, pieces[i].end)]
-            marked = []
-            for point in points:
-                node = snap.node(point)
-                if node in open_points and open_points[node] is None:
-                    open_points[node] = point
-                    marked.append(point)
-            contours.append(Contour([(pieces[i], False) for i in component], not odd, marked))
+            wanted = set(odd)
+            marked: list[Point] = []
+            for index in component:
+                for node, point in zip(ends[index], (pieces[index].start, pieces[index].end), strict=True):
+                    if node in wanted:
+                        wanted.discard(node)
+                        marked.append(point)
+            contours.append(Contour([(pieces[i], False) for i in component], False, marked))
     return contours
+
+
+def _self_closing(piece: Piece) -> bool:
+    segment = piece.segments[0]
+    if isinstance(segment, Arc):
+        return segment.is_full
+    return isinstance(segment, Polyline) and len(segment.vertices) > 2
 
 
 def _walk(
