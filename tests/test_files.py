@@ -216,3 +216,18 @@ def test_the_attachment_helper_files_bytes_on_a_project(manager, project_id, db,
     assert db_query("SELECT original_name, uploaded_by FROM stored_files WHERE id = ?", (file_id,)) == [
         ("from-email.dxf", "Email in")
     ]
+
+
+def test_a_backup_archives_the_uploads_and_a_restore_puts_them_back(manager, project_id, db_query, settings):
+    from laseros.backup import backup_database, restore_uploads, uploads_archive_for
+
+    upload(manager, f"/projects/{project_id}/files", "kept.pdf", PDF)
+    [(storage,)] = db_query("SELECT storage_name FROM stored_files")
+    written = backup_database(settings)
+    archive = uploads_archive_for(written)
+    assert archive.exists()
+    (settings.uploads_dir / storage).unlink()
+    aside = restore_uploads(settings, archive)
+    assert (settings.uploads_dir / storage).read_bytes() == PDF
+    assert aside is not None and aside.exists()  # the folder it replaced is kept, not deleted
+    assert manager.get(f"/files/{db_query('SELECT id FROM stored_files')[0][0]}").content == PDF

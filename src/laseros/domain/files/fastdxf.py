@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,11 +30,14 @@ class FlatDrawing:
     zero_radius: int = 0
 
 
+LayerTest = Callable[[str], object]
+
+
 class _Fallback(Exception):
     pass
 
 
-def read_flat(path: Path, is_not_cut_layer) -> FlatDrawing | None:  # type: ignore[no-untyped-def]
+def read_flat(path: Path, is_not_cut_layer: LayerTest) -> FlatDrawing | None:
     """The flat drawing, or None when the file needs ezdxf (see the module docstring)."""
     data = path.read_bytes()
     if data.startswith(b"AutoCAD Binary DXF"):
@@ -45,7 +49,7 @@ def read_flat(path: Path, is_not_cut_layer) -> FlatDrawing | None:  # type: igno
         return None
 
 
-def _parse(lines: list[str], is_not_cut_layer) -> FlatDrawing:  # type: ignore[no-untyped-def]
+def _parse(lines: list[str], is_not_cut_layer: LayerTest) -> FlatDrawing:
     n = len(lines) - 1
     i = 0
     insunits = 0
@@ -82,7 +86,9 @@ def _parse(lines: list[str], is_not_cut_layer) -> FlatDrawing:  # type: ignore[n
     return drawing
 
 
-def _entity(kind: str, lines: list[str], start: int, stop: int, drawing: FlatDrawing, is_not_cut_layer) -> None:  # type: ignore[no-untyped-def]
+def _entity(
+    kind: str, lines: list[str], start: int, stop: int, drawing: FlatDrawing, is_not_cut_layer: LayerTest
+) -> None:
     if kind in NEEDS_EZDXF:
         raise _Fallback
     drawing.counts[kind] += 1
