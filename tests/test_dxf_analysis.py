@@ -239,3 +239,26 @@ def test_fifty_thousand_entities_are_read_by_the_fast_reader(tmp_path):
     # CPU time, not wall time: the CI box is shared. The 2 s target is measured in benchmarks/bench_dxf.py;
     # this catches a return to the seconds-long full-document read.
     assert cpu < 6.0, cpu
+
+
+def test_the_fast_reader_and_ezdxf_agree(tmp_path, monkeypatch):
+    doc = ezdxf.new(units=4)
+    msp = doc.modelspace()
+    for i in range(1_500):
+        x, y = (i % 50) * 40.0, (i // 50) * 40.0
+        msp.add_lwpolyline([(x, y, 0), (x + 30, y, B), (x + 30, y + 30, 0), (x, y + 30, 0)], format="xyb", close=True)
+        msp.add_circle((x + 12, y + 12), 4)
+        msp.add_arc((x + 35, y + 5), 3, 0, 90)
+        msp.add_text("ID", dxfattribs={"layer": "ENGRAVE"})
+    path = tmp_path / "flat.dxf"
+    doc.saveas(path)
+    assert path.stat().st_size >= dxf.FAST_PATH_BYTES
+    fast = dxf.analyse(path)
+    assert fast.doc is None  # the fast reader read it
+    monkeypatch.setattr(dxf, "FAST_PATH_BYTES", 10**12)
+    full = dxf.analyse(path)
+    assert full.doc is not None
+    for name in ("cut_length_mm", "area_mm2", "width_mm", "height_mm", "pierces", "open_contours", "ignored_layers"):
+        assert getattr(fast.analysis, name) == pytest.approx(getattr(full.analysis, name)), name
+    assert fast.analysis.entity_counts == full.analysis.entity_counts
+    assert "<svg" in dxf.render_svg(fast)
