@@ -231,3 +231,22 @@ def test_a_backup_archives_the_uploads_and_a_restore_puts_them_back(manager, pro
     assert (settings.uploads_dir / storage).read_bytes() == PDF
     assert aside is not None and aside.exists()  # the folder it replaced is kept, not deleted
     assert manager.get(f"/files/{db_query('SELECT id FROM stored_files')[0][0]}").content == PDF
+
+
+def test_an_analysis_past_its_time_limit_is_refused_not_hung(manager, project_id, db_query, settings, monkeypatch):
+    import time
+
+    from laseros.domain.files import dxf, services
+
+    def slow(path):  # type: ignore[no-untyped-def]
+        time.sleep(3)
+        raise AssertionError("not reached in time")
+
+    monkeypatch.setattr(services, "ANALYSIS_SECONDS", 0.5)
+    monkeypatch.setattr(dxf, "analyse", slow)
+    started = time.perf_counter()
+    response = upload(manager, f"/projects/{project_id}/files", "slow.dxf", dxf_bytes())
+    assert time.perf_counter() - started < 2.5
+    assert response.status_code == 422 and "longer than 0.5 s" in response.text
+    assert db_query("SELECT count(*) FROM stored_files") == [(0,)]
+    assert stored_names(settings) == set()

@@ -96,3 +96,26 @@ def test_viewers_read_products_but_do_not_change_them(manager, viewer, db_query)
     assert viewer.post_form("/products/new", {"name": "x"}).status_code == 403
     assert viewer.post_form(f"/products/{product}/delete").status_code == 403
     assert db_query("SELECT count(*) FROM products") == [(1,)]
+
+
+def test_skus_stay_unique_when_two_offices_create_at_once(settings, db_query):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.support import browser
+
+    offices = [browser(settings), browser(settings)]  # two app instances: two writers on one database
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            statuses = list(
+                pool.map(
+                    lambda n: (
+                        offices[n % 2].post_form("/products/new", {"name": f"Rush {n}", "unit_price": "1"}).status_code
+                    ),
+                    range(10),
+                )
+            )
+    finally:
+        for office in offices:
+            office.__exit__(None, None, None)
+    assert statuses == [303] * 10
+    assert sorted(row[0] for row in db_query("SELECT sku FROM products")) == [f"SKU-{n:04d}" for n in range(1, 11)]
