@@ -250,3 +250,33 @@ def test_an_analysis_past_its_time_limit_is_refused_not_hung(manager, project_id
     assert response.status_code == 422 and "longer than 0.5 s" in response.text
     assert db_query("SELECT count(*) FROM stored_files") == [(0,)]
     assert stored_names(settings) == set()
+
+
+@pytest.mark.parametrize(
+    ("sent", "kept"),
+    [
+        ("Plaat ø 3mm.pdf", "Plaat ø 3mm.pdf"),
+        ('..\\..\\evil"\r\nX-Bad: 1.pdf', "evilX-Bad: 1.pdf"),
+        ("/etc/passwd.pdf", "passwd.pdf"),
+    ],
+)
+def test_hostile_or_foreign_file_names_are_kept_safely(manager, project_id, db_query, settings, sent, kept):
+    assert upload(manager, f"/projects/{project_id}/files", sent, PDF).status_code == 303
+    [(file_id, name, storage)] = db_query("SELECT id, original_name, storage_name FROM stored_files")
+    assert name == kept
+    assert (settings.uploads_dir / storage).is_file() and "/" not in storage and ".." not in storage
+    response = manager.get(f"/files/{file_id}")
+    assert response.status_code == 200 and "x-bad" not in response.headers
+
+
+def test_a_malformed_multipart_body_is_422_not_500(manager, project_id, db_query, settings):
+    headers = {"x-csrftoken": manager.csrf(), "content-type": "multipart/form-data; boundary=B"}
+    many = (
+        b"".join(b'--B\r\nContent-Disposition: form-data; name="f%d"\r\n\r\nx\r\n' % n for n in range(40))
+        + b"--B--\r\n"
+    )
+    for body in (b"--B\r\nno headers end", many, b"not multipart at all"):
+        response = manager.post(f"/projects/{project_id}/files", content=body, headers=headers, follow_redirects=False)
+        assert response.status_code == 422, (body[:30], response.status_code)
+    assert db_query("SELECT count(*) FROM stored_files") == [(0,)]
+    assert stored_names(settings) == set()

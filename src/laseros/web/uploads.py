@@ -14,8 +14,8 @@ from litestar import Request
 from litestar.exceptions import PermissionDeniedException
 from litestar.middleware.csrf import CSRFMiddleware
 from multipart import (  # type: ignore[import-untyped]  # multipart ships no type information
+    MultipartError,
     MultipartSegment,
-    ParserError,
     PushMultipartParser,
     parse_options_header,
 )
@@ -90,7 +90,7 @@ async def receive_file(request: Request, staging: Path, max_bytes: int, field: s
                         field_value.extend(part)
                 if parser.closed:
                     break
-    except ParserError:
+    except MultipartError:
         _discard(staging)
         raise InvalidInput({"file": "The upload was cut off or malformed; try again."}) from None
     except BaseException:
