@@ -3,32 +3,12 @@ downloaded as attachments, previewed, and removed from disk only after the commi
 
 from __future__ import annotations
 
-import io
 import math
 
-import ezdxf
 import pytest
 
-from tests.factories import create_client, create_project, paid_project
+from tests.factories import PDF, PNG, create_client, create_product, create_project, dxf_bytes, paid_project, upload
 from tests.support import browser, make_settings
-from tests.test_products import create_product
-
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 40
-PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-
-
-def dxf_bytes(radius: float = 10, units: int = 4) -> bytes:
-    doc = ezdxf.new(units=units)
-    doc.modelspace().add_circle((0, 0), radius)
-    doc.modelspace().add_lwpolyline([(-20, -20), (20, -20), (20, 20), (-20, 20)], close=True)
-    stream = io.StringIO()
-    doc.write(stream)
-    return stream.getvalue().encode()
-
-
-def upload(client, url: str, name: str, content: bytes, **kwargs):  # type: ignore[no-untyped-def]
-    headers = {"x-csrftoken": client.csrf()}
-    return client.post(url, files={"file": (name, content)}, headers=headers, follow_redirects=False, **kwargs)
 
 
 def stored_names(settings) -> set[str]:  # type: ignore[no-untyped-def]

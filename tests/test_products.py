@@ -2,14 +2,7 @@
 
 from __future__ import annotations
 
-from tests.factories import create_client, create_project, results
-
-
-def create_product(client, name: str = "Gate bracket", **fields: str) -> int:  # type: ignore[no-untyped-def]
-    data = {"name": name, "unit_price": "125.50", "material_type": "Mild Steel", "thickness_mm": "3", "is_active": "on"}
-    response = client.post_form("/products/new", {**data, **fields})
-    assert response.status_code == 303, response.text
-    return int(response.headers["location"].rsplit("/", 1)[-1])
+from tests.factories import create_client, create_product, create_project, results
 
 
 def test_creating_products_gives_them_the_next_sku(manager, db_query):

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.factories import create_client, paid_project
-from tests.test_files import PDF, dxf_bytes, upload
-from tests.test_products import create_product
+from tests.factories import PDF, create_client, create_product, dxf_bytes, paid_project, upload
 
 # Pages every PC role may read; operators get 403.
 PC_PAGES = [

@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_MAX_UPLOAD_MB = 25
 # An analysis that takes longer is refused (the worker thread is left to finish on its own).
-ANALYSIS_SECONDS = 20.0
+ANALYSIS_SECONDS = 30.0
 INCOMING = ".incoming"
 
 
