@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from tests.factories import create_client, create_product, create_project, results
 
 
@@ -112,3 +114,20 @@ def test_skus_stay_unique_when_two_offices_create_at_once(settings, db_query):
             office.__exit__(None, None, None)
     assert statuses == [303] * 10
     assert sorted(row[0] for row in db_query("SELECT sku FROM products")) == [f"SKU-{n:04d}" for n in range(1, 11)]
+
+
+def test_the_forms_show_the_lists_and_the_active_flag(manager):
+    blank = manager.get("/products/new")
+    assert blank.status_code == 200 and "Mild Steel" in blank.text and "3.0" in blank.text
+    product = create_product(manager, is_active="")
+    edit = manager.get(f"/products/{product}/edit")
+    assert edit.status_code == 200 and 'value="Gate bracket"' in edit.text
+    checkbox = re.search(r'<input type="checkbox" name="is_active"[^>]*>', edit.text)
+    assert checkbox is not None and "checked" not in checkbox.group(0)
+    ticked = re.search(r'<input type="checkbox" name="is_active"[^>]*>', blank.text)
+    assert ticked is not None and "checked" in ticked.group(0)  # new products start active
+    detail = manager.get(f"/products/{product}")
+    assert "Inactive" in detail.text
+    # An inactive product is not offered on a project.
+    project = create_project(manager, create_client(manager))
+    assert "SKU-0001" not in manager.get(f"/projects/{project}").text.split('id="add-product"')[-1]
