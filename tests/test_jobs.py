@@ -201,7 +201,9 @@ def wait_for_heartbeat(client: redis.Redis, ns: str, proc: Proc | None = None, t
 
 
 def test_one_task_list_names_the_four_jobs():
-    assert list(JOBS) == ["daily-report", "evaluate-notifications", "check-low-stock", "prune-login-log"]
+    assert list(JOBS) == [
+        "daily-report", "evaluate-notifications", "check-low-stock", "prune-login-log", "send-email",
+    ]  # fmt: skip
     assert [task.__qualname__ for task in TASKS] == [
         "daily_report",
         "evaluate_notifications",

@@ -76,6 +76,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             notifications.NotificationController,
             reports.DailyReportController,
             comms.DraftController,
+            comms.CommsController,
             admin.AdminController,
             logins.LoginLogController,
             create_static_files_router(path="/static", directories=[STATIC_DIR], send_as_attachment=False),
@@ -120,6 +121,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "auth_service": Provide(deps.provide_auth_service, sync_to_thread=False),
             "notifications": Provide(deps.provide_notifications, sync_to_thread=False),
             "drafts": Provide(deps.provide_drafts, sync_to_thread=False),
+            "comms": Provide(deps.provide_comms, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]  # each handler takes its own exception class
         state=State(

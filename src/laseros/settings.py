@@ -28,6 +28,10 @@ def _secret_key(data_dir: Path) -> str:
     return key
 
 
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes")
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
@@ -50,6 +54,21 @@ class Settings:
     trusted_proxies: str = ""
     # A refused sign-in answers after this many seconds (a throttle for password guessing; tests use 0).
     login_failure_delay_s: float = 1.0
+    # Outgoing mail (docs/communications.md). No host: ``laseros serve`` starts the embedded outbox
+    # (an SMTP server on loopback keeping each message in <data folder>/outbox/).
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_from: str = ""
+    smtp_starttls: bool = True
+    smtp_ssl: bool = False
+    # Seconds before the 2nd and 3rd try of a failed send (tests use 0).
+    smtp_retry_delay_s: float = 20.0
+    # POST /webhooks/email is on only with a secret (the HMAC-SHA256 key of X-LaserOS-Signature).
+    webhook_secret: str = ""
+    # The optional inbound SMTP listener's port (0: off).
+    inbound_smtp_port: int = 0
 
     @property
     def is_sqlite(self) -> bool:
@@ -73,4 +92,14 @@ class Settings:
             debug=os.environ.get("LASEROS_DEBUG", "") == "1",
             trusted_proxies=os.environ.get("LASEROS_TRUSTED_PROXIES", "").strip(),
             login_failure_delay_s=float(os.environ.get("LASEROS_LOGIN_FAILURE_DELAY_S", "1.0")),
+            smtp_host=os.environ.get("LASEROS_SMTP_HOST", "").strip(),
+            smtp_port=int(os.environ.get("LASEROS_SMTP_PORT") or (465 if _flag("LASEROS_SMTP_SSL") else 587)),
+            smtp_username=os.environ.get("LASEROS_SMTP_USERNAME", ""),
+            smtp_password=os.environ.get("LASEROS_SMTP_PASSWORD", ""),
+            smtp_from=os.environ.get("LASEROS_SMTP_FROM", "").strip(),
+            smtp_starttls=os.environ.get("LASEROS_SMTP_STARTTLS", "1").strip().lower() not in ("0", "false", "no"),
+            smtp_ssl=_flag("LASEROS_SMTP_SSL"),
+            smtp_retry_delay_s=float(os.environ.get("LASEROS_SMTP_RETRY_DELAY_S", "20")),
+            webhook_secret=os.environ.get("LASEROS_WEBHOOK_SECRET", ""),
+            inbound_smtp_port=int(os.environ.get("LASEROS_INBOUND_SMTP_PORT") or 0),
         )

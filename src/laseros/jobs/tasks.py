@@ -123,6 +123,20 @@ async def prune_login_log(ctx: Context) -> dict[str, Any]:
     return {"removed": removed, "kept_days": days}
 
 
+async def send_email(ctx: Context, *, communication_id: int) -> dict[str, Any]:
+    """Send one queued email (a Communication left Pending by the action that asked for it).
+
+    Three tries with back-off inside the job; the row ends Sent, or Failed with the server's answer.
+    """
+    from laseros.domain.comms.services import deliver
+
+    services = _services(ctx)
+    async with _alive(ctx):
+        status = await deliver(services.db, services.settings, communication_id)
+    log.info("send-email: communication %s %s", communication_id, status)
+    return {"communication_id": communication_id, "status": status}
+
+
 def _counts(result: Any) -> str:
     return ", ".join(f"{name} {value}" for name, value in asdict(result).items())
 
@@ -134,6 +148,7 @@ JOBS: dict[str, Task] = {
     "evaluate-notifications": evaluate_notifications,
     "check-low-stock": check_low_stock,
     "prune-login-log": prune_login_log,
+    "send-email": send_email,
 }
 TASKS: list[Task] = list(JOBS.values())
 

@@ -11,6 +11,7 @@ from litestar.di import NamedDependency
 from laseros.db import Database, UnitOfWork
 from laseros.domain.admin.services import AuthService
 from laseros.domain.clients.services import ClientService
+from laseros.domain.comms.services import CommsService
 from laseros.domain.inventory.services import InventoryService
 from laseros.domain.kernel.actor import Actor
 from laseros.domain.kernel.settings import SettingsService
@@ -51,6 +52,7 @@ ShopSettings = NamedDependency[SettingsService]
 Auth = NamedDependency[AuthService]
 Notifications = NamedDependency[NotificationService]
 Drafts = NamedDependency[DraftService]
+Comms = NamedDependency[CommsService]
 
 
 async def provide_db_session(state: State, request: Request) -> AsyncIterator[UnitOfWork]:
@@ -140,6 +142,10 @@ def provide_auth_service(db_session: DbSession, state: State) -> AuthService:
 
 def provide_drafts(db_session: DbSession, actor: CurrentActor) -> DraftService:
     return DraftService(db_session, actor)
+
+
+def provide_comms(db_session: DbSession, actor: CurrentActor) -> CommsService:
+    return CommsService(db_session, actor)
 
 
 def provide_notifications(db_session: DbSession, actor: CurrentActor) -> NotificationService:

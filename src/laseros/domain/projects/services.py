@@ -12,6 +12,7 @@ from sqlalchemy.orm import selectinload
 
 from laseros.db import UnitOfWork, action
 from laseros.domain.clients.models import Client
+from laseros.domain.comms.services import queue_pop_confirmation
 from laseros.domain.inventory.stock import shortfall, stock_is_available
 from laseros.domain.kernel.activity import record_activity
 from laseros.domain.kernel.actor import Actor
@@ -267,5 +268,7 @@ class ProjectService:
         in_stock = await stock_is_available(self.session, project, item)
         target = Stage.QUEUED if in_stock else Stage.WAITING_MATERIAL
         await set_stage(self.session, project, target, self.actor, "POP received", today=today)
+        # The client's confirmation email, queued in this transaction and sent after it commits.
+        await queue_pop_confirmation(self.session, self.actor, project)
         await self.session.commit()
         return project
