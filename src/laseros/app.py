@@ -77,6 +77,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             reports.DailyReportController,
             comms.DraftController,
             comms.CommsController,
+            comms.TemplateController,
             admin.AdminController,
             logins.LoginLogController,
             create_static_files_router(path="/static", directories=[STATIC_DIR], send_as_attachment=False),
@@ -122,6 +123,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "notifications": Provide(deps.provide_notifications, sync_to_thread=False),
             "drafts": Provide(deps.provide_drafts, sync_to_thread=False),
             "comms": Provide(deps.provide_comms, sync_to_thread=False),
+            "templates": Provide(deps.provide_templates, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]  # each handler takes its own exception class
         state=State(

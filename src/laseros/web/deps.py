@@ -12,6 +12,7 @@ from laseros.db import Database, UnitOfWork
 from laseros.domain.admin.services import AuthService
 from laseros.domain.clients.services import ClientService
 from laseros.domain.comms.services import CommsService
+from laseros.domain.comms.templates import TemplateService
 from laseros.domain.inventory.services import InventoryService
 from laseros.domain.kernel.actor import Actor
 from laseros.domain.kernel.settings import SettingsService
@@ -53,6 +54,7 @@ Auth = NamedDependency[AuthService]
 Notifications = NamedDependency[NotificationService]
 Drafts = NamedDependency[DraftService]
 Comms = NamedDependency[CommsService]
+MessageTemplates = NamedDependency[TemplateService]
 
 
 async def provide_db_session(state: State, request: Request) -> AsyncIterator[UnitOfWork]:
@@ -146,6 +148,10 @@ def provide_drafts(db_session: DbSession, actor: CurrentActor) -> DraftService:
 
 def provide_comms(db_session: DbSession, actor: CurrentActor) -> CommsService:
     return CommsService(db_session, actor)
+
+
+def provide_templates(db_session: DbSession, actor: CurrentActor) -> TemplateService:
+    return TemplateService(db_session, actor)
 
 
 def provide_notifications(db_session: DbSession, actor: CurrentActor) -> NotificationService:

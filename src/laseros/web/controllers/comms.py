@@ -17,7 +17,9 @@ from laseros.domain.admin.roles import Permission
 from laseros.domain.comms import mail, outbox
 from laseros.domain.comms.models import Channel, CommStatus, Direction
 from laseros.domain.comms.services import CommFilters, parse_log, parse_send
+from laseros.domain.comms.templates import TemplateInput, TemplateService
 from laseros.domain.kernel.errors import Conflict, InvalidInput
+from laseros.domain.kernel.message_templates import PLACEHOLDERS
 from laseros.domain.notifications.drafts import (
     DEFAULT_VIEW,
     DRAFT_VIEWS,
@@ -25,7 +27,7 @@ from laseros.domain.notifications.drafts import (
     DraftService,
     check_editable,
 )
-from laseros.web.deps import AppSettings, Calendar, Comms, Db, Drafts, PageSize
+from laseros.web.deps import AppSettings, Calendar, Comms, Db, Drafts, MessageTemplates, PageSize
 from laseros.web.export import csv_export
 from laseros.web.forms import FormState, filter_date, filter_id, form_values
 from laseros.web.guards import requires, unsafe_methods_require
@@ -337,3 +339,78 @@ class CommsController(Controller):
             "local_outbox": mail.uses_outbox(app_settings),
         }
         return await render(request, "comms/send.html", context, status_code=status_code)
+
+
+# -- message templates ------------------------------------------------------------------------------
+
+
+class TemplateController(Controller):
+    path = "/comms/templates"
+    guards = [requires(Permission.PC_VIEW), unsafe_methods_require(Permission.SETTINGS_EDIT)]
+
+    @get("/")
+    async def index(self, request: Request, templates: MessageTemplates) -> Page:
+        return await render(request, "comms/templates.html", {"templates": await templates.list()})
+
+    @get("/new", guards=[requires(Permission.SETTINGS_EDIT)])
+    async def new_form(self, request: Request, templates: MessageTemplates) -> Page:
+        form = FormState({"channel": Channel.EMAIL.value, "is_active": "1"})
+        return await self._form(request, templates, form, None)
+
+    @post("/new")
+    async def create(self, request: Request, templates: MessageTemplates) -> Response[Any]:
+        values = await form_values(request)
+        try:
+            template = await templates.create(TemplateInput.parse(values))
+        except InvalidInput as bad:
+            return await self._form(request, templates, FormState(values, bad.errors), None, status_code=422)
+        return redirect(request, f"/comms/templates/{template.id}/edit", f"Template “{template.name}” created.")
+
+    @get("/{template_id:int}/edit", guards=[requires(Permission.SETTINGS_EDIT)])
+    async def edit_form(
+        self, request: Request, template_id: FromPath[int], templates: MessageTemplates, project_id: FromQuery[str] = ""
+    ) -> Page:
+        template = await templates.get(template_id)
+        values = {name: getattr(template, name) for name in TemplateInput.__dataclass_fields__}
+        values["is_active"] = "1" if template.is_active else ""
+        preview = await templates.preview(template, filter_id(project_id))
+        return await self._form(request, templates, FormState(values), template, preview=preview)
+
+    @post("/{template_id:int}/edit")
+    async def update(self, request: Request, template_id: FromPath[int], templates: MessageTemplates) -> Response[Any]:
+        values = await form_values(request)
+        try:
+            template = await templates.update(template_id, TemplateInput.parse(values))
+        except InvalidInput as bad:
+            template = await templates.get(template_id)
+            return await self._form(request, templates, FormState(values, bad.errors), template, status_code=422)
+        return redirect(request, f"/comms/templates/{template.id}/edit", f"Template “{template.name}” saved.")
+
+    @post("/{template_id:int}/activate")
+    async def activate(
+        self, request: Request, template_id: FromPath[int], templates: MessageTemplates
+    ) -> Response[Any]:
+        active = (await form_values(request)).get("active", "1") != "0"
+        template = await templates.set_active(template_id, active)
+        state = "active" if template.is_active else "switched off"
+        return redirect(request, "/comms/templates", f"Template “{template.name}” is {state}.")
+
+    @staticmethod
+    async def _form(
+        request: Request,
+        templates: TemplateService,
+        form: FormState,
+        template: Any,
+        *,
+        preview: Any = None,
+        status_code: int = 200,
+    ) -> Page:
+        context = {
+            "form": form,
+            "template": template,
+            "preview": preview,
+            "channels": CHANNEL_CHOICES,
+            "placeholders": PLACEHOLDERS,
+            "project_choices": [(p.id, p.project_code + " " + p.name) for p in await templates.projects()],
+        }
+        return await render(request, "comms/template_form.html", context, status_code=status_code)
