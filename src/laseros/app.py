@@ -37,6 +37,7 @@ from laseros.web.controllers import (
     queue,
     reports,
     runs,
+    webhooks,
 )
 from laseros.web.errors import EXCEPTION_HANDLERS
 
@@ -78,6 +79,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             comms.DraftController,
             comms.CommsController,
             comms.TemplateController,
+            comms.InboxController,
+            webhooks.email_webhook,
             admin.AdminController,
             logins.LoginLogController,
             create_static_files_router(path="/static", directories=[STATIC_DIR], send_as_attachment=False),
@@ -124,6 +127,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "drafts": Provide(deps.provide_drafts, sync_to_thread=False),
             "comms": Provide(deps.provide_comms, sync_to_thread=False),
             "templates": Provide(deps.provide_templates, sync_to_thread=False),
+            "inbound": Provide(deps.provide_inbound, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]  # each handler takes its own exception class
         state=State(

@@ -11,6 +11,7 @@ from litestar.di import NamedDependency
 from laseros.db import Database, UnitOfWork
 from laseros.domain.admin.services import AuthService
 from laseros.domain.clients.services import ClientService
+from laseros.domain.comms.inbound import InboundMail
 from laseros.domain.comms.services import CommsService
 from laseros.domain.comms.templates import TemplateService
 from laseros.domain.inventory.services import InventoryService
@@ -55,6 +56,7 @@ Notifications = NamedDependency[NotificationService]
 Drafts = NamedDependency[DraftService]
 Comms = NamedDependency[CommsService]
 MessageTemplates = NamedDependency[TemplateService]
+Inbound = NamedDependency[InboundMail]
 
 
 async def provide_db_session(state: State, request: Request) -> AsyncIterator[UnitOfWork]:
@@ -152,6 +154,10 @@ def provide_comms(db_session: DbSession, actor: CurrentActor) -> CommsService:
 
 def provide_templates(db_session: DbSession, actor: CurrentActor) -> TemplateService:
     return TemplateService(db_session, actor)
+
+
+def provide_inbound(state: State, db_session: DbSession, actor: CurrentActor, calendar: Calendar) -> InboundMail:
+    return InboundMail(db_session, actor, calendar, state.settings.data_dir)
 
 
 def provide_notifications(db_session: DbSession, actor: CurrentActor) -> NotificationService:

@@ -27,7 +27,7 @@ from laseros.domain.notifications.drafts import (
     DraftService,
     check_editable,
 )
-from laseros.web.deps import AppSettings, Calendar, Comms, Db, Drafts, MessageTemplates, PageSize
+from laseros.web.deps import AppSettings, Calendar, Comms, Db, Drafts, Inbound, MessageTemplates, PageSize
 from laseros.web.export import csv_export
 from laseros.web.forms import FormState, filter_date, filter_id, form_values
 from laseros.web.guards import requires, unsafe_methods_require
@@ -414,3 +414,43 @@ class TemplateController(Controller):
             "project_choices": [(p.id, p.project_code + " " + p.name) for p in await templates.projects()],
         }
         return await render(request, "comms/template_form.html", context, status_code=status_code)
+
+
+# -- the inbox: email from unknown senders ------------------------------------------------------------
+
+
+class InboxController(Controller):
+    path = "/comms/inbox"
+    guards = [requires(Permission.PC_VIEW), unsafe_methods_require(Permission.COMMS_SEND)]
+
+    @get("/")
+    async def index(self, request: Request, inbound: Inbound, comms: Comms) -> Page:
+        context = {
+            "items": await inbound.inbox(),
+            "client_choices": [(c.id, c.name) for c in await comms.clients()],
+            "form": FormState(),
+        }
+        return await render(request, "comms/inbox.html", context)
+
+    @post("/{comm_id:int}/link")
+    async def link(self, request: Request, comm_id: FromPath[int], inbound: Inbound) -> Response[Any]:
+        values = await form_values(request)
+        make_project = values.get("make_project", "") == "1"
+        try:
+            comm = await inbound.link_to_client(
+                comm_id, filter_id(values.get("client_id", "")), make_project=make_project
+            )
+        except InvalidInput as bad:
+            return redirect(request, "/comms/inbox", " ".join(bad.errors.values()), level="error")
+        except Conflict as refused:
+            return redirect(request, "/comms/inbox", str(refused), level="error")
+        message = "Linked to the client" + (" and a new request project made." if make_project else ".")
+        return redirect(request, f"/comms/{comm.id}", message)
+
+    @post("/{comm_id:int}/discard")
+    async def discard(self, request: Request, comm_id: FromPath[int], inbound: Inbound) -> Response[Any]:
+        try:
+            await inbound.discard(comm_id)
+        except Conflict as refused:
+            return redirect(request, "/comms/inbox", str(refused), level="error")
+        return redirect(request, "/comms/inbox", "Discarded.")
