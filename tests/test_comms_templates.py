@@ -1,4 +1,4 @@
-"""Message templates at /comms/templates: list, new, edit, (de)activate, preview; broken ones refused beside the field."""
+"""Message templates at /comms/templates: list, new, edit, (de)activate, preview; broken ones refused."""
 
 from __future__ import annotations
 
@@ -32,8 +32,8 @@ def test_an_admin_creates_edits_and_switches_off_a_template(admin, db_query):
     assert response.status_code == 303
     template_id = int(response.headers["location"].split("/")[3])
     assert db_query(TEMPLATES_SQL)[-1] == (
-        "Quote reminder", "About {{project_code}}", "Hi {{client_name}}, any news on {{project_name}}? — {{company_name}}",
-        "email", 1,
+        "Quote reminder", "About {{project_code}}",
+        "Hi {{client_name}}, any news on {{project_name}}? — {{company_name}}", "email", 1,
     )  # fmt: skip
     response = admin.post_form(f"/comms/templates/{template_id}/edit", _form(name="Quote nudge", is_active=""))
     assert response.status_code == 303

@@ -27,7 +27,8 @@ def hook(settings) -> Iterator[ShopClient]:
 
 
 def email(
-    *, sender: str = "johan@karoo.example", subject: str = "Hello", body: str = "Hi there", message_id: str = "<m1@karoo.example>",
+    *, sender: str = "johan@karoo.example", subject: str = "Hello", body: str = "Hi there",
+    message_id: str = "<m1@karoo.example>",
     headers: dict[str, str] | None = None, attachments: list[tuple[str, str, bytes]] = (),  # type: ignore[assignment]
 ) -> bytes:  # fmt: skip
     message = EmailMessage()
@@ -142,8 +143,8 @@ def test_a_proof_of_payment_raises_a_pop_candidate_and_never_marks_pop(manager, 
     _client_id, project_id, code = _project(manager, db_query)
     raw = email(subject=f"Payment for {code}", attachments=[("POP-Karoo.pdf", "application/pdf", b"%PDF-1.4 proof")])
     assert post(hook, raw).status_code == 200
-    [(notif_type, message, notif_project)] = db_query(
-        "SELECT notif_type, message, project_id FROM notifications WHERE closed_at IS NULL AND notif_type = 'pop_candidate'"
+    [(message, notif_project)] = db_query(
+        "SELECT message, project_id FROM notifications WHERE closed_at IS NULL AND notif_type = 'pop_candidate'"
     )
     assert notif_project == project_id and message.startswith(f"Confirm POP for {code}") and "POP-Karoo.pdf" in message
     assert db_query("SELECT pop_received, stage FROM projects WHERE id = ?", (project_id,)) == [(0, "request")]
