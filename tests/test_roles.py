@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.factories import create_client, paid_project
+from tests.support import sql
 
 # Pages every PC role may read; operators get 403.
 PC_PAGES = [
@@ -33,6 +34,13 @@ PC_PAGES = [
     "/comms/drafts?status=all",
     "/comms/drafts?format=csv",
     "/comms/drafts/{draft_id}",
+    "/comms",
+    "/comms?channel=email&status=pending",
+    "/comms/{comm_id}",
+    "/comms/panel?client_id={client_id}",
+    "/comms/panel?project_id={project_id}",
+    "/comms/templates",
+    "/comms/inbox",
     "/reports/daily",
 ]
 # The bell's pages: every role reads them, operators included (in their phone layout).
@@ -50,6 +58,8 @@ ADMIN_PAGES = [
     "/operators/new",
     "/operators/extra/new",
     "/admin/settings",
+    "/comms/templates/new",
+    "/comms/templates/{template_id}/edit",
 ]
 # Pages only editors may open.
 EDIT_PAGES = [
@@ -58,6 +68,8 @@ EDIT_PAGES = [
     "/projects/new",
     "/projects/{project_id}/edit",
     "/comms/drafts/{draft_id}/edit",
+    "/comms/send",
+    "/comms/send?client_id={client_id}",
 ]
 # Changes only admin and manager may make (the body is valid so a 303 means it went through).
 WRITES = [
@@ -74,13 +86,19 @@ WRITES = [
     ("/comms/drafts/{draft_id}/edit", {"body_text": "Your order is ready."}),
     ("/comms/drafts/{draft_id}/sent", {}),
     ("/comms/drafts/{draft_id}/delete", {}),
+    ("/comms/drafts/{draft_id}/email", {"recipient": "a@example.com", "subject": "Ready", "body_text": "Hi"}),
+    ("/comms/send", {"client_id": "{client_id}", "recipient": "a@example.com", "subject": "Hi", "body": "Hello"}),
+    ("/comms/log", {"channel": "phone", "direction": "out", "client_id": "{client_id}", "body": "Called about it"}),
+    ("/comms/{comm_id}/retry", {}),
+    ("/comms/inbox/{inbox_id}/link", {"client_id": "{client_id}"}),
+    ("/comms/inbox/{inbox_id}/discard", {}),
     ("/projects/{fresh_id}/delete", {}),
     ("/clients/{client_id}/delete", {}),
 ]
 
 
 @pytest.fixture
-def ids(manager, db_query):
+def ids(manager, db_query, settings):
     client_id = create_client(manager)
     project_id = paid_project(manager, client_id)
     fresh_id = paid_project(manager, client_id)
@@ -98,7 +116,20 @@ def ids(manager, db_query):
     for status in ("In Progress", "Completed"):
         manager.post_form(f"/queue/{ready_item}/status", {"status": status})
     draft_id = db_query("SELECT id FROM outbound_drafts WHERE project_id = ?", (ready_id,))[0][0]
+    comm_id = db_query("SELECT id FROM communications ORDER BY id")[0][0]  # a POP confirmation
+    template_id = db_query("SELECT id FROM message_templates ORDER BY id")[0][0]
+    columns = "channel, direction, status, kind, subject, body, recipient, sender, in_reply_to, attempts, error"
+    at = "2026-01-01 08:00:00.000000"
+    sql(
+        settings,
+        f"INSERT INTO communications ({columns}, triage, created_at, updated_at) VALUES ('email', 'in', 'received',"
+        f" 'inbound', 'Hello', 'A stranger writes', '', 'x@stranger.example', '', 0, '', 'inbox', '{at}', '{at}')",
+    )
+    inbox_id = db_query("SELECT id FROM communications WHERE triage = 'inbox'")[0][0]
     return {
+        "comm_id": comm_id,
+        "template_id": template_id,
+        "inbox_id": inbox_id,
         "client_id": client_id,
         "project_id": project_id,
         "item_id": item_id,

@@ -297,7 +297,9 @@ class CommsService:
             stmt = stmt.where(Communication.client_id == client_id)
         if project_id is not None:
             stmt = stmt.where(Communication.project_id == project_id)
-        stmt = stmt.where(Communication.triage != Triage.DISCARDED.value)
+        stmt = stmt.where(Communication.triage != Triage.DISCARDED.value).options(
+            selectinload(Communication.client), selectinload(Communication.project)
+        )
         return builtins.list((await self.session.scalars(stmt)).all())
 
     async def get(self, comm_id: int) -> Communication:

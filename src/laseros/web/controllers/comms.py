@@ -18,7 +18,7 @@ from laseros.domain.comms import mail, outbox
 from laseros.domain.comms.models import Channel, CommStatus, Direction
 from laseros.domain.comms.services import CommFilters, parse_log, parse_send
 from laseros.domain.comms.templates import TemplateInput, TemplateService
-from laseros.domain.kernel.errors import Conflict, InvalidInput
+from laseros.domain.kernel.errors import Conflict, InvalidInput, NotFound
 from laseros.domain.kernel.message_templates import PLACEHOLDERS
 from laseros.domain.notifications.drafts import (
     DEFAULT_VIEW,
@@ -131,7 +131,7 @@ class DraftController(Controller):
         except InvalidInput as bad:
             message = " ".join(bad.errors.values())
             return redirect(request, _list_url(view), message, level="error")
-        except Conflict as refused:
+        except (Conflict, NotFound) as refused:  # sent, withdrawn or deleted meanwhile
             return redirect(request, _list_url(view), str(refused), level="error")
         return redirect(request, f"/comms/{comm.id}", f"Email to {comm.recipient} queued; the draft is marked sent.")
 
