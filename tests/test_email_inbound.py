@@ -14,7 +14,7 @@ from laseros.domain.comms.inbound import looks_like_pop, parse_email, signature_
 from laseros.jobs.tasks import run_now
 from laseros.services import open_services
 from tests.factories import create_client, create_project
-from tests.support import ShopClient, run
+from tests.support import ShopClient, free_port, run
 
 SECRET = "webhook-test-secret"
 IN_SQL = "SELECT id, status, client_id, project_id, triage, kind, sender FROM communications WHERE direction = 'in'"
@@ -272,3 +272,23 @@ def test_the_parser_reads_headers_it_is_given_and_survives_odd_ones():
     assert parsed.sender == "johan@karoo.example" and parsed.automatic is None
     without_id = b"From: a@b.example\r\nSubject: x\r\n\r\nhello"
     assert parse_email(without_id).message_id == parse_email(without_id).message_id  # stable, so stored once
+
+
+def test_the_inbound_smtp_listener_feeds_the_same_parser(manager, settings, db_query):
+    import aiosmtplib
+
+    client_id, project_id, code = _project(manager, db_query)
+    port = free_port()
+    app = create_app(replace(settings, inbound_smtp_port=port))
+    with ShopClient(app=app):  # the app is started: its listener is up
+        raw = email(subject=f"Re: {code}", body="Thanks!", message_id="<smtp-1@karoo.example>")
+
+        async def deliver() -> None:
+            await aiosmtplib.send(
+                raw, sender="johan@karoo.example", recipients=["shop@example.com"], hostname="127.0.0.1", port=port
+            )
+
+        run(deliver())
+        run(deliver())  # the same message again is stored once
+    assert db_query(IN_SQL)[0][2:5] == (client_id, project_id, "")
+    assert db_query("SELECT COUNT(*) FROM communications WHERE direction = 'in'") == [(1,)]

@@ -15,6 +15,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from laseros.db import Database
+from laseros.domain.comms.listener import InboundListener
 from laseros.domain.kernel.shop import ShopCalendar
 from laseros.jobs.runtime import JobRuntime
 from laseros.settings import STATIC_DIR, TEMPLATES_DIR, Settings
@@ -55,6 +56,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
     db = Database.from_settings(settings)
     # Redis client, enqueue, /healthz and (LASEROS_WORKER=inline) the job worker in this process.
     jobs = JobRuntime(settings, db, calendar)
+    # Email in over SMTP (LASEROS_INBOUND_SMTP_PORT; off when 0).
+    inbound_smtp = InboundListener(
+        db, calendar, settings.data_dir, settings.inbound_smtp_host, settings.inbound_smtp_port
+    )
 
     def configure_templates(engine: JinjaTemplateEngine) -> None:
         templating.configure(engine.engine, calendar)
@@ -133,8 +138,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         state=State(
             {"settings": settings, "db": db, "calendar": calendar, "jobs": jobs, "redis_url": settings.redis_url}
         ),
-        on_startup=[db.optimize, jobs.start, live.start, _freeze_startup_objects],
-        on_shutdown=[jobs.stop, live.stop, db.dispose],
+        on_startup=[db.optimize, jobs.start, live.start, inbound_smtp.start, _freeze_startup_objects],
+        on_shutdown=[inbound_smtp.stop, jobs.stop, live.stop, db.dispose],
         openapi_config=None,
         debug=settings.debug,
     )

@@ -67,8 +67,9 @@ class Settings:
     smtp_retry_delay_s: float = 20.0
     # POST /webhooks/email is on only with a secret (the HMAC-SHA256 key of X-LaserOS-Signature).
     webhook_secret: str = ""
-    # The optional inbound SMTP listener's port (0: off).
+    # The optional inbound SMTP listener's port (0: off) and address (loopback: behind a mail relay).
     inbound_smtp_port: int = 0
+    inbound_smtp_host: str = "127.0.0.1"
 
     @property
     def is_sqlite(self) -> bool:
@@ -102,4 +103,5 @@ class Settings:
             smtp_retry_delay_s=float(os.environ.get("LASEROS_SMTP_RETRY_DELAY_S", "20")),
             webhook_secret=os.environ.get("LASEROS_WEBHOOK_SECRET", ""),
             inbound_smtp_port=int(os.environ.get("LASEROS_INBOUND_SMTP_PORT") or 0),
+            inbound_smtp_host=os.environ.get("LASEROS_INBOUND_SMTP_HOST", "127.0.0.1").strip() or "127.0.0.1",
         )
