@@ -35,7 +35,8 @@ from laseros.domain.projects.models import Project
 NAME_MAX = 100
 DESCRIPTION_MAX = 300
 SUBJECT_MAX = 300
-BODY_MAX = 5000
+BODY_MAX = 5000  # an email
+MESSAGE_MAX = 2000  # a WhatsApp, phone or note text: what a draft may hold (drafts.BODY_MAX_CHARS)
 
 
 def template_problem(source: str) -> str | None:
@@ -66,14 +67,20 @@ class TemplateInput:
         description = read.text("description", max_length=DESCRIPTION_MAX)
         channel = read.choice("channel", [c.value for c in Channel], required=True)
         subject = read.text("subject", required=channel == Channel.EMAIL.value, max_length=SUBJECT_MAX)
-        body = read.text("body", required=True, max_length=BODY_MAX)
+        limit = BODY_MAX if channel == Channel.EMAIL.value else MESSAGE_MAX
+        body = read.text("body", required=True, max_length=limit)
         for field, source in (("subject", subject), ("body", body)):
             if source and field not in read.errors:
                 problem = template_problem(source)
                 if problem:
                     read.errors[field] = problem
-                elif field == "body" and not render_message(source, {n: n for n in TEMPLATE_FIELDS}):
+                    continue
+                sample = render_message(source, {n: n for n in TEMPLATE_FIELDS})
+                if field == "body" and not sample:
                     read.errors[field] = "This message comes out empty: write the text the client should read."
+                elif len(sample) > (limit if field == "body" else SUBJECT_MAX):
+                    most = limit if field == "body" else SUBJECT_MAX
+                    read.errors[field] = f"This comes out longer than {most} characters."
         is_active = read.flag("is_active")
         read.finish()
         return cls(name, description, subject, body, channel, is_active)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio.to_thread
 from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
@@ -344,6 +345,11 @@ class CommsController(Controller):
 # -- message templates ------------------------------------------------------------------------------
 
 
+async def _parse_template(values: dict[str, str]) -> TemplateInput:
+    """The form checked off the event loop: a costly template spends its second in a worker thread."""
+    return await anyio.to_thread.run_sync(TemplateInput.parse, values)
+
+
 class TemplateController(Controller):
     path = "/comms/templates"
     guards = [requires(Permission.PC_VIEW), unsafe_methods_require(Permission.SETTINGS_EDIT)]
@@ -361,7 +367,7 @@ class TemplateController(Controller):
     async def create(self, request: Request, templates: MessageTemplates) -> Response[Any]:
         values = await form_values(request)
         try:
-            template = await templates.create(TemplateInput.parse(values))
+            template = await templates.create(await _parse_template(values))
         except InvalidInput as bad:
             return await self._form(request, templates, FormState(values, bad.errors), None, status_code=422)
         return redirect(request, f"/comms/templates/{template.id}/edit", f"Template “{template.name}” created.")
@@ -380,7 +386,7 @@ class TemplateController(Controller):
     async def update(self, request: Request, template_id: FromPath[int], templates: MessageTemplates) -> Response[Any]:
         values = await form_values(request)
         try:
-            template = await templates.update(template_id, TemplateInput.parse(values))
+            template = await templates.update(template_id, await _parse_template(values))
         except InvalidInput as bad:
             template = await templates.get(template_id)
             return await self._form(request, templates, FormState(values, bad.errors), template, status_code=422)
