@@ -225,3 +225,18 @@ def test_an_email_address_is_one_plain_address(raw, ok):
 def test_the_smtp_password_never_shows_in_the_server_repr():
     server = mail.MailServer("smtp.example.com", 587, "user", "s3cret-pass", True, False, "a@example.com", False)
     assert "s3cret-pass" not in repr(server)
+
+
+def test_run_job_send_email_sends_every_pending_email(manager, settings, db_query, smtp_server):
+    inbox, port = smtp_server
+    client_id = create_client(manager, "Karoo Steel", email="johan@karoo.example")
+    for name in ("One", "Two"):
+        assert manager.post_form(f"/projects/{create_project(manager, client_id, name=name)}/pop").status_code == 303
+
+    async def go() -> dict[str, Any]:
+        async with open_services(_smtp(settings, port)) as services:
+            return await run_now("send-email", services)
+
+    assert run(go()) == {"sent": 2, "failed": 0}
+    assert len(inbox.messages) == 2
+    assert db_query("SELECT DISTINCT status FROM communications") == [("sent",)]

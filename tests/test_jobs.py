@@ -209,6 +209,7 @@ def test_one_task_list_names_the_four_jobs():
         "evaluate_notifications",
         "check_low_stock",
         "prune_login_log",
+        "send_email",
     ]
 
 
@@ -312,7 +313,8 @@ def test_workers_schedule_the_cron_table_in_shop_time_once_however_many_run(sett
 
     # Each worker schedules the table once its start-up is done (just after its first heartbeat).
     expected = [
-        f"saq:job:{namespace}:cron:{name}" for name in ("check_low_stock", "daily_report", "evaluate_notifications", "prune_login_log")
+        f"saq:job:{namespace}:cron:{name}"
+        for name in ("check_low_stock", "daily_report", "evaluate_notifications", "prune_login_log")
     ]
     wait_for(lambda: cron_keys() == expected, 20, "the cron table to be scheduled")
     assert len(ci_redis.zrange(f"saq:{namespace}:incomplete", 0, -1)) == 4  # one tick per job, not per worker

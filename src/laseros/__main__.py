@@ -153,6 +153,8 @@ def run_job(name: str) -> None:
     result = asyncio.run(run())
     if name == "daily-report":
         click.echo(f"daily-report: stored the report for {result['report_date']} (id {result['report_id']}).")
+    elif name == "send-email":
+        click.echo(f"send-email: {result['sent']} pending email(s) sent, {result['failed']} failed.")
     else:
         counts = ", ".join(f"{value} {key}" for key, value in result.items())
         click.echo(f"{name}: notifications {counts}.")

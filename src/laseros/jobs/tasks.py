@@ -123,18 +123,23 @@ async def prune_login_log(ctx: Context) -> dict[str, Any]:
     return {"removed": removed, "kept_days": days}
 
 
-async def send_email(ctx: Context, *, communication_id: int) -> dict[str, Any]:
+async def send_email(ctx: Context, *, communication_id: int | None = None) -> dict[str, Any]:
     """Send one queued email (a Communication left Pending by the action that asked for it).
 
     Three tries with back-off inside the job; the row ends Sent, or Failed with the server's answer.
+    Without an id (``laseros run-job send-email``), every email still Pending is sent.
     """
-    from laseros.domain.comms.services import deliver
+    from laseros.domain.comms.services import deliver, pending_emails
 
     services = _services(ctx)
     async with _alive(ctx):
-        status = await deliver(services.db, services.settings, communication_id)
-    log.info("send-email: communication %s %s", communication_id, status)
-    return {"communication_id": communication_id, "status": status}
+        if communication_id is not None:
+            status = await deliver(services.db, services.settings, communication_id)
+            log.info("send-email: communication %s %s", communication_id, status)
+            return {"communication_id": communication_id, "status": status}
+        statuses = [await deliver(services.db, services.settings, cid) for cid in await pending_emails(services.db)]
+    log.info("send-email: %s pending sent, %s failed", statuses.count("sent"), statuses.count("failed"))
+    return {"sent": statuses.count("sent"), "failed": statuses.count("failed")}
 
 
 def _counts(result: Any) -> str:

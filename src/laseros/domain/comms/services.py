@@ -509,6 +509,21 @@ async def deliver(db: Database, settings: Settings, comm_id: int) -> str:
     return CommStatus.FAILED.value
 
 
+async def pending_emails(db: Database) -> list[int]:
+    """The ids of outbound emails still Pending (oldest first): what ``laseros run-job send-email`` sends."""
+    async with db.session(write=False) as session:
+        rows = await session.scalars(
+            select(Communication.id)
+            .where(
+                Communication.status == CommStatus.PENDING.value,
+                Communication.channel == Channel.EMAIL.value,
+                Communication.direction == Direction.OUT.value,
+            )
+            .order_by(Communication.id)
+        )
+        return list(rows.all())
+
+
 def _describe(failed: BaseException) -> str:
     text = str(failed).strip() or failed.__class__.__name__
     return f"{failed.__class__.__name__}: {text}"[:1000]
