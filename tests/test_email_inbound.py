@@ -13,7 +13,7 @@ from laseros.app import create_app
 from laseros.domain.comms.inbound import looks_like_pop, parse_email, signature_for
 from laseros.jobs.tasks import run_now
 from laseros.services import open_services
-from tests.factories import create_client, create_project
+from tests.factories import create_client, create_project, dxf_bytes
 from tests.support import ShopClient, free_port, run
 
 SECRET = "webhook-test-secret"
@@ -137,6 +137,28 @@ def test_attachments_are_stored_and_filed_on_the_project(manager, hook, db_query
     assert stored.startswith("uploads/comms/") and (settings.data_dir / stored).read_bytes() == dxf
     page = manager.get(f"/comms/{db_query(IN_SQL)[0][0]}")
     assert "bracket.dxf" in page.text
+
+
+def test_an_emailed_drawing_joins_the_projects_files_analysed_like_an_upload(manager, hook, db_query):
+    _client_id, project_id, code = _project(manager, db_query)
+    raw = email(
+        subject=f"{code} drawings",
+        attachments=[
+            ("plate.dxf", "application/dxf", dxf_bytes()),
+            ("notes.docx", "application/msword", b"PK\x03\x04"),
+        ],
+    )
+    assert post(hook, raw).status_code == 200
+    [(name, kind, analysed)] = db_query(
+        "SELECT original_name, kind, analysis IS NOT NULL FROM stored_files WHERE project_id = ?", (project_id,)
+    )
+    assert (name, kind, analysed) == ("plate.dxf", "dxf", 1)
+    rows = dict(db_query("SELECT filename, stored_file_id IS NOT NULL FROM comm_attachments"))
+    assert rows == {"plate.dxf": 1, "notes.docx": 0}
+    # The files area's refusal is kept with the message; the attachment itself stays on it.
+    [(error,)] = db_query("SELECT file_error FROM comm_attachments WHERE filename = 'notes.docx'")
+    assert error
+    assert "plate.dxf" in manager.get(f"/projects/{project_id}").text
 
 
 def test_a_proof_of_payment_raises_a_pop_candidate_and_never_marks_pop(manager, hook, db_query, settings):

@@ -18,6 +18,7 @@ from laseros.db import Database
 from laseros.domain.comms.listener import InboundListener
 from laseros.domain.kernel.shop import ShopCalendar
 from laseros.jobs.runtime import JobRuntime
+from laseros.services import attachment_filer
 from laseros.settings import STATIC_DIR, TEMPLATES_DIR, Settings
 from laseros.web import deps, live, security, templating
 from laseros.web.auth import PUBLIC_PATHS, SessionAuthMiddleware
@@ -62,7 +63,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
     jobs = JobRuntime(settings, db, calendar)
     # Email in over SMTP (LASEROS_INBOUND_SMTP_PORT; off when 0).
     inbound_smtp = InboundListener(
-        db, calendar, settings.data_dir, settings.inbound_smtp_host, settings.inbound_smtp_port
+        db,
+        calendar,
+        settings.data_dir,
+        settings.inbound_smtp_host,
+        settings.inbound_smtp_port,
+        lambda session, actor: attachment_filer(session, actor, settings),
     )
 
     def configure_templates(engine: JinjaTemplateEngine) -> None:

@@ -29,6 +29,7 @@ from laseros.domain.queue.services import QueueService
 from laseros.domain.runs.services import RunService
 from laseros.domain.runs.totals import ProductionTotals
 from laseros.jobs.runtime import JobRuntime
+from laseros.services import attachment_filer
 from laseros.settings import Settings
 from laseros.web.guards import SAFE_METHODS
 from laseros.web.live import BellHub
@@ -161,7 +162,8 @@ def provide_templates(db_session: DbSession, actor: CurrentActor) -> TemplateSer
 
 
 def provide_inbound(state: State, db_session: DbSession, actor: CurrentActor, calendar: Calendar) -> InboundMail:
-    return InboundMail(db_session, actor, calendar, state.settings.data_dir)
+    settings = state.settings
+    return InboundMail(db_session, actor, calendar, settings.data_dir, attachment_filer(db_session, actor, settings))
 
 
 def provide_notifications(db_session: DbSession, actor: CurrentActor) -> NotificationService:

@@ -18,12 +18,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.utils import parseaddr
 from pathlib import Path
+from typing import cast
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -171,9 +173,9 @@ async def file_attachments(
 ) -> list[CommAttachment]:
     """File an inbound email's attachments on ``project`` (caller's transaction).
 
-    Today this records the project on each attachment of the communication (shown on the message
-    and the project's Communications block). The lead wires it to the project files area (with
-    the DXF analysis) when that area is merged; this is the one place to do it.
+    Records the project on each attachment (shown on the message and the project's Communications
+    block); once the message's action has committed, ``InboundMail.file_on_project`` copies them
+    into the project's files, where a DXF is analysed like an upload.
     """
     filed = []
     for attachment in communication.attachments:
@@ -194,14 +196,84 @@ def _store(data_dir: Path, communication_id: int, index: int, filename: str, dat
     return relative.as_posix()
 
 
+# Puts one attachment among a project's files — (project id, file name, stored copy) → the stored
+# file's id — checked and analysed like an upload; raises on a refusal. The files area is wired in
+# by the composition (``laseros.services.attachment_filer``): comms sits in the production context,
+# which the files area builds on, so it is handed the filer rather than importing it.
+AttachmentFiler = Callable[[int, str, Path], Awaitable[int]]
+
+
 class InboundMail:
     """Receiving one email (``receive``) and triaging the ones that wait in /comms/inbox."""
 
-    def __init__(self, session: AsyncSession, actor: Actor, calendar: ShopCalendar, data_dir: Path) -> None:
+    def __init__(
+        self,
+        session: AsyncSession,
+        actor: Actor,
+        calendar: ShopCalendar,
+        data_dir: Path,
+        filer: AttachmentFiler | None = None,
+    ) -> None:
         self.session = session
         self.actor = actor
         self.calendar = calendar
         self.data_dir = data_dir
+        self.filer = filer
+
+    async def receive(self, raw: bytes) -> tuple[Communication, bool]:
+        """Parse, match, store and act on one email (one action); then its attachments join the project's files.
+
+        Returns it and whether it is new.
+        """
+        comm, new = await self._receive(raw)
+        if new:
+            await self.file_on_project(comm.id)
+        return comm, new
+
+    async def link_to_client(self, comm_id: int, client_id: int | None, *, make_project: bool) -> Communication:
+        """Triage: the sender is this client; with ``make_project`` a new request project is made from it."""
+        comm = await self._link_to_client(comm_id, client_id, make_project=make_project)
+        await self.file_on_project(comm.id)
+        return comm
+
+    async def file_on_project(self, comm_id: int) -> int:
+        """Copy the message's attachments filed on a project into that project's files, each in an action of
+        its own after the message's (a DXF is analysed outside the message's write transaction). One the files
+        refuse (a type they do not take, too large) keeps the reason and stays on the message. Returns how
+        many were filed."""
+        if self.filer is None:
+            return 0
+        waiting = list(
+            await self.session.scalars(
+                select(CommAttachment).where(
+                    CommAttachment.communication_id == comm_id,
+                    CommAttachment.filed_project_id.is_not(None),
+                    CommAttachment.stored_file_id.is_(None),
+                    CommAttachment.file_error == "",
+                )
+            )
+        )
+        filed = 0
+        for attachment in waiting:
+            project_id = cast(int, attachment.filed_project_id)
+            try:
+                stored_id = await self.filer(project_id, attachment.filename, self.data_dir / attachment.stored_path)
+            except InvalidInput as refused:
+                await self._mark(attachment.id, None, "; ".join(refused.errors.values())[:500] or "refused")
+            except Exception as refused:  # too large, or unreadable: the message keeps it
+                await self._mark(attachment.id, None, (str(refused) or refused.__class__.__name__)[:500])
+            else:
+                await self._mark(attachment.id, stored_id, "")
+                filed += 1
+        return filed
+
+    @action
+    async def _mark(self, attachment_id: int, stored_file_id: int | None, error: str) -> None:
+        attachment = await self.session.get(CommAttachment, attachment_id)
+        if attachment is not None:
+            attachment.stored_file_id = stored_file_id
+            attachment.file_error = error
+        await self.session.commit()
 
     async def _thread_project(self, thread_ids: list[str]) -> Communication | None:
         if not thread_ids:
@@ -228,7 +300,7 @@ class InboundMail:
         )
 
     @action
-    async def receive(self, raw: bytes) -> tuple[Communication, bool]:
+    async def _receive(self, raw: bytes) -> tuple[Communication, bool]:
         """Parse, match, store and act on one email. Commits. Returns it and whether it is new."""
         parsed = parse_email(raw)
         existing = await self.session.scalar(select(Communication).where(Communication.message_id == parsed.message_id))
@@ -348,7 +420,7 @@ class InboundMail:
         return comm
 
     @action
-    async def link_to_client(self, comm_id: int, client_id: int | None, *, make_project: bool) -> Communication:
+    async def _link_to_client(self, comm_id: int, client_id: int | None, *, make_project: bool) -> Communication:
         """Triage: the sender is this client; with ``make_project`` a new request project is made from it. Commits."""
         comm = await self._waiting(comm_id)
         client = await self.session.get(Client, client_id) if client_id is not None else None

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from aiosmtpd.smtp import SMTP
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from laseros.db import Database
-from laseros.domain.comms.inbound import MAX_MESSAGE_BYTES, InboundMail, NotAnEmail
+from laseros.domain.comms.inbound import MAX_MESSAGE_BYTES, AttachmentFiler, InboundMail, NotAnEmail
 from laseros.domain.kernel.actor import Actor
 from laseros.domain.kernel.shop import ShopCalendar
 
@@ -25,17 +27,23 @@ log = logging.getLogger(__name__)
 LISTENER_ACTOR = Actor(None, "Inbound SMTP")
 
 
+# Makes the attachment filer for a session and actor (``laseros.services.attachment_filer``).
+FilerFactory = Callable[[AsyncSession, Actor], AttachmentFiler]
+
+
 class _Handler:
-    def __init__(self, db: Database, calendar: ShopCalendar, data_dir: Path) -> None:
+    def __init__(self, db: Database, calendar: ShopCalendar, data_dir: Path, filer_for: FilerFactory | None) -> None:
         self.db = db
         self.calendar = calendar
         self.data_dir = data_dir
+        self.filer_for = filer_for
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         raw: bytes = envelope.original_content or b""
         try:
             async with self.db.session(write="actions") as db_session:
-                await InboundMail(db_session, LISTENER_ACTOR, self.calendar, self.data_dir).receive(raw)
+                filer = self.filer_for(db_session, LISTENER_ACTOR) if self.filer_for else None
+                await InboundMail(db_session, LISTENER_ACTOR, self.calendar, self.data_dir, filer).receive(raw)
         except NotAnEmail as bad:
             return f"550 {bad.errors['email']}"
         except Exception:
@@ -45,8 +53,16 @@ class _Handler:
 
 
 class InboundListener:
-    def __init__(self, db: Database, calendar: ShopCalendar, data_dir: Path, host: str, port: int) -> None:
-        self.handler = _Handler(db, calendar, data_dir)
+    def __init__(
+        self,
+        db: Database,
+        calendar: ShopCalendar,
+        data_dir: Path,
+        host: str,
+        port: int,
+        filer_for: FilerFactory | None = None,
+    ) -> None:
+        self.handler = _Handler(db, calendar, data_dir, filer_for)
         self.host = host
         self.port = port
         self.server: asyncio.AbstractServer | None = None

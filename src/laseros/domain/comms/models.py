@@ -110,6 +110,9 @@ class CommAttachment(TimestampedBase):
     # The project these were filed on (``inbound.file_attachments``), and whether it looks like a POP.
     filed_project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id", ondelete="SET NULL"))
     looks_like_pop: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Its copy among the project's files (checked and analysed like an upload), or why the files refused it.
+    stored_file_id: Mapped[int | None] = mapped_column(ForeignKey("stored_files.id", ondelete="SET NULL"), default=None)
+    file_error: Mapped[str] = mapped_column(String(500), default="", server_default="")
 
     communication: Mapped[Communication] = relationship(back_populates="attachments", lazy="raise")
 

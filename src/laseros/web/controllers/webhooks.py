@@ -14,6 +14,7 @@ from litestar import Request, Response, post
 
 from laseros.domain.comms.inbound import MAX_MESSAGE_BYTES, SIGNATURE_HEADER, InboundMail, NotAnEmail, signature_ok
 from laseros.domain.kernel.actor import Actor
+from laseros.services import attachment_filer
 from laseros.web.deps import AppSettings, Calendar, DbSession
 
 WEBHOOK_ACTOR = Actor(None, "Email webhook")
@@ -52,7 +53,8 @@ async def email_webhook(
         return _answer(413, "The message is too large.")
     if not signature_ok(secret, body, request.headers.get(SIGNATURE_HEADER)):
         return _answer(401, "Bad or missing signature.")
-    inbound = InboundMail(db_session, WEBHOOK_ACTOR, calendar, app_settings.data_dir)
+    filer = attachment_filer(db_session, WEBHOOK_ACTOR, app_settings)
+    inbound = InboundMail(db_session, WEBHOOK_ACTOR, calendar, app_settings.data_dir, filer)
     try:
         comm, new = await inbound.receive(body)
     except NotAnEmail as bad:
