@@ -28,6 +28,7 @@ from laseros.web.controllers import (
     dashboard,
     health,
     inventory,
+    invoices,
     logins,
     notifications,
     operators,
@@ -35,6 +36,7 @@ from laseros.web.controllers import (
     presets,
     projects,
     queue,
+    quotes,
     reports,
     runs,
 )
@@ -78,6 +80,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             comms.DraftController,
             admin.AdminController,
             logins.LoginLogController,
+            quotes.QuoteController,
+            invoices.InvoiceController,
             create_static_files_router(path="/static", directories=[STATIC_DIR], send_as_attachment=False),
         ],
         plugins=[HTMXPlugin()],
@@ -120,6 +124,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "auth_service": Provide(deps.provide_auth_service, sync_to_thread=False),
             "notifications": Provide(deps.provide_notifications, sync_to_thread=False),
             "drafts": Provide(deps.provide_drafts, sync_to_thread=False),
+            "quotes": Provide(deps.provide_quotes, sync_to_thread=False),
+            "invoices": Provide(deps.provide_invoices, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]  # each handler takes its own exception class
         state=State(

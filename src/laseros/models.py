@@ -5,6 +5,7 @@ from __future__ import annotations
 
 def import_all_models() -> None:
     from laseros.domain.admin import models as _admin  # noqa: F401
+    from laseros.domain.billing import models as _billing  # noqa: F401
     from laseros.domain.clients import models as _clients  # noqa: F401
     from laseros.domain.inventory import models as _inventory  # noqa: F401
     from laseros.domain.kernel import models as _kernel  # noqa: F401

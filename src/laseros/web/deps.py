@@ -10,6 +10,8 @@ from litestar.di import NamedDependency
 
 from laseros.db import Database, UnitOfWork
 from laseros.domain.admin.services import AuthService
+from laseros.domain.billing.invoices import InvoiceService
+from laseros.domain.billing.quotes import QuoteService
 from laseros.domain.clients.services import ClientService
 from laseros.domain.inventory.services import InventoryService
 from laseros.domain.kernel.actor import Actor
@@ -51,6 +53,8 @@ ShopSettings = NamedDependency[SettingsService]
 Auth = NamedDependency[AuthService]
 Notifications = NamedDependency[NotificationService]
 Drafts = NamedDependency[DraftService]
+Quotes = NamedDependency[QuoteService]
+Invoices = NamedDependency[InvoiceService]
 
 
 async def provide_db_session(state: State, request: Request) -> AsyncIterator[UnitOfWork]:
@@ -144,3 +148,11 @@ def provide_drafts(db_session: DbSession, actor: CurrentActor) -> DraftService:
 
 def provide_notifications(db_session: DbSession, actor: CurrentActor) -> NotificationService:
     return NotificationService(db_session, actor)
+
+
+def provide_quotes(db_session: DbSession, actor: CurrentActor, calendar: Calendar) -> QuoteService:
+    return QuoteService(db_session, actor, calendar)
+
+
+def provide_invoices(db_session: DbSession, actor: CurrentActor, calendar: Calendar) -> InvoiceService:
+    return InvoiceService(db_session, actor, calendar)

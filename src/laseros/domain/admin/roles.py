@@ -25,6 +25,7 @@ class Permission(StrEnum):
     REPORTS_GENERATE = "reports.generate"  # "Generate now" for the daily report
     SETTINGS_EDIT = "settings.edit"  # the shop settings page: stage limits, report time, templates, lists
     DATA_EXPORT = "data.export"  # ?format=csv of any list or report: the shop's data leaving the app
+    BILLING_EDIT = "billing.edit"  # quotes, invoices and payments: make, change, send, record
 
 
 PERMISSIONS: dict[Permission, frozenset[Role]] = {
@@ -40,6 +41,7 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.REPORTS_GENERATE: frozenset({Role.ADMIN, Role.MANAGER}),
     Permission.SETTINGS_EDIT: frozenset({Role.ADMIN}),
     Permission.DATA_EXPORT: frozenset({Role.ADMIN, Role.MANAGER}),
+    Permission.BILLING_EDIT: frozenset({Role.ADMIN, Role.MANAGER}),
 }
 
 ROLE_LABELS: dict[Role, str] = {
