@@ -15,6 +15,9 @@ from laseros.domain.billing.invoices import InvoiceService
 from laseros.domain.kernel.actor import SYSTEM
 from laseros.domain.kernel.errors import Conflict
 from laseros.domain.kernel.shop import ShopCalendar
+from laseros.domain.notifications.evaluate import evaluate
+from laseros.jobs.tasks import run_now
+from laseros.services import open_services
 from tests.factories import accepted_quote, create_client, create_project, results
 from tests.support import run
 
@@ -344,3 +347,62 @@ def test_a_viewer_reads_invoices_and_an_operator_cannot(login_as, manager, proje
     assert viewer.post_form(f"/invoices/{invoice_id}/status", {"status": "sent"}).status_code == 403
     operator = login_as("operator")
     assert operator.get(f"/invoices/{invoice_id}").status_code == 403
+
+
+# -- notifications and the nightly job -----------------------------------------------------------------------
+
+
+def live_billing_notifications(db_query) -> list[tuple]:
+    return db_query(
+        "SELECT notif_type, subject_key, severity FROM notifications "
+        "WHERE closed_at IS NULL AND notif_type IN ('quote_expiring', 'invoice_overdue') ORDER BY id"
+    )
+
+
+def test_a_quote_sent_with_three_days_left_raises_quote_expiring_until_it_is_answered(
+    manager, db, db_query, project_id
+):
+    soon = (TODAY + timedelta(days=3)).isoformat()
+    response = manager.post_form("/quotes/new", {"project_id": str(project_id), "valid_until": soon})
+    quote_id = int(response.headers["location"].rsplit("/", 1)[1])
+    manager.post_form(f"/quotes/{quote_id}/lines", {"description": "Cutting", "quantity": "1", "unit_price": "100"})
+    manager.post_form(f"/quotes/{quote_id}/status", {"status": "sent"})
+    assert live_billing_notifications(db_query) == [("quote_expiring", f"quote:{quote_id}", "warning")]
+    message = db_query("SELECT message FROM notifications WHERE notif_type='quote_expiring'")[0][0]
+    assert f"Q-{YEAR}-0001" in message and "expires in 3 days" in message and "R 115.00" in message
+    assert f'href="/quotes/{quote_id}"' in manager.get("/notifications/list").text
+
+    # The hourly evaluation of projects and stock leaves billing's notifications alone.
+    async def full_pass() -> None:
+        async with db.session(write=True) as session:
+            await evaluate(session)
+            await session.commit()
+
+    run(full_pass())
+    assert len(live_billing_notifications(db_query)) == 1
+    manager.post_form(f"/quotes/{quote_id}/status", {"status": "accepted"})
+    assert live_billing_notifications(db_query) == []
+    assert db_query("SELECT auto_cleared FROM notifications WHERE notif_type='quote_expiring'") == [(1,)]
+
+
+def test_the_billing_job_marks_invoices_overdue_raises_invoice_overdue_and_payment_clears_it(
+    manager, settings, db_query, project_id
+):
+    invoice_id = invoice_from_quote(manager, project_id, [("Cutting", "1", "1000.00")])
+    issue(manager, invoice_id)
+    db_query("UPDATE invoices SET due_date=? WHERE id=?", ((TODAY - timedelta(days=2)).isoformat(), invoice_id))
+
+    async def job() -> dict:
+        async with open_services(settings) as services:
+            return await run_now("billing-day", services)
+
+    assert run(job()) == {"quotes_expired": 0, "invoices_overdue": 1, "notifications_changed": 1}
+    assert state(db_query, invoice_id)[1] == "overdue"
+    assert live_billing_notifications(db_query) == [("invoice_overdue", f"invoice:{invoice_id}", "warning")]
+    message = db_query("SELECT message FROM notifications WHERE notif_type='invoice_overdue'")[0][0]
+    assert f"INV-{YEAR}-0001" in message and "2 days overdue" in message and "R 1,150.00 unpaid" in message
+    assert run(job()) == {"quotes_expired": 0, "invoices_overdue": 0, "notifications_changed": 0}  # idempotent
+    pay(manager, invoice_id, "150.00")
+    assert "R 1,000.00 unpaid" in db_query("SELECT message FROM notifications WHERE closed_at IS NULL")[0][0]
+    pay(manager, invoice_id, "1000.00")
+    assert live_billing_notifications(db_query) == []

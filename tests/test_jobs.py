@@ -200,13 +200,14 @@ def wait_for_heartbeat(client: redis.Redis, ns: str, proc: Proc | None = None, t
 # -- the task list and the cron table ----------------------------------------------------------------
 
 
-def test_one_task_list_names_the_four_jobs():
-    assert list(JOBS) == ["daily-report", "evaluate-notifications", "check-low-stock", "prune-login-log"]
+def test_one_task_list_names_the_five_jobs():
+    assert list(JOBS) == ["daily-report", "evaluate-notifications", "check-low-stock", "prune-login-log", "billing-day"]
     assert [task.__qualname__ for task in TASKS] == [
         "daily_report",
         "evaluate_notifications",
         "check_low_stock",
         "prune_login_log",
+        "billing_day",
     ]
 
 
@@ -217,6 +218,7 @@ def test_cron_table_report_at_the_shop_time_evaluation_hourly_low_stock_every_si
         "evaluate_notifications": "0 * * * *",
         "check_low_stock": "0 */6 * * *",
         "prune_login_log": "15 3 * * *",
+        "billing_day": "5 0 * * *",
     }
     assert table["daily_report"].kwargs == {"generated_by": "System (06:45 schedule)"}
     # Unique cron jobs: SAQ keys each one cron:<task>, so two workers make one job per tick.
@@ -224,7 +226,13 @@ def test_cron_table_report_at_the_shop_time_evaluation_hourly_low_stock_every_si
     worker = config.worker_settings(settings, config.make_queue(AsyncRedis.from_url(REDIS_URL), settings))
     assert worker["queue"].name == settings.redis_namespace
     assert worker["cron_tz"] == ZoneInfo(settings.shop_timezone)
-    assert [job.cron for job in worker["cron_jobs"]] == ["30 7 * * *", "0 * * * *", "0 */6 * * *", "15 3 * * *"]
+    assert [job.cron for job in worker["cron_jobs"]] == [
+        "30 7 * * *",
+        "0 * * * *",
+        "0 */6 * * *",
+        "15 3 * * *",
+        "5 0 * * *",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -310,16 +318,18 @@ def test_workers_schedule_the_cron_table_in_shop_time_once_however_many_run(sett
 
     # Each worker schedules the table once its start-up is done (just after its first heartbeat).
     expected = [
-        f"saq:job:{namespace}:cron:{name}" for name in ("check_low_stock", "daily_report", "evaluate_notifications", "prune_login_log")
+        f"saq:job:{namespace}:cron:{name}"
+        for name in ("billing_day", "check_low_stock", "daily_report", "evaluate_notifications", "prune_login_log")
     ]
     wait_for(lambda: cron_keys() == expected, 20, "the cron table to be scheduled")
-    assert len(ci_redis.zrange(f"saq:{namespace}:incomplete", 0, -1)) == 4  # one tick per job, not per worker
+    assert len(ci_redis.zrange(f"saq:{namespace}:incomplete", 0, -1)) == 5  # one tick per job, not per worker
     now = datetime.now(SHOP_ZONE)
     for key, cron in [
         ("daily_report", "15 6 * * *"),
         ("evaluate_notifications", "0 * * * *"),
         ("check_low_stock", "0 */6 * * *"),
         ("prune_login_log", "15 3 * * *"),
+        ("billing_day", "5 0 * * *"),
     ]:
         record = job_record(ci_redis, namespace, f"cron:{key}")
         assert record is not None and record["status"] == "queued"

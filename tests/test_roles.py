@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.factories import create_client, paid_project
+from laseros.domain.kernel.shop import ShopCalendar
+from tests.factories import add_quote_line, create_client, create_quote, paid_project
 
 # Pages every PC role may read; operators get 403.
 PC_PAGES = [
@@ -34,6 +35,16 @@ PC_PAGES = [
     "/comms/drafts?format=csv",
     "/comms/drafts/{draft_id}",
     "/reports/daily",
+    "/quotes",
+    "/quotes?status=draft",
+    "/quotes/{quote_id}",
+    "/quotes/{quote_id}/print",
+    "/quotes/{quote_id}.pdf",
+    "/invoices",
+    "/invoices/payments",
+    "/invoices/{invoice_id}",
+    "/invoices/{invoice_id}/print",
+    "/invoices/{invoice_id}.pdf",
 ]
 # The bell's pages: every role reads them, operators included (in their phone layout).
 ALL_ROLE_PAGES = [
@@ -58,6 +69,7 @@ EDIT_PAGES = [
     "/projects/new",
     "/projects/{project_id}/edit",
     "/comms/drafts/{draft_id}/edit",
+    "/quotes/new",
 ]
 # Changes only admin and manager may make (the body is valid so a 303 means it went through).
 WRITES = [
@@ -74,6 +86,29 @@ WRITES = [
     ("/comms/drafts/{draft_id}/edit", {"body_text": "Your order is ready."}),
     ("/comms/drafts/{draft_id}/sent", {}),
     ("/comms/drafts/{draft_id}/delete", {}),
+    # Quotes, invoices and payments: managers quote and invoice (SPEC §2, §8.3).
+    ("/quotes/new", {"project_id": "{project_id}"}),
+    ("/quotes/{quote_id}/edit", {"valid_until": "2100-01-01", "notes": "Role notes"}),
+    ("/quotes/{quote_id}/lines", {"description": "Role line", "quantity": "1", "unit_price": "10.00"}),
+    ("/quotes/{quote_id}/lines/{quote_line_id}/edit", {"description": "Edited", "quantity": "2", "unit_price": "5"}),
+    ("/quotes/{quote_id}/lines/{quote_line_id}/delete", {}),
+    ("/quotes/{quote_id}/lines/reorder", {"line": ["{quote_line2_id}"]}),
+    ("/quotes/{quote_id}/status", {"status": "sent"}),
+    ("/quotes/{quote_id}/revise", {}),
+    ("/quotes/{quote_id}/status", {"status": "accepted"}),
+    ("/quotes/{quote_id}/invoice", {}),
+    ("/invoices/new", {"project_id": "{project_id}"}),
+    ("/invoices/{invoice_id}/edit", {"notes": "Role notes"}),
+    ("/invoices/{invoice_id}/lines", {"description": "Role line", "quantity": "1", "unit_price": "10.00"}),
+    (
+        "/invoices/{invoice_id}/lines/{invoice_line_id}/edit",
+        {"description": "Edited", "quantity": "1", "unit_price": "9"},
+    ),
+    ("/invoices/{invoice_id}/lines/{invoice_line_id}/delete", {}),
+    ("/invoices/{invoice_id}/lines/reorder", {"line": ["{invoice_line2_id}"]}),
+    ("/invoices/{invoice_id}/status", {"status": "sent"}),
+    ("/invoices/{invoice_id}/payments", {"amount": "1.00", "paid_on": "{today}", "method": "EFT", "reference": "R"}),
+    ("/invoices/{void_id}/status", {"status": "void"}),
     ("/projects/{fresh_id}/delete", {}),
     ("/clients/{client_id}/delete", {}),
 ]
@@ -98,7 +133,26 @@ def ids(manager, db_query):
     for status in ("In Progress", "Completed"):
         manager.post_form(f"/queue/{ready_item}/status", {"status": status})
     draft_id = db_query("SELECT id FROM outbound_drafts WHERE project_id = ?", (ready_id,))[0][0]
+    # a draft quote and a draft invoice with two lines each, and a draft invoice to void
+    quote_id = create_quote(manager, project_id)
+    invoice_id = int(manager.post_form("/invoices/new", {"project_id": str(project_id)}).headers["location"][10:])
+    void_id = int(manager.post_form("/invoices/new", {"project_id": str(project_id)}).headers["location"][10:])
+    for n in (1, 2):
+        add_quote_line(manager, quote_id, f"Line {n}", "1", "100.00")
+        line = {"description": f"Line {n}", "quantity": "1", "unit_price": "100.00"}
+        assert manager.post_form(f"/invoices/{invoice_id}/lines", line).status_code == 303
+    quote_lines = [row[0] for row in db_query("SELECT id FROM quote_lines ORDER BY position")]
+    invoice_lines = [row[0] for row in db_query("SELECT id FROM invoice_lines WHERE invoice_id=? ORDER BY position",
+                                                (invoice_id,))]  # fmt: skip
     return {
+        "quote_id": quote_id,
+        "quote_line_id": quote_lines[0],
+        "quote_line2_id": quote_lines[1],
+        "invoice_id": invoice_id,
+        "invoice_line_id": invoice_lines[0],
+        "invoice_line2_id": invoice_lines[-1],
+        "void_id": void_id,
+        "today": ShopCalendar("Africa/Johannesburg").today().isoformat(),
         "client_id": client_id,
         "project_id": project_id,
         "item_id": item_id,
@@ -198,8 +252,18 @@ def test_viewer_sees_no_edit_controls(login_as, ids):
         "/notifications/list": ["/notifications/resolve", "Resolve"],
         "/comms/drafts": ["/comms/drafts/{draft_id}/", "Mark sent", "wa.me", "mailto:"],
         "/reports/daily": ["/reports/daily/generate", "Generate now"],
+        "/quotes": ["/quotes/new"],
+        "/quotes/{quote_id}": ["/status", "/lines", "/edit", "Revise", "Add a line"],
+        "/invoices/{invoice_id}": ["/status", "/lines", "Issue invoice", "Void", "Record a payment"],
     }
     for path, forbidden in pages.items():
         text = viewer.get(path.format(**ids)).text
         for marker in forbidden:
             assert marker.format(**ids) not in text, (path, marker)
+
+
+def test_quote_invoice_and_payment_lists_export_csv_for_editors_only(login_as, ids):
+    for role, expected in (("admin", 200), ("manager", 200), ("viewer", 403)):
+        client = login_as(role)
+        for path in ("/quotes?format=csv", "/invoices?format=csv", "/invoices/payments?format=csv"):
+            assert client.get(path).status_code == expected, (role, path)

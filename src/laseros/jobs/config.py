@@ -24,7 +24,14 @@ from saq.queue.redis import RedisQueue
 from saq.types import PartialTimersDict
 
 from laseros.domain.kernel.registry import DAILY_REPORT_TIME
-from laseros.jobs.tasks import TASKS, check_low_stock, daily_report, evaluate_notifications, prune_login_log
+from laseros.jobs.tasks import (
+    TASKS,
+    billing_day,
+    check_low_stock,
+    daily_report,
+    evaluate_notifications,
+    prune_login_log,
+)
 from laseros.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -63,7 +70,7 @@ def schedule_label(report_time: time, *, caught_up: bool = False) -> str:
 
 def cron_table(report_time: time = DEFAULT_REPORT_TIME) -> list[CronJob]:
     """The cron table: the daily report at the shop's report time, evaluation hourly, low stock every 6 hours,
-    the sign-in log pruned nightly."""
+    the sign-in log pruned nightly, the billing pass (quotes expire, invoices fall overdue) just after midnight."""
     return [
         CronJob(
             daily_report,
@@ -90,6 +97,13 @@ def cron_table(report_time: time = DEFAULT_REPORT_TIME) -> list[CronJob]:
         CronJob(
             prune_login_log,
             cron="15 3 * * *",
+            timeout=JOB_TIMEOUT_S,
+            heartbeat=JOB_HEARTBEAT_S,
+            retries=JOB_RETRIES,
+        ),
+        CronJob(
+            billing_day,
+            cron="5 0 * * *",
             timeout=JOB_TIMEOUT_S,
             heartbeat=JOB_HEARTBEAT_S,
             retries=JOB_RETRIES,

@@ -18,6 +18,7 @@ from sqlalchemy.orm import InstrumentedAttribute, joinedload, selectinload
 
 from laseros.db import UnitOfWork, action, utcnow
 from laseros.domain.billing import lines as doc_lines
+from laseros.domain.billing.alerts import refresh_billing_alerts
 from laseros.domain.billing.models import (
     ISSUED_STATUSES,
     UNPAID_STATUSES,
@@ -407,6 +408,8 @@ class InvoiceService:
         invoice.status = InvoiceStatus.VOID.value
         invoice.voided_at = utcnow()
         self._log(invoice, "voided", "kept its number" if invoice.invoice_number else "draft")
+        await self.session.flush()
+        await refresh_billing_alerts(self.session, self.calendar.today())
         await self.session.commit()
         return invoice
 
@@ -437,12 +440,14 @@ class InvoiceService:
         self._log(invoice, "payment_recorded",
                   f"{format_rand(data.amount)} {data.method} {data.reference}".strip()
                   + f"; balance {format_rand(invoice.balance)}")  # fmt: skip
+        await self.session.flush()
+        await refresh_billing_alerts(self.session, self.calendar.today())
         await self.session.commit()
         return invoice
 
     @action
     async def mark_overdue(self) -> int:
-        """Unpaid invoices past their due date become overdue (the nightly job). Commits."""
+        """Unpaid invoices past their due date become overdue (``alerts.billing_day``, nightly). Commits."""
         today = self.calendar.today()
         due = list(
             await self.session.scalars(

@@ -14,6 +14,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from laseros.db import UnitOfWork, action, utcnow
 from laseros.domain.billing import lines as doc_lines
+from laseros.domain.billing.alerts import refresh_billing_alerts
 from laseros.domain.billing.models import Quote, QuoteLine, QuoteStatus
 from laseros.domain.billing.schemas import LineInput, QuoteInput
 from laseros.domain.clients.models import Client
@@ -42,7 +43,6 @@ QUOTE_TRANSITIONS: dict[QuoteStatus, tuple[QuoteStatus, ...]] = {
     QuoteStatus.EXPIRED: (),
 }
 REVISABLE: tuple[QuoteStatus, ...] = (QuoteStatus.SENT, QuoteStatus.DECLINED, QuoteStatus.EXPIRED)
-EXPIRING_DAYS = 3  # quote_expiring is raised when this many days or fewer remain
 
 
 @dataclass(frozen=True)
@@ -129,21 +129,6 @@ class QuoteService:
             )
         ).one()
         return int(row[0]), row[1] or ZERO
-
-    async def expiring(self, today: date) -> builtins.list[Quote]:
-        """Sent quotes with ``EXPIRING_DAYS`` days or fewer left (quote_expiring)."""
-        return list(
-            await self.session.scalars(
-                select(Quote)
-                .where(
-                    Quote.status == QuoteStatus.SENT.value,
-                    Quote.valid_until >= today,
-                    Quote.valid_until <= today + timedelta(days=EXPIRING_DAYS),
-                )
-                .options(joinedload(Quote.project), joinedload(Quote.client))
-                .order_by(Quote.valid_until, Quote.id)
-            )
-        )
 
     # -- writing ----------------------------------------------------------------------------------------
 
@@ -298,6 +283,8 @@ class QuoteService:
             quote.decided_at = utcnow()
         quote.status = target.value
         self._log(quote, "status_changed", f"{current.label} → {target.label}")
+        await self.session.flush()
+        await refresh_billing_alerts(self.session, today)
         await self.session.commit()
         return quote
 
@@ -330,7 +317,7 @@ class QuoteService:
 
     @action
     async def expire_due(self) -> int:
-        """Sent quotes past their valid-until date become expired (the nightly job). Commits."""
+        """Sent quotes past their valid-until date become expired (``alerts.billing_day``, nightly). Commits."""
         today = self.calendar.today()
         due = list(
             await self.session.scalars(

@@ -24,6 +24,8 @@ class NotificationType(StrEnum):
     PICKUP_WAIT = "pickup_wait"
     LOW_STOCK = "low_stock"
     PRESET_MISSING = "preset_missing"
+    QUOTE_EXPIRING = "quote_expiring"  # a sent quote with few days left (billing raises it)
+    INVOICE_OVERDUE = "invoice_overdue"  # an unpaid invoice past its due date (billing raises it)
 
     @property
     def label(self) -> str:
@@ -37,6 +39,8 @@ TYPE_LABELS: dict[NotificationType, str] = {
     NotificationType.PICKUP_WAIT: "Waiting for pickup",
     NotificationType.LOW_STOCK: "Low stock",
     NotificationType.PRESET_MISSING: "No preset",
+    NotificationType.QUOTE_EXPIRING: "Quote expiring",
+    NotificationType.INVOICE_OVERDUE: "Invoice overdue",
 }
 
 
@@ -93,6 +97,9 @@ class Notification(TimestampedBase):
 
     @property
     def link(self) -> str:
+        kind, _, subject = self.subject_key.partition(":")
+        if kind in ("quote", "invoice"):  # billing's notifications are about a document
+            return f"/{kind}s/{subject}"
         if self.project_id is not None:
             return f"/projects/{self.project_id}"
         return f"/inventory/{self.inventory_item_id}"
