@@ -15,6 +15,8 @@ from laseros.domain.billing.models import QuoteStatus
 from laseros.domain.billing.quotes import QuoteService
 from laseros.domain.billing.schemas import LineInput
 from laseros.domain.kernel.actor import SYSTEM
+from laseros.domain.kernel.registry import VAT_RATE
+from laseros.domain.kernel.settings import SettingRefused
 from laseros.domain.kernel.shop import ShopCalendar
 from tests.factories import accepted_quote, add_quote_line, create_client, create_project, create_quote, results
 from tests.support import run
@@ -356,3 +358,24 @@ def test_a_viewer_reads_quotes_but_cannot_change_them(login_as, manager, db_quer
 def test_quote_status_labels(manager):
     assert [s.label for s in QuoteStatus] == ["Draft", "Sent", "Accepted", "Declined", "Expired"]
     assert date.today()  # the module's calendar is the shop's
+
+
+def test_a_quote_keeps_the_vat_rate_it_was_made_with(manager, db_query, project_id):
+    old = create_quote(manager, project_id)
+    db_query("INSERT INTO shop_settings (key, value, updated_at) VALUES ('vat_rate', '14', '2026-01-01 00:00:00')")
+    new = create_quote(manager, project_id)
+    for quote_id in (old, new):
+        add_quote_line(manager, quote_id, "Cutting", "1", "100.00")
+    assert db_query("SELECT vat_rate, vat_amount, total FROM quotes ORDER BY id") == [(1500, 1500, 11500),
+                                                                                       (1400, 1400, 11400)]  # fmt: skip
+
+
+@pytest.mark.parametrize(("raw", "stored"), [("15", "15"), ("15 %", "15"), ("14.5", "14.5"), ("0", "0")])
+def test_the_vat_rate_setting_takes_a_percentage(raw, stored):
+    assert VAT_RATE.clean(raw) == stored
+
+
+@pytest.mark.parametrize("raw", ["", "abc", "101", "-1", "15.123", "NaN"])
+def test_the_vat_rate_setting_refuses_what_is_not_a_percentage(raw):
+    with pytest.raises(SettingRefused):
+        VAT_RATE.clean(raw)
