@@ -1,25 +1,35 @@
 """Quotes and invoices as documents: the print view and its PDF are the same HTML.
 
-The PDF is made by WeasyPrint in a worker thread (it takes tens of milliseconds of pure Python per
-page). It may fetch nothing but ``data:`` URLs: a document never reaches the network or the disk.
+The PDF is made by WeasyPrint in a worker thread (about 10 ms of pure Python per line of a
+document, docs/performance.md). It may fetch nothing but ``data:`` URLs: a document never reaches
+the network or the disk.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import anyio.to_thread
 from litestar import Request, Response
 from litestar.enums import MediaType
-from weasyprint import HTML
-from weasyprint.urls import URLFetcher
 
 from laseros.db import UnitOfWork
 from laseros.domain.billing.summary import company_details
 
+# WeasyPrint reports every step at INFO; only its warnings belong in the shop's log.
+logging.getLogger("weasyprint").setLevel(logging.WARNING)
+
 
 def html_to_pdf(html: str) -> bytes:
-    """A PDF of the document's HTML (its CSS is inline; nothing is fetched)."""
+    """A PDF of the document's HTML (its CSS is inline; nothing is fetched).
+
+    WeasyPrint is imported on the first document, not at start-up: importing it parses its own
+    stylesheets, seconds of work a server that never prints should not wait for.
+    """
+    from weasyprint import HTML
+    from weasyprint.urls import URLFetcher
+
     fetcher = URLFetcher(allowed_protocols={"data"})
     pdf = HTML(string=html, base_url="data:,", url_fetcher=fetcher).write_pdf()
     assert pdf is not None  # write_pdf() without a target returns the bytes
