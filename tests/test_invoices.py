@@ -6,11 +6,14 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import re
+import uuid
 from datetime import timedelta
 
 import pytest
 from pypdf import PdfReader
 
+from laseros.app import create_app
 from laseros.domain.billing.invoices import InvoiceService
 from laseros.domain.kernel.actor import SYSTEM
 from laseros.domain.kernel.errors import Conflict
@@ -19,7 +22,7 @@ from laseros.domain.notifications.evaluate import evaluate
 from laseros.jobs.tasks import run_now
 from laseros.services import open_services
 from tests.factories import accepted_quote, create_client, create_project, results
-from tests.support import run
+from tests.support import PASSWORDS, ShopClient, run
 
 CALENDAR = ShopCalendar("Africa/Johannesburg")
 TODAY = CALENDAR.today()
@@ -406,3 +409,23 @@ def test_the_billing_job_marks_invoices_overdue_raises_invoice_overdue_and_payme
     assert "R 1,000.00 unpaid" in db_query("SELECT message FROM notifications WHERE closed_at IS NULL")[0][0]
     pay(manager, invoice_id, "1000.00")
     assert live_billing_notifications(db_query) == []
+
+
+def test_quote_to_paid_invoice_on_postgresql(pg_settings):
+    """The same path on PostgreSQL: numbering, totals in cents, sums on the dashboard and project page."""
+    with ShopClient(app=create_app(pg_settings)) as manager:
+        assert manager.login("manager", PASSWORDS["manager"]).status_code == 303
+        client_id = create_client(manager, f"Pg Billing {uuid.uuid4().hex[:6]}")
+        project_id = create_project(manager, client_id, quoted_price="")
+        invoice_id = invoice_from_quote(manager, project_id, [("Bracket", "3", "333.33")])
+        issue(manager, invoice_id)
+        page = manager.get(f"/invoices/{invoice_id}").text
+        assert re.search(r"Tax invoice INV-\d{4}-\d{4}", page) and "R 1,149.99" in page
+        assert pay(manager, invoice_id, "149.99").status_code == 303
+        assert (
+            '<strong data-testid="project-balance">R 1,000.00</strong>' in manager.get(f"/projects/{project_id}").text
+        )
+        assert pay(manager, invoice_id, "1000.00").status_code == 303
+        assert "Paid" in manager.get(f"/invoices/{invoice_id}").text
+        assert manager.get("/invoices?format=csv&status=paid").status_code == 200
+        assert manager.get("/dashboard").status_code == 200
