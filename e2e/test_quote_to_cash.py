@@ -26,19 +26,20 @@ def test_manager_quotes_invoices_and_records_the_payment(new_context: NewContext
     expect(page).to_have_url(url(r"/quotes/\d+"))
     expect(page.get_by_role("heading", level=1)).to_contain_text(re.compile(r"Quote Q-\d{4}-\d{4}"))
     quote_url = page.url
-    for description in ("Bracket A", "Bracket B", "Bracket C"):
+    for number, description in enumerate(("Bracket A", "Bracket B", "Bracket C"), start=1):
         add = page.locator("form.line-add")
         add.get_by_label("Description").fill(description)
         add.get_by_label("Quantity").fill("1")
         add.get_by_label("Unit price (R, excl. VAT)").fill("333.33")
         add.get_by_role("button", name="Add line").click()
-        expect(page.locator("table.doc-lines tbody")).to_contain_text(description)
+        expect(page.get_by_role("textbox", name=f"Description of line {number}")).to_have_value(description)
     expect(page.get_by_test_id("total")).to_have_text("R 1,149.99")
 
     # Sent, then accepted: the project moves to quote and takes the total as its quoted price.
     page.get_by_role("button", name="Mark sent").click()
     expect(page.locator(".page-head .badge")).to_have_text("Sent")
     expect(page.get_by_role("button", name="Add line")).to_have_count(0)  # only drafts are edited
+    expect(page.locator("table.doc-lines tbody")).to_contain_text("Bracket C")
     page.get_by_role("button", name="Accepted").click()
     expect(page.locator(".page-head .badge")).to_have_text("Accepted")
     page.goto(f"/projects/{project_id}")

@@ -139,8 +139,9 @@ def ids(manager, db_query):
     void_id = int(manager.post_form("/invoices/new", {"project_id": str(project_id)}).headers["location"][10:])
     for n in (1, 2):
         add_quote_line(manager, quote_id, f"Line {n}", "1", "100.00")
-        line = {"description": f"Line {n}", "quantity": "1", "unit_price": "100.00"}
-        assert manager.post_form(f"/invoices/{invoice_id}/lines", line).status_code == 303
+    # (the invoice starts with one line at the project's quoted price)
+    line = {"description": "Line 2", "quantity": "1", "unit_price": "100.00"}
+    assert manager.post_form(f"/invoices/{invoice_id}/lines", line).status_code == 303
     quote_lines = [row[0] for row in db_query("SELECT id FROM quote_lines ORDER BY position")]
     invoice_lines = [row[0] for row in db_query("SELECT id FROM invoice_lines WHERE invoice_id=? ORDER BY position",
                                                 (invoice_id,))]  # fmt: skip
