@@ -5,34 +5,35 @@ from __future__ import annotations
 import pytest
 
 from laseros.domain.kernel.shop import ShopCalendar
-from tests.factories import add_quote_line, create_client, create_quote, paid_project
+from tests.factories import (
+    PDF,
+    add_quote_line,
+    create_client,
+    create_product,
+    create_quote,
+    dxf_bytes,
+    paid_project,
+    upload,
+)
 
 # Pages every PC role may read; operators get 403.
 PC_PAGES = [
     "/dashboard",
     "/clients",
-    "/clients?format=csv",
     "/clients/{client_id}",
     "/projects",
-    "/projects?format=csv",
     "/projects/{project_id}",
     "/queue",
     "/queue?filter=all",
-    "/queue?format=csv",
     "/queue/{item_id}",
     "/queue/runs",
-    "/queue/runs?format=csv",
     "/inventory",
-    "/inventory?format=csv",
     "/inventory/{stock_id}",
     "/inventory/transactions",
-    "/inventory/transactions?format=csv",
     "/presets",
-    "/presets?format=csv",
     "/operators",
     "/comms/drafts",
     "/comms/drafts?status=all",
-    "/comms/drafts?format=csv",
     "/comms/drafts/{draft_id}",
     "/reports/daily",
     "/quotes",
@@ -45,13 +46,43 @@ PC_PAGES = [
     "/invoices/{invoice_id}",
     "/invoices/{invoice_id}/print",
     "/invoices/{invoice_id}.pdf",
+    "/reports",
+    "/reports/production",
+    "/reports/efficiency",
+    "/reports/inventory",
+    "/reports/clients",
+]
+# The business reports' CSV: admins and managers only (the shop's data leaving the app).
+REPORT_EXPORTS = [
+    "/reports/production?format=csv",
+    "/reports/production?format=csv&table=by_operator",
+    "/reports/efficiency?format=csv",
+    "/reports/efficiency?format=csv&table=calibration",
+    "/reports/inventory?format=csv&table=valuation",
+    "/reports/clients?format=csv",
+    "/products",
+    "/products/{product_id}",
+    "/files/{file_id}",
+    "/files/{file_id}/preview.svg",
+    "/files/{file_id}/analysis",
 ]
 # The bell's pages: every role reads them, operators included (in their phone layout).
 ALL_ROLE_PAGES = [
     "/notifications/list",
     "/notifications/list?status=all",
-    "/notifications/list?format=csv",
     "/notifications/count",
+]
+# Every CSV export: the shop's data leaving the app, for admins and managers only (Permission.DATA_EXPORT).
+EXPORTS = [
+    "/clients?format=csv",
+    "/projects?format=csv",
+    "/queue?format=csv",
+    "/queue/runs?format=csv",
+    "/inventory?format=csv",
+    "/inventory/transactions?format=csv",
+    "/presets?format=csv",
+    "/comms/drafts?format=csv",
+    "/notifications/list?format=csv",
 ]
 # Shop set-up only an admin may change (SPEC §2): inventory item definitions, presets, operators, settings.
 ADMIN_PAGES = [
@@ -61,6 +92,33 @@ ADMIN_PAGES = [
     "/operators/new",
     "/operators/extra/new",
     "/admin/settings",
+    "/admin/users",
+    "/admin/users?format=csv",
+    "/admin/users/new",
+    "/admin/users/{user_id}/edit",
+    "/admin/roles",
+    "/admin/activity",
+    "/admin/activity?entity_type=client&action=created",
+    "/admin/activity?format=csv",
+]
+# User administration (SPEC §8.6): changes only an admin may make (valid bodies, so a 303 means it went through).
+ADMIN_WRITES = [
+    (
+        "/admin/users/new",
+        {
+            "username": "newbie",
+            "display_name": "New",
+            "role": "viewer",
+            "is_active": "1",
+            "password": "tall-birch-kettle-9",
+        },
+    ),
+    (
+        "/admin/users/{user_id}/edit",
+        {"username": "viewer", "display_name": "Vi V", "email": "", "role": "viewer", "is_active": "1"},
+    ),
+    ("/admin/users/{user_id}/reset-password", {"password": "quiet-harbour-lamp-4"}),
+    ("/admin/users/{user_id}/unlock", {}),
 ]
 # Pages only editors may open.
 EDIT_PAGES = [
@@ -70,6 +128,8 @@ EDIT_PAGES = [
     "/projects/{project_id}/edit",
     "/comms/drafts/{draft_id}/edit",
     "/quotes/new",
+    "/products/new",
+    "/products/{product_id}/edit",
 ]
 # Changes only admin and manager may make (the body is valid so a 303 means it went through).
 WRITES = [
@@ -109,6 +169,12 @@ WRITES = [
     ("/invoices/{invoice_id}/status", {"status": "sent"}),
     ("/invoices/{invoice_id}/payments", {"amount": "1.00", "paid_on": "{today}", "method": "EFT", "reference": "R"}),
     ("/invoices/{void_id}/status", {"status": "void"}),
+    ("/products/new", {"name": "Role bracket", "unit_price": "10"}),
+    ("/products/{product_id}/edit", {"name": "Renamed bracket", "unit_price": "12", "is_active": "on"}),
+    ("/projects/{project_id}/products", {"product_id": "{product_id}", "quantity": "2"}),
+    ("/projects/{project_id}/products/{line_id}/delete", {}),
+    ("/products/{spare_product_id}/delete", {}),
+    ("/files/{file_id}/delete", {}),
     ("/projects/{fresh_id}/delete", {}),
     ("/clients/{client_id}/delete", {}),
 ]
@@ -133,6 +199,14 @@ def ids(manager, db_query):
     for status in ("In Progress", "Completed"):
         manager.post_form(f"/queue/{ready_item}/status", {"status": status})
     draft_id = db_query("SELECT id FROM outbound_drafts WHERE project_id = ?", (ready_id,))[0][0]
+    user_id = db_query("SELECT id FROM users WHERE username = 'viewer'")[0][0]
+    # a product on the job, a spare one, and a drawing on the job
+    product_id = create_product(manager)
+    spare_product_id = create_product(manager, "Spare")
+    manager.post_form(f"/projects/{project_id}/products", {"product_id": str(product_id), "quantity": "1"})
+    line_id = db_query("SELECT id FROM project_products")[0][0]
+    assert upload(manager, f"/projects/{project_id}/files", "part.dxf", dxf_bytes()).status_code == 303
+    file_id = db_query("SELECT id FROM stored_files")[0][0]
     # a draft quote and a draft invoice with two lines each, and a draft invoice to void
     quote_id = create_quote(manager, project_id)
     invoice_id = int(manager.post_form("/invoices/new", {"project_id": str(project_id)}).headers["location"][10:])
@@ -154,6 +228,11 @@ def ids(manager, db_query):
         "invoice_line2_id": invoice_lines[-1],
         "void_id": void_id,
         "today": ShopCalendar("Africa/Johannesburg").today().isoformat(),
+        "user_id": user_id,
+        "product_id": product_id,
+        "spare_product_id": spare_product_id,
+        "line_id": line_id,
+        "file_id": file_id,
         "client_id": client_id,
         "project_id": project_id,
         "item_id": item_id,
@@ -177,11 +256,41 @@ def test_pc_roles_can_read_every_pc_page(login_as, ids, role):
         assert client.get(path.format(**ids)).status_code == 200, path
 
 
+@pytest.mark.parametrize(("role", "status"), [("admin", 200), ("manager", 200), ("viewer", 403), ("operator", 403)])
+def test_only_admins_and_managers_export_the_reports(login_as, role, status):
+    client = login_as(role)
+    for path in REPORT_EXPORTS:
+        response = client.get(path)
+        assert response.status_code == status, (role, path)
+        if status == 200:
+            assert response.headers["content-type"].startswith("text/csv")
+
+
+def test_the_csv_links_show_only_to_those_who_may_export(login_as):
+    assert "format=csv" not in login_as("viewer").get("/reports/production").text
+    assert "format=csv&amp;table=by_operator" in login_as("manager").get("/reports/production").text
+
+
 @pytest.mark.parametrize("role", ["admin", "manager", "viewer", "operator"])
 def test_every_role_can_read_the_bell(login_as, ids, role):
     client = login_as(role)
     for path in ALL_ROLE_PAGES:
         assert client.get(path.format(**ids)).status_code == 200, path
+
+
+@pytest.mark.parametrize("role", ["admin", "manager"])
+def test_admins_and_managers_export_every_list(login_as, ids, role):
+    client = login_as(role)
+    for path in EXPORTS:
+        response = client.get(path.format(**ids))
+        assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv"), path
+
+
+@pytest.mark.parametrize("role", ["viewer", "operator"])
+def test_viewers_and_operators_export_nothing(login_as, ids, role):
+    client = login_as(role)
+    for path in EXPORTS:
+        assert client.get(path.format(**ids)).status_code == 403, path
 
 
 @pytest.mark.parametrize("role", ["manager", "viewer", "operator"])
@@ -228,6 +337,15 @@ def test_read_only_roles_cannot_change_anything(login_as, ids, role, db_query):
     assert db_query("SELECT count(*) FROM activity_log") == before
 
 
+@pytest.mark.parametrize(("role", "status"), [("admin", 303), ("manager", 303), ("viewer", 403), ("operator", 403)])
+def test_only_editors_upload_files(login_as, ids, role, status, db_query):
+    client = login_as(role)
+    before = db_query("SELECT count(*) FROM stored_files")[0][0]
+    for path in ("/projects/{project_id}/files", "/products/{product_id}/files"):
+        assert upload(client, path.format(**ids), "a.pdf", PDF).status_code == status, path
+    assert db_query("SELECT count(*) FROM stored_files")[0][0] == before + (2 if status == 303 else 0)
+
+
 @pytest.mark.parametrize("role", ["admin", "manager"])
 def test_editors_can_change_things(login_as, ids, role):
     client = login_as(role)
@@ -268,3 +386,69 @@ def test_quote_invoice_and_payment_lists_export_csv_for_editors_only(login_as, i
         client = login_as(role)
         for path in ("/quotes?format=csv", "/invoices?format=csv", "/invoices/payments?format=csv"):
             assert client.get(path).status_code == expected, (role, path)
+
+
+# Sage (SPEC §2): admins and managers see the connection; only admins connect, choose, disconnect and sync.
+# For an admin each answer is what the route gives without a Sage server: the point is that it is not 403.
+SAGE_ADMIN_ROUTES = [
+    ("GET", "/sage/connect", {}, 303),  # no v3.1 app configured: back to /sage with what to set
+    ("GET", "/sage/callback?code=x&state=y", {}, 303),  # a state that did not start here: refused
+    ("POST", "/sage/za", {"username": "", "password": "", "api_key": ""}, 422),
+    ("POST", "/sage/company", {"company_id": "1"}, 409),  # not connected
+    ("POST", "/sage/disconnect", {}, 303),
+    ("POST", "/sage/sync/customers", {}, 303),
+]
+
+
+def _sage(client, method, path, body):  # type: ignore[no-untyped-def]
+    if method == "GET":
+        return client.get(path, follow_redirects=False)
+    return client.post_form(path, body)
+
+
+@pytest.mark.parametrize(("role", "status"), [("admin", 200), ("manager", 200), ("viewer", 403), ("operator", 403)])
+def test_admins_and_managers_see_the_sage_page(login_as, role, status):
+    assert login_as(role).get("/sage", follow_redirects=False).status_code == status
+
+
+@pytest.mark.parametrize("role", ["manager", "viewer", "operator"])
+def test_only_an_admin_may_connect_sage_or_start_a_sync(login_as, role, db_query):
+    client = login_as(role)
+    before = db_query("SELECT count(*) FROM activity_log")
+    for method, path, body, _ in SAGE_ADMIN_ROUTES:
+        assert _sage(client, method, path, body).status_code == 403, (role, path)
+    assert db_query("SELECT count(*) FROM activity_log") == before
+    assert db_query("SELECT count(*) FROM sage_connections") == [(0,)]
+
+
+def test_an_admin_may_use_every_sage_route(login_as):
+    admin = login_as("admin")
+    for method, path, body, status in SAGE_ADMIN_ROUTES:
+        assert _sage(admin, method, path, body).status_code == status, path
+
+
+def test_a_manager_sees_the_sage_status_without_the_admin_controls(login_as):
+    text = login_as("manager").get("/sage").text
+    assert "Sage is not connected." in text
+    for marker in ("/sage/za", "/sage/connect", "/sage/disconnect", "/sage/sync/customers"):
+        assert marker not in text, marker
+    assert "/sage/za" in login_as("admin").get("/sage").text
+
+
+@pytest.mark.parametrize("role", ["manager", "viewer", "operator"])
+def test_only_an_admin_may_change_users(login_as, ids, role, db_query):
+    client = login_as(role)
+    before = db_query("SELECT count(*), group_concat(password_hash || role || display_name) FROM users")
+    activity = db_query("SELECT count(*) FROM activity_log")
+    for path, body in ADMIN_WRITES:
+        response = client.post_form(path.format(**ids), body)
+        assert response.status_code == 403, (role, path)
+    assert db_query("SELECT count(*), group_concat(password_hash || role || display_name) FROM users") == before
+    assert db_query("SELECT count(*) FROM activity_log") == activity
+
+
+def test_an_admin_may_change_users(login_as, ids):
+    admin = login_as("admin")
+    for path, body in ADMIN_WRITES:
+        response = admin.post_form(path.format(**ids), body)
+        assert response.status_code == 303, (path, response.text[:500])

@@ -1,7 +1,7 @@
 """quotes, invoices, payments; the client's VAT number
 
 Revision ID: 0009
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-02 03:18:30.965063
 
 Amounts are scaled integers (cents), like every other amount. An invoice's number is empty while
@@ -16,7 +16,7 @@ from alembic import op
 import laseros.db
 
 revision = "0009"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

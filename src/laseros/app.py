@@ -22,10 +22,12 @@ from laseros.web import deps, live, security, templating
 from laseros.web.auth import PUBLIC_PATHS, SessionAuthMiddleware
 from laseros.web.controllers import (
     admin,
+    analytics,
     auth,
     clients,
     comms,
     dashboard,
+    files,
     health,
     inventory,
     invoices,
@@ -34,11 +36,13 @@ from laseros.web.controllers import (
     operators,
     phone,
     presets,
+    products,
     projects,
     queue,
     quotes,
     reports,
     runs,
+    sage,
 )
 from laseros.web.errors import EXCEPTION_HANDLERS
 
@@ -77,11 +81,19 @@ def create_app(settings: Settings | None = None) -> Litestar:
             phone.PhoneController,
             notifications.NotificationController,
             reports.DailyReportController,
+            analytics.ReportsController,
             comms.DraftController,
             admin.AdminController,
+            admin.UserAdminController,
             logins.LoginLogController,
             quotes.QuoteController,
             invoices.InvoiceController,
+            sage.SageController,
+            products.ProductController,
+            products.ProjectProductController,
+            files.UploadController,
+            files.FileController,
+            files.RunPreviewController,
             create_static_files_router(path="/static", directories=[STATIC_DIR], send_as_attachment=False),
         ],
         plugins=[HTMXPlugin()],
@@ -126,6 +138,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "drafts": Provide(deps.provide_drafts, sync_to_thread=False),
             "quotes": Provide(deps.provide_quotes, sync_to_thread=False),
             "invoices": Provide(deps.provide_invoices, sync_to_thread=False),
+            "sage": Provide(deps.provide_sage, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]  # each handler takes its own exception class
         state=State(

@@ -9,6 +9,7 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 
 from laseros.db import Database, UnitOfWork
+from laseros.domain.accounting.services import SageConnections
 from laseros.domain.admin.services import AuthService
 from laseros.domain.billing.invoices import InvoiceService
 from laseros.domain.billing.quotes import QuoteService
@@ -55,6 +56,7 @@ Notifications = NamedDependency[NotificationService]
 Drafts = NamedDependency[DraftService]
 Quotes = NamedDependency[QuoteService]
 Invoices = NamedDependency[InvoiceService]
+Sage = NamedDependency[SageConnections]
 
 
 async def provide_db_session(state: State, request: Request) -> AsyncIterator[UnitOfWork]:
@@ -65,6 +67,8 @@ async def provide_db_session(state: State, request: Request) -> AsyncIterator[Un
     """
     db: Database = state.db
     async with db.session(write="actions" if request.method not in SAFE_METHODS else False) as session:
+        # Deleting a record deletes its stored files after the commit (domain/files/services.py).
+        session.info["uploads_dir"] = state.settings.uploads_dir
         yield session
 
 
@@ -156,3 +160,6 @@ def provide_quotes(db_session: DbSession, actor: CurrentActor, calendar: Calenda
 
 def provide_invoices(db_session: DbSession, actor: CurrentActor, calendar: Calendar) -> InvoiceService:
     return InvoiceService(db_session, actor, calendar)
+def provide_sage(state: State, actor: CurrentActor) -> SageConnections:
+    """The Sage connection; it opens its own short transactions (no lock is held while Sage answers)."""
+    return SageConnections(state.db, state.settings.sage, state.settings.secret_key, actor)

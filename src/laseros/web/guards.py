@@ -28,6 +28,8 @@ _MESSAGES = {
     Permission.SETTINGS_EDIT: "Only an admin can see and change the shop settings.",
     Permission.DATA_EXPORT: "Only a manager or an admin can export the shop's data as CSV.",
     Permission.BILLING_EDIT: "Only a manager or an admin can make or change quotes, invoices and payments.",
+    Permission.SAGE_VIEW: "Only a manager or an admin can see the Sage connection.",
+    Permission.SAGE_MANAGE: "Only an admin can connect Sage or start a sync.",
 }
 
 
@@ -55,4 +57,14 @@ def unsafe_methods_require(permission: Permission) -> Guard:
         if connection.scope.get("method") not in SAFE_METHODS and not role_can(connection.user.role, permission):
             raise PermissionDeniedException(_MESSAGES[permission])
 
+    guard.__name__ = f"writes_require_{permission.name.lower()}"
     return guard
+
+
+def guard_permission(guard: Callable[..., object]) -> tuple[Permission, bool] | None:
+    """The permission a guard made here checks, and whether it checks writes only (for /admin/roles)."""
+    name = getattr(guard, "__name__", "")
+    for prefix, writes_only in (("requires_", False), ("writes_require_", True)):
+        if name.startswith(prefix) and name[len(prefix) :].upper() in Permission.__members__:
+            return Permission[name[len(prefix) :].upper()], writes_only
+    return None

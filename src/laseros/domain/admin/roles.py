@@ -26,6 +26,8 @@ class Permission(StrEnum):
     SETTINGS_EDIT = "settings.edit"  # the shop settings page: stage limits, report time, templates, lists
     DATA_EXPORT = "data.export"  # ?format=csv of any list or report: the shop's data leaving the app
     BILLING_EDIT = "billing.edit"  # quotes, invoices and payments: make, change, send, record
+    SAGE_VIEW = "sage.view"  # the Sage page: connection, company, last syncs, the audit log
+    SAGE_MANAGE = "sage.manage"  # connect and disconnect Sage, choose the company, start a sync
 
 
 PERMISSIONS: dict[Permission, frozenset[Role]] = {
@@ -42,6 +44,25 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.SETTINGS_EDIT: frozenset({Role.ADMIN}),
     Permission.DATA_EXPORT: frozenset({Role.ADMIN, Role.MANAGER}),
     Permission.BILLING_EDIT: frozenset({Role.ADMIN, Role.MANAGER}),
+    Permission.SAGE_VIEW: frozenset({Role.ADMIN, Role.MANAGER}),
+    Permission.SAGE_MANAGE: frozenset({Role.ADMIN}),
+}
+
+# What each permission lets a role do, as the role matrix page (/admin/roles) shows it.
+PERMISSION_LABELS: dict[Permission, str] = {
+    Permission.PC_VIEW: "Read the PC-mode pages",
+    Permission.OFFICE_EDIT: "Change clients, projects, stages, POP and the queue",
+    Permission.PHONE_USE: "Use the phone-mode pages",
+    Permission.RUNS_LOG: "Start and end production runs",
+    Permission.STOCK_RECORD: "Record purchases, usage, adjustments and returns",
+    Permission.SETUP_EDIT: "Define inventory items and machine presets",
+    Permission.USERS_MANAGE: "Manage users, operators, the sign-in log and the activity log",
+    Permission.ALERTS_RESOLVE: "Resolve notifications by hand",
+    Permission.DRAFTS_MANAGE: "Edit, mark sent and delete client message drafts",
+    Permission.REPORTS_GENERATE: "Generate the daily report now",
+    Permission.SETTINGS_EDIT: "Change the shop settings",
+    Permission.DATA_EXPORT: "Export any list or report as CSV",
+    Permission.BILLING_EDIT: "Make and change quotes, invoices and payments",
 }
 
 ROLE_LABELS: dict[Role, str] = {

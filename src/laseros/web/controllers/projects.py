@@ -18,6 +18,7 @@ from laseros.domain.projects.schemas import ProjectInput
 from laseros.domain.projects.services import ProjectFilters
 from laseros.domain.projects.stages import Stage
 from laseros.domain.reports.services import project_overview
+from laseros.web.controllers.files import project_file_context
 from laseros.web.deps import Clients, Db, PageSize, Projects, Queue, ShopSettings
 from laseros.web.export import csv_export
 from laseros.web.forms import FormState, filter_flag, filter_id, form_values
@@ -122,6 +123,7 @@ class ProjectController(Controller):
             "error": error,
             "billing": await project_billing(projects.session, projects.calendar, project_id),
         }
+        context.update(await project_file_context(request, projects.session, projects.actor, project_id))
         return await render(request, "projects/detail.html", context, status_code=status_code)
 
     @get("/{project_id:int}/edit", guards=[requires(Permission.OFFICE_EDIT)])
