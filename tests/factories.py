@@ -71,6 +71,8 @@ def accepted_quote(client: ShopClient, project_id: int, lines: list[tuple[str, s
     for status in ("sent", "accepted"):
         assert client.post_form(f"/quotes/{quote_id}/status", {"status": status}).status_code == 303
     return quote_id
+
+
 def move_queue_item(client: ShopClient, item_id: int, status: str) -> Any:
     """Press a queue move as the queue page does; a cancel goes through its confirmation page's form."""
     if status == "Cancelled":

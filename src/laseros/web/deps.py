@@ -160,6 +160,8 @@ def provide_quotes(db_session: DbSession, actor: CurrentActor, calendar: Calenda
 
 def provide_invoices(db_session: DbSession, actor: CurrentActor, calendar: Calendar) -> InvoiceService:
     return InvoiceService(db_session, actor, calendar)
+
+
 def provide_sage(state: State, actor: CurrentActor) -> SageConnections:
     """The Sage connection; it opens its own short transactions (no lock is held while Sage answers)."""
     return SageConnections(state.db, state.settings.sage, state.settings.secret_key, actor)
