@@ -52,6 +52,27 @@ def results(page: str) -> str:
     return page[page.index('id="results"') :]
 
 
+def create_quote(client: ShopClient, project_id: int, **fields: str) -> int:
+    """A draft quote for the project (POST /quotes/new)."""
+    return _id_from(client.post_form("/quotes/new", {"project_id": str(project_id), **fields}), "/quotes")
+
+
+def add_quote_line(client: ShopClient, quote_id: int, description: str, quantity: str, unit_price: str) -> None:
+    data = {"description": description, "quantity": quantity, "unit_price": unit_price}
+    response = client.post_form(f"/quotes/{quote_id}/lines", data)
+    assert response.status_code == 303, response.text[:2000]
+
+
+def accepted_quote(client: ShopClient, project_id: int, lines: list[tuple[str, str, str]]) -> int:
+    """A quote with ``lines`` (description, quantity, unit price), sent and accepted."""
+    quote_id = create_quote(client, project_id)
+    for line in lines:
+        add_quote_line(client, quote_id, *line)
+    for status in ("sent", "accepted"):
+        assert client.post_form(f"/quotes/{quote_id}/status", {"status": status}).status_code == 303
+    return quote_id
+
+
 def move_queue_item(client: ShopClient, item_id: int, status: str) -> Any:
     """Press a queue move as the queue page does; a cancel goes through its confirmation page's form."""
     if status == "Cancelled":

@@ -161,6 +161,7 @@ def test_clients_csv_has_the_record_columns_and_the_same_filter(manager):
         "phone",
         "address",
         "notes",
+        "vat_number",
         "created_at",
         "updated_at",
     ]

@@ -206,6 +206,7 @@ def test_one_task_list_names_the_seven_jobs():
         "evaluate-notifications",
         "check-low-stock",
         "prune-login-log",
+        "billing-day",
         "sage-sync-customers",
         "sage-reconcile",
         "send-email",
@@ -215,6 +216,7 @@ def test_one_task_list_names_the_seven_jobs():
         "evaluate_notifications",
         "check_low_stock",
         "prune_login_log",
+        "billing_day",
         "sage_sync_customers",
         "sage_reconcile",
         "send_email",
@@ -228,6 +230,7 @@ def test_cron_table_report_at_the_shop_time_evaluation_hourly_low_stock_every_si
         "evaluate_notifications": "0 * * * *",
         "check_low_stock": "0 */6 * * *",
         "prune_login_log": "15 3 * * *",
+        "billing_day": "5 0 * * *",
         "sage_sync_customers": "20 * * * *",
         "sage_reconcile": "40 2 * * *",
     }
@@ -242,6 +245,7 @@ def test_cron_table_report_at_the_shop_time_evaluation_hourly_low_stock_every_si
         "0 * * * *",
         "0 */6 * * *",
         "15 3 * * *",
+        "5 0 * * *",
         "20 * * * *",
         "40 2 * * *",
     ]
@@ -332,6 +336,7 @@ def test_workers_schedule_the_cron_table_in_shop_time_once_however_many_run(sett
     expected = [
         f"saq:job:{namespace}:cron:{name}"
         for name in (
+            "billing_day",
             "check_low_stock",
             "daily_report",
             "evaluate_notifications",
@@ -341,13 +346,14 @@ def test_workers_schedule_the_cron_table_in_shop_time_once_however_many_run(sett
         )
     ]
     wait_for(lambda: cron_keys() == expected, 20, "the cron table to be scheduled")
-    assert len(ci_redis.zrange(f"saq:{namespace}:incomplete", 0, -1)) == 6  # one tick per job, not per worker
+    assert len(ci_redis.zrange(f"saq:{namespace}:incomplete", 0, -1)) == 7  # one tick per job, not per worker
     now = datetime.now(SHOP_ZONE)
     for key, cron in [
         ("daily_report", "15 6 * * *"),
         ("evaluate_notifications", "0 * * * *"),
         ("check_low_stock", "0 */6 * * *"),
         ("prune_login_log", "15 3 * * *"),
+        ("billing_day", "5 0 * * *"),
         ("sage_sync_customers", "20 * * * *"),
         ("sage_reconcile", "40 2 * * *"),
     ]:

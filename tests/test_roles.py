@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from tests.factories import PDF, create_client, create_product, dxf_bytes, paid_project, upload
+from laseros.domain.kernel.shop import ShopCalendar
+from tests.factories import (
+    PDF,
+    add_quote_line,
+    create_client,
+    create_product,
+    create_quote,
+    dxf_bytes,
+    paid_project,
+    upload,
+)
 from tests.support import sql
 
 # Pages every PC role may read; operators get 403.
@@ -34,6 +44,16 @@ PC_PAGES = [
     "/comms/templates",
     "/comms/inbox",
     "/reports/daily",
+    "/quotes",
+    "/quotes?status=draft",
+    "/quotes/{quote_id}",
+    "/quotes/{quote_id}/print",
+    "/quotes/{quote_id}.pdf",
+    "/invoices",
+    "/invoices/payments",
+    "/invoices/{invoice_id}",
+    "/invoices/{invoice_id}/print",
+    "/invoices/{invoice_id}.pdf",
     "/reports",
     "/reports/production",
     "/reports/efficiency",
@@ -117,6 +137,7 @@ EDIT_PAGES = [
     "/projects/new",
     "/projects/{project_id}/edit",
     "/comms/drafts/{draft_id}/edit",
+    "/quotes/new",
     "/products/new",
     "/products/{product_id}/edit",
     "/comms/send",
@@ -137,6 +158,29 @@ WRITES = [
     ("/comms/drafts/{draft_id}/edit", {"body_text": "Your order is ready."}),
     ("/comms/drafts/{draft_id}/sent", {}),
     ("/comms/drafts/{draft_id}/delete", {}),
+    # Quotes, invoices and payments: managers quote and invoice (SPEC §2, §8.3).
+    ("/quotes/new", {"project_id": "{project_id}"}),
+    ("/quotes/{quote_id}/edit", {"valid_until": "2100-01-01", "notes": "Role notes"}),
+    ("/quotes/{quote_id}/lines/{quote_line_id}/edit", {"description": "Edited", "quantity": "2", "unit_price": "5"}),
+    ("/quotes/{quote_id}/lines/{quote_line_id}/delete", {}),
+    ("/quotes/{quote_id}/lines/reorder", {"line": ["{quote_line2_id}"]}),
+    ("/quotes/{quote_id}/lines", {"description": "Role line", "quantity": "1", "unit_price": "10.00"}),
+    ("/quotes/{quote_id}/status", {"status": "sent"}),
+    ("/quotes/{quote_id}/revise", {}),
+    ("/quotes/{quote_id}/status", {"status": "accepted"}),
+    ("/quotes/{quote_id}/invoice", {}),
+    ("/invoices/new", {"project_id": "{project_id}"}),
+    ("/invoices/{invoice_id}/edit", {"notes": "Role notes"}),
+    (
+        "/invoices/{invoice_id}/lines/{invoice_line_id}/edit",
+        {"description": "Edited", "quantity": "1", "unit_price": "9"},
+    ),
+    ("/invoices/{invoice_id}/lines/{invoice_line_id}/delete", {}),
+    ("/invoices/{invoice_id}/lines/reorder", {"line": ["{invoice_line2_id}"]}),
+    ("/invoices/{invoice_id}/lines", {"description": "Role line", "quantity": "1", "unit_price": "10.00"}),
+    ("/invoices/{invoice_id}/status", {"status": "sent"}),
+    ("/invoices/{invoice_id}/payments", {"amount": "1.00", "paid_on": "{today}", "method": "EFT", "reference": "R"}),
+    ("/invoices/{void_id}/status", {"status": "void"}),
     ("/products/new", {"name": "Role bracket", "unit_price": "10"}),
     ("/products/{product_id}/edit", {"name": "Renamed bracket", "unit_price": "12", "is_active": "on"}),
     ("/projects/{project_id}/products", {"product_id": "{product_id}", "quantity": "2"}),
@@ -191,7 +235,27 @@ def ids(manager, db_query, settings):
         f" 'inbound', 'Hello', 'A stranger writes', '', 'x@stranger.example', '', 0, '', 'inbox', '{at}', '{at}')",
     )
     inbox_id = db_query("SELECT id FROM communications WHERE triage = 'inbox'")[0][0]
+    # a draft quote and a draft invoice with two lines each, and a draft invoice to void
+    quote_id = create_quote(manager, project_id)
+    invoice_id = int(manager.post_form("/invoices/new", {"project_id": str(project_id)}).headers["location"][10:])
+    void_id = int(manager.post_form("/invoices/new", {"project_id": str(project_id)}).headers["location"][10:])
+    for n in (1, 2):
+        add_quote_line(manager, quote_id, f"Line {n}", "1", "100.00")
+    # (the invoice starts with one line at the project's quoted price)
+    line = {"description": "Line 2", "quantity": "1", "unit_price": "100.00"}
+    assert manager.post_form(f"/invoices/{invoice_id}/lines", line).status_code == 303
+    quote_lines = [row[0] for row in db_query("SELECT id FROM quote_lines ORDER BY position")]
+    invoice_lines = [row[0] for row in db_query("SELECT id FROM invoice_lines WHERE invoice_id=? ORDER BY position",
+                                                (invoice_id,))]  # fmt: skip
     return {
+        "quote_id": quote_id,
+        "quote_line_id": quote_lines[0],
+        "quote_line2_id": quote_lines[1],
+        "invoice_id": invoice_id,
+        "invoice_line_id": invoice_lines[0],
+        "invoice_line2_id": invoice_lines[-1],
+        "void_id": void_id,
+        "today": ShopCalendar("Africa/Johannesburg").today().isoformat(),
         "user_id": user_id,
         "product_id": product_id,
         "spare_product_id": spare_product_id,
@@ -338,11 +402,21 @@ def test_viewer_sees_no_edit_controls(login_as, ids):
         "/notifications/list": ["/notifications/resolve", "Resolve"],
         "/comms/drafts": ["/comms/drafts/{draft_id}/", "Mark sent", "wa.me", "mailto:"],
         "/reports/daily": ["/reports/daily/generate", "Generate now"],
+        "/quotes": ["/quotes/new"],
+        "/quotes/{quote_id}": ["/status", "/lines", "/edit", "Revise", "Add a line"],
+        "/invoices/{invoice_id}": ["/status", "/lines", "Issue invoice", "Void", "Record a payment"],
     }
     for path, forbidden in pages.items():
         text = viewer.get(path.format(**ids)).text
         for marker in forbidden:
             assert marker.format(**ids) not in text, (path, marker)
+
+
+def test_quote_invoice_and_payment_lists_export_csv_for_editors_only(login_as, ids):
+    for role, expected in (("admin", 200), ("manager", 200), ("viewer", 403)):
+        client = login_as(role)
+        for path in ("/quotes?format=csv", "/invoices?format=csv", "/invoices/payments?format=csv"):
+            assert client.get(path).status_code == expected, (role, path)
 
 
 # Sage (SPEC §2): admins and managers see the connection; only admins connect, choose, disconnect and sync.

@@ -18,6 +18,9 @@ from tests.support import DISPLAY_NAMES, run
 URL = "/admin/settings"
 # The form as the page first shows it: every setting at its default (the message texts are
 # message templates now: tests/test_comms_templates.py).
+# Quotes and invoices (docs/quotes_and_invoices.md); tests/test_quotes.py and test_invoices.py use them.
+BILLING_KEYS = {"vat_rate", "quote_valid_days", "payment_terms_days", "company_address", "company_vat_number",
+                "company_bank_details"}  # fmt: skip
 DEFAULT_FORM = {
     "limit_quote_days": "4",
     "limit_waiting_material_days": "2",
@@ -342,7 +345,7 @@ def test_the_input_is_normalised():
         "whatsapp_country_code": "27",
         "sheet_sizes": "3000x1500\n2500x1250",
     }
-    assert set(BY_KEY) == {*DEFAULT_FORM, "company_name", "login_log_days"}
+    assert set(BY_KEY) == {*DEFAULT_FORM, "company_name", "login_log_days", *BILLING_KEYS}
     with pytest.raises(InvalidInput) as refused:
         ShopSettingsInput.parse({"limit_quote_days": "0", "materials": ""})
     assert set(refused.value.errors) == {"limit_quote_days", "materials"}

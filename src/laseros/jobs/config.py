@@ -26,6 +26,7 @@ from saq.types import PartialTimersDict
 from laseros.domain.kernel.registry import DAILY_REPORT_TIME
 from laseros.jobs.tasks import (
     TASKS,
+    billing_day,
     check_low_stock,
     daily_report,
     evaluate_notifications,
@@ -72,7 +73,7 @@ def schedule_label(report_time: time, *, caught_up: bool = False) -> str:
 def cron_table(report_time: time = DEFAULT_REPORT_TIME) -> list[CronJob]:
     """The cron table: the daily report at the shop's report time, evaluation hourly, low stock every 6 hours,
     the sign-in log pruned nightly, the Sage customer sync hourly and its reconciliation nightly (both do
-    nothing while Sage is not connected)."""
+    nothing while Sage is not connected), the billing pass (quotes expire, invoices fall overdue) after midnight."""
     return [
         CronJob(
             daily_report,
@@ -99,6 +100,13 @@ def cron_table(report_time: time = DEFAULT_REPORT_TIME) -> list[CronJob]:
         CronJob(
             prune_login_log,
             cron="15 3 * * *",
+            timeout=JOB_TIMEOUT_S,
+            heartbeat=JOB_HEARTBEAT_S,
+            retries=JOB_RETRIES,
+        ),
+        CronJob(
+            billing_day,
+            cron="5 0 * * *",
             timeout=JOB_TIMEOUT_S,
             heartbeat=JOB_HEARTBEAT_S,
             retries=JOB_RETRIES,

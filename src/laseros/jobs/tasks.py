@@ -123,6 +123,17 @@ async def prune_login_log(ctx: Context) -> dict[str, Any]:
     return {"removed": removed, "kept_days": days}
 
 
+async def billing_day(ctx: Context) -> dict[str, Any]:
+    """Expire sent quotes past valid-until, mark unpaid invoices past due overdue, refresh their notifications."""
+    from laseros.domain.billing.alerts import billing_day as run_billing_day
+
+    services = _services(ctx)
+    async with _alive(ctx), services.db.session(write=True) as session:
+        result = await run_billing_day(session, services.calendar)
+    log.info("billing-day: %s", ", ".join(f"{name} {value}" for name, value in result.items()))
+    return result
+
+
 async def sage_sync_customers(ctx: Context) -> dict[str, Any]:
     """Customers ↔ clients with Sage, when it is connected (hourly, and on demand from /sage).
 
@@ -179,6 +190,7 @@ JOBS: dict[str, Task] = {
     "evaluate-notifications": evaluate_notifications,
     "check-low-stock": check_low_stock,
     "prune-login-log": prune_login_log,
+    "billing-day": billing_day,
     "sage-sync-customers": sage_sync_customers,
     "sage-reconcile": sage_reconcile,
     "send-email": send_email,

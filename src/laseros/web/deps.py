@@ -11,6 +11,8 @@ from litestar.di import NamedDependency
 from laseros.db import Database, UnitOfWork
 from laseros.domain.accounting.services import SageConnections
 from laseros.domain.admin.services import AuthService
+from laseros.domain.billing.invoices import InvoiceService
+from laseros.domain.billing.quotes import QuoteService
 from laseros.domain.clients.services import ClientService
 from laseros.domain.comms.inbound import InboundMail
 from laseros.domain.comms.services import CommsService
@@ -56,6 +58,8 @@ ShopSettings = NamedDependency[SettingsService]
 Auth = NamedDependency[AuthService]
 Notifications = NamedDependency[NotificationService]
 Drafts = NamedDependency[DraftService]
+Quotes = NamedDependency[QuoteService]
+Invoices = NamedDependency[InvoiceService]
 Sage = NamedDependency[SageConnections]
 Comms = NamedDependency[CommsService]
 MessageTemplates = NamedDependency[TemplateService]
@@ -168,6 +172,14 @@ def provide_inbound(state: State, db_session: DbSession, actor: CurrentActor, ca
 
 def provide_notifications(db_session: DbSession, actor: CurrentActor) -> NotificationService:
     return NotificationService(db_session, actor)
+
+
+def provide_quotes(db_session: DbSession, actor: CurrentActor, calendar: Calendar) -> QuoteService:
+    return QuoteService(db_session, actor, calendar)
+
+
+def provide_invoices(db_session: DbSession, actor: CurrentActor, calendar: Calendar) -> InvoiceService:
+    return InvoiceService(db_session, actor, calendar)
 
 
 def provide_sage(state: State, actor: CurrentActor) -> SageConnections:

@@ -16,6 +16,7 @@ from markupsafe import Markup
 
 from laseros.db import utcnow
 from laseros.domain.admin.roles import Permission
+from laseros.domain.kernel.money import format_rand
 from laseros.domain.kernel.registry import COMPANY_NAME
 from laseros.domain.kernel.shop import THICKNESSES_MM, ShopCalendar, sheet_label, thickness_label
 from laseros.domain.projects.stages import (
@@ -63,8 +64,8 @@ def number(value: Decimal | None) -> str:
 
 
 def money(value: Decimal | None) -> str:
-    """ZAR as the shop writes it: R 15,000.00."""
-    return "" if value is None else f"R {value:,.2f}"
+    """ZAR as the shop writes it: R 15,000.00 (``kernel.money.format_rand``)."""
+    return format_rand(value)
 
 
 def configure(env: Environment, calendar: ShopCalendar) -> None:
@@ -96,6 +97,7 @@ def configure(env: Environment, calendar: ShopCalendar) -> None:
     env.filters.update(
         zip_self=lambda values: [(v, v) for v in values],
         money=money,
+        format_rand=format_rand,
         localtime=localtime,
         isodate=isodate,
         thickness=thickness_label,

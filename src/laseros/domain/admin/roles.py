@@ -26,6 +26,7 @@ class Permission(StrEnum):
     SETTINGS_EDIT = "settings.edit"  # the shop settings page: stage limits, report time, templates, lists
     COMMS_SEND = "comms.send"  # send email to clients, log calls and notes, triage the inbox
     DATA_EXPORT = "data.export"  # ?format=csv of any list or report: the shop's data leaving the app
+    BILLING_EDIT = "billing.edit"  # quotes, invoices and payments: make, change, send, record
     SAGE_VIEW = "sage.view"  # the Sage page: connection, company, last syncs, the audit log
     SAGE_MANAGE = "sage.manage"  # connect and disconnect Sage, choose the company, start a sync
 
@@ -44,6 +45,7 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.SETTINGS_EDIT: frozenset({Role.ADMIN}),
     Permission.COMMS_SEND: frozenset({Role.ADMIN, Role.MANAGER}),
     Permission.DATA_EXPORT: frozenset({Role.ADMIN, Role.MANAGER}),
+    Permission.BILLING_EDIT: frozenset({Role.ADMIN, Role.MANAGER}),
     Permission.SAGE_VIEW: frozenset({Role.ADMIN, Role.MANAGER}),
     Permission.SAGE_MANAGE: frozenset({Role.ADMIN}),
 }
@@ -62,6 +64,7 @@ PERMISSION_LABELS: dict[Permission, str] = {
     Permission.REPORTS_GENERATE: "Generate the daily report now",
     Permission.SETTINGS_EDIT: "Change the shop settings",
     Permission.DATA_EXPORT: "Export any list or report as CSV",
+    Permission.BILLING_EDIT: "Make and change quotes, invoices and payments",
 }
 
 ROLE_LABELS: dict[Role, str] = {

@@ -23,6 +23,8 @@ class Client(TimestampedBase):
     phone: Mapped[str] = mapped_column(String(200), default="")
     address: Mapped[str] = mapped_column(Text, default="")
     notes: Mapped[str] = mapped_column(Text, default="")
+    # Printed on a tax invoice above R 5 000 (SARS: the recipient's VAT number).
+    vat_number: Mapped[str] = mapped_column(String(30), default="")
     # Bumped atomically for each new project: the last part of JB-YYYY-MM-CL0001-001.
     project_seq: Mapped[int] = mapped_column(Integer, default=0)
     # The Sage customer (SA) or contact (v3.1) this client is, once linked (domain/accounting/sync.py).

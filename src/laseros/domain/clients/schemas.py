@@ -14,6 +14,7 @@ class ClientInput:
     phone: str
     address: str
     notes: str
+    vat_number: str = ""
 
     @classmethod
     def parse(cls, raw: Mapping[str, str]) -> ClientInput:
@@ -25,6 +26,7 @@ class ClientInput:
             phone=read.text("phone", max_length=50),
             address=read.text("address", max_length=MAX_TEXT),
             notes=read.text("notes", max_length=MAX_TEXT),
+            vat_number=read.text("vat_number", max_length=30),
         )
         read.finish()
         return data

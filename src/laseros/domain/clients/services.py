@@ -18,7 +18,7 @@ from laseros.domain.kernel.search import contains
 from laseros.domain.kernel.sequences import next_code_value
 
 EXPORT_COLUMNS = ("id", "client_code", "name", "contact_person", "email", "phone", "address", "notes",
-                  "created_at", "updated_at")  # fmt: skip
+                  "vat_number", "created_at", "updated_at")  # fmt: skip
 
 
 class ClientService:

@@ -25,7 +25,8 @@ DAILY_REPORT = Group("daily_report", "Daily report")
 MESSAGES = Group("messages", "Client messages")
 LISTS = Group("lists", "Materials and sheets")
 RECORDS = Group("records", "Records")
-GROUPS: tuple[Group, ...] = (COMPANY, ALERTS, DAILY_REPORT, MESSAGES, LISTS, RECORDS)
+BILLING = Group("billing", "Quotes and invoices")
+GROUPS: tuple[Group, ...] = (COMPANY, ALERTS, DAILY_REPORT, MESSAGES, LISTS, RECORDS, BILLING)
 
 # -- how values are checked and read ----------------------------------------------------------------
 
@@ -317,6 +318,99 @@ LOGIN_LOG_DAYS: Setting[int] = Setting(
     _load_whole,
 )
 
+# -- quotes and invoices (docs/quotes_and_invoices.md) -------------------------------------------
+
+
+def _clean_percent(raw: str) -> str:
+    text = raw.strip().removesuffix("%").strip().replace(",", ".")
+    try:
+        rate = Decimal(text)
+    except InvalidOperation:
+        raise SettingRefused("Enter a percentage like 15.") from None
+    if not rate.is_finite() or not 0 <= rate <= 100:
+        raise SettingRefused("Enter a percentage from 0 to 100.")
+    if rate != rate.quantize(Decimal("0.01")):
+        raise SettingRefused("Use at most two decimal places.")
+    return format_days(rate)
+
+
+def _load_percent(stored: str) -> Decimal:
+    rate = Decimal(stored)
+    if not rate.is_finite() or not 0 <= rate <= 100:
+        raise ValueError(stored)
+    return rate
+
+
+def _optional_text(max_length: int) -> Any:
+    def clean(raw: str) -> str | None:
+        text = "\n".join(line.strip() for line in raw.replace("\r\n", "\n").replace("\r", "\n").strip().split("\n"))
+        if len(text) > max_length:
+            raise SettingRefused(f"Keep this to {max_length} characters or fewer (you entered {len(text)}).")
+        if any(ord(char) < 32 and char != "\n" for char in text):
+            raise SettingRefused("This contains a control character; type the text again.")
+        return text or None
+
+    return clean
+
+
+VAT_RATE: Setting[Decimal] = Setting(
+    "vat_rate",
+    BILLING,
+    "VAT rate (%)",
+    "Added to quotes and invoices on the subtotal, rounded half-up to the cent. A quote or invoice keeps the "
+    "rate it was made with.",
+    "15",
+    _clean_percent,
+    _load_percent,
+)
+QUOTE_VALID_DAYS: Setting[int] = Setting(
+    "quote_valid_days",
+    BILLING,
+    "Quotes valid for (days)",
+    "A new quote is valid until today plus this many days; sent quotes past it expire each night.",
+    "14",
+    _whole_days(1, 365),
+    _load_whole,
+)
+PAYMENT_TERMS_DAYS: Setting[int] = Setting(
+    "payment_terms_days",
+    BILLING,
+    "Payment terms (days)",
+    "An invoice is due this many days after it is issued; unpaid past that it is overdue.",
+    "7",
+    _whole_days(0, 365),
+    _load_whole,
+)
+COMPANY_ADDRESS: Setting[str] = Setting(
+    "company_address",
+    BILLING,
+    "Company address",
+    "Printed at the top of quotes and invoices (one line per row).",
+    "",
+    _optional_text(500),
+    _load_text,
+    widget="lines",
+)
+COMPANY_VAT_NUMBER: Setting[str] = Setting(
+    "company_vat_number",
+    BILLING,
+    "Company VAT number",
+    "Printed on every tax invoice (SARS requires it).",
+    "",
+    _optional_text(30),
+    _load_text,
+)
+COMPANY_BANK_DETAILS: Setting[str] = Setting(
+    "company_bank_details",
+    BILLING,
+    "Bank details",
+    "Printed at the foot of invoices: bank, account name, account number, branch code.",
+    "",
+    _optional_text(500),
+    _load_text,
+    widget="lines",
+)
+
 # Every setting, in the settings page's order.
 SETTINGS: tuple[Setting[Any], ...] = (
     COMPANY_NAME,
@@ -331,6 +425,12 @@ SETTINGS: tuple[Setting[Any], ...] = (
     MATERIALS,
     SHEET_SIZES,
     LOGIN_LOG_DAYS,
+    VAT_RATE,
+    QUOTE_VALID_DAYS,
+    PAYMENT_TERMS_DAYS,
+    COMPANY_ADDRESS,
+    COMPANY_VAT_NUMBER,
+    COMPANY_BANK_DETAILS,
 )
 BY_KEY: dict[str, Setting[Any]] = {setting.key: setting for setting in SETTINGS}
 assert len(BY_KEY) == len(SETTINGS), "two settings share a key"

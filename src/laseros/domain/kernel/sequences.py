@@ -21,3 +21,12 @@ async def next_code_value(session: AsyncSession, name: str) -> int:
         {"name": name},
     )
     return int(result.scalar_one())
+
+
+async def next_yearly_code(session: AsyncSession, prefix: str, year: int) -> str:
+    """The next ``PREFIX-YYYY-0001`` code: a counter per prefix per year (Q-2026-0001, INV-2026-0001).
+
+    In the caller's transaction, like ``next_code_value``: a rolled-back action gives its number back.
+    """
+    number = await next_code_value(session, f"{prefix.lower()}-{year}")
+    return f"{prefix}-{year}-{number:04d}"

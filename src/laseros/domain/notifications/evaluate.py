@@ -22,6 +22,7 @@ from laseros.domain.notifications.drafting import ensure_drafts, withdraw_outdat
 from laseros.domain.notifications.facts import CHUNK, chunks, item_facts, project_facts_with_limits, stage_limits
 from laseros.domain.notifications.models import Notification, NotificationType
 from laseros.domain.notifications.rules import (
+    EVALUATED_TYPES,
     DraftNeed,
     ProjectFacts,
     Raised,
@@ -158,7 +159,9 @@ async def _live_in_scope(
         Notification.notif_type != NotificationType.POP_CANDIDATE.value,
     )
     if projects is None and items is None:
-        return list((await session.execute(columns)).all())
+        # Everything the evaluator owns: billing's notifications (quote_expiring, invoice_overdue) are its own.
+        owned = columns.where(Notification.notif_type.in_([t.value for t in EVALUATED_TYPES]))
+        return list((await session.execute(owned)).all())
     if projects is not None and items is not None and len(projects) + len(items) <= CHUNK:
         # What one action touched: a single statement (the write transaction is waiting on it).
         subjects = [Notification.project_id.in_(list(projects)), Notification.inventory_item_id.in_(list(items))]

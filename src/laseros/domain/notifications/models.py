@@ -27,6 +27,8 @@ class NotificationType(StrEnum):
     # Raised by an inbound email with a proof-of-payment-looking file (comms.inbound); a manager
     # confirms POP by hand and resolves it. The evaluator leaves it alone.
     POP_CANDIDATE = "pop_candidate"
+    QUOTE_EXPIRING = "quote_expiring"  # a sent quote with few days left (billing raises it)
+    INVOICE_OVERDUE = "invoice_overdue"  # an unpaid invoice past its due date (billing raises it)
 
     @property
     def label(self) -> str:
@@ -41,6 +43,8 @@ TYPE_LABELS: dict[NotificationType, str] = {
     NotificationType.LOW_STOCK: "Low stock",
     NotificationType.PRESET_MISSING: "No preset",
     NotificationType.POP_CANDIDATE: "Confirm POP",
+    NotificationType.QUOTE_EXPIRING: "Quote expiring",
+    NotificationType.INVOICE_OVERDUE: "Invoice overdue",
 }
 
 
@@ -97,6 +101,9 @@ class Notification(TimestampedBase):
 
     @property
     def link(self) -> str:
+        kind, _, subject = self.subject_key.partition(":")
+        if kind in ("quote", "invoice"):  # billing's notifications are about a document
+            return f"/{kind}s/{subject}"
         if self.project_id is not None:
             return f"/projects/{self.project_id}"
         return f"/inventory/{self.inventory_item_id}"

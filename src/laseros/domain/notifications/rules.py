@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from laseros.domain.kernel.money import format_rand
 from laseros.domain.kernel.registry import (
     LIMIT_CUTTING_DAYS,
     LIMIT_QUOTE_DAYS,
@@ -252,3 +253,79 @@ def alert_table_markdown() -> str:
             f"| `{stage.value}` ({stage.label}) | `{alert.notif_type.value}` | > {days} ({setting}) | {draft} |"
         )
     return "\n".join(lines)
+
+
+# -- quotes and invoices (raised by billing.alerts; the evaluator leaves them alone) ---------------------
+
+# The types the evaluator reconciles (project and stock conditions); billing reconciles its own two.
+EVALUATED_TYPES: tuple[NotificationType, ...] = (
+    NotificationType.APPROVAL_WAIT,
+    NotificationType.MATERIAL_BLOCK,
+    NotificationType.CUTTING_STALL,
+    NotificationType.PICKUP_WAIT,
+    NotificationType.LOW_STOCK,
+    NotificationType.PRESET_MISSING,
+)
+BILLING_TYPES: tuple[NotificationType, ...] = (NotificationType.QUOTE_EXPIRING, NotificationType.INVOICE_OVERDUE)
+QUOTE_EXPIRING_DAYS = 3  # a sent quote with this many days or fewer left raises quote_expiring
+
+
+@dataclass(frozen=True)
+class QuoteFacts:
+    id: int
+    quote_number: str
+    project_code: str
+    client_name: str
+    valid_until: date
+    total: Decimal
+
+    @property
+    def subject_key(self) -> str:
+        return f"quote:{self.id}"
+
+
+@dataclass(frozen=True)
+class InvoiceFacts:
+    id: int
+    invoice_number: str
+    project_code: str
+    client_name: str
+    due_date: date
+    balance: Decimal
+
+    @property
+    def subject_key(self) -> str:
+        return f"invoice:{self.id}"
+
+
+def quote_alerts(q: QuoteFacts, today: date) -> list[Raised]:
+    """quote_expiring while a sent quote has ``QUOTE_EXPIRING_DAYS`` days or fewer left (urgent on its last day)."""
+    left = (q.valid_until - today).days
+    if not 0 <= left <= QUOTE_EXPIRING_DAYS:
+        return []
+    when = "today" if left == 0 else "tomorrow" if left == 1 else f"in {left} days"
+    return [
+        Raised(
+            NotificationType.QUOTE_EXPIRING,
+            q.subject_key,
+            f"Quote {q.quote_number} for {q.client_name} ({q.project_code}, {format_rand(q.total)}) expires {when} "
+            f"({q.valid_until.isoformat()}) — follow up or revise it."[:500],
+            Severity.URGENT if left == 0 else Severity.WARNING,
+        )
+    ]
+
+
+def invoice_alerts(i: InvoiceFacts, today: date) -> list[Raised]:
+    """invoice_overdue while an issued invoice is unpaid past its due date (urgent after 30 days)."""
+    late = (today - i.due_date).days
+    if late <= 0 or i.balance <= 0:
+        return []
+    return [
+        Raised(
+            NotificationType.INVOICE_OVERDUE,
+            i.subject_key,
+            f"Invoice {i.invoice_number} for {i.client_name} ({i.project_code}) is {_days(timedelta(days=late))} "
+            f"overdue: {format_rand(i.balance)} unpaid (due {i.due_date.isoformat()})."[:500],
+            Severity.URGENT if late > 30 else Severity.WARNING,
+        )
+    ]

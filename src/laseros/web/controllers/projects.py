@@ -9,6 +9,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Stream
 
 from laseros.domain.admin.roles import Permission
+from laseros.domain.billing.summary import project_billing
 from laseros.domain.kernel.errors import Conflict, InvalidInput
 from laseros.domain.kernel.registry import MATERIALS, SHEET_SIZES
 from laseros.domain.kernel.settings import SettingsService
@@ -120,6 +121,7 @@ class ProjectController(Controller):
             "runs": overview.runs,
             "timeline": overview.timeline,
             "error": error,
+            "billing": await project_billing(projects.session, projects.calendar, project_id),
         }
         context.update(await project_file_context(request, projects.session, projects.actor, project_id))
         return await render(request, "projects/detail.html", context, status_code=status_code)

@@ -1,0 +1,58 @@
+"""Quotes and invoices as documents: the print view and its PDF are the same HTML.
+
+The PDF is made by WeasyPrint in a worker thread (about 10 ms of pure Python per line of a
+document, docs/performance.md). It may fetch nothing but ``data:`` URLs: a document never reaches
+the network or the disk.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import anyio.to_thread
+from litestar import Request, Response
+from litestar.enums import MediaType
+
+from laseros.db import UnitOfWork
+from laseros.domain.billing.summary import company_details
+
+# WeasyPrint reports every step at INFO; only its warnings belong in the shop's log.
+logging.getLogger("weasyprint").setLevel(logging.WARNING)
+
+
+def html_to_pdf(html: str) -> bytes:
+    """A PDF of the document's HTML (its CSS is inline; nothing is fetched).
+
+    WeasyPrint is imported on the first document, not at start-up: importing it parses its own
+    stylesheets, seconds of work a server that never prints should not wait for.
+    """
+    from weasyprint import HTML
+    from weasyprint.urls import URLFetcher
+
+    fetcher = URLFetcher(allowed_protocols={"data"})
+    pdf = HTML(string=html, base_url="data:,", url_fetcher=fetcher).write_pdf()
+    assert pdf is not None  # write_pdf() without a target returns the bytes
+    return bytes(pdf)
+
+
+async def render_document(request: Request, session: UnitOfWork, template: str, context: dict[str, Any]) -> str:
+    env = request.app.template_engine.engine  # type: ignore[union-attr]  # create_app always sets one
+    values = {**context, "company": await company_details(session), "request": request}
+    page = env.get_template(template)
+    return await anyio.to_thread.run_sync(lambda: page.render(values))
+
+
+async def document_response(
+    request: Request, session: UnitOfWork, template: str, context: dict[str, Any], *, pdf_name: str | None
+) -> Response[bytes]:
+    """The print view (``pdf_name`` None) or the PDF download named ``pdf_name``."""
+    html = await render_document(request, session, template, {**context, "for_pdf": pdf_name is not None})
+    if pdf_name is None:
+        return Response(content=html.encode(), media_type=MediaType.HTML)
+    pdf = await anyio.to_thread.run_sync(html_to_pdf, html)
+    return Response(
+        content=pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{pdf_name}"'},
+    )
