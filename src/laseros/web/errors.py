@@ -158,7 +158,8 @@ def domain_error(request: Request, exc: Exception) -> Response[Any]:
 
 def method_not_allowed(request: Request, exc: MethodNotAllowedException) -> Response[Any]:
     """A GET of a form's POST address goes to the form's page; any other wrong method stays a 405."""
-    if request.method in ("GET", "HEAD"):
+    allowed = {method.strip() for method in (exc.headers or {}).get("allow", "").split(",")}
+    if request.method in ("GET", "HEAD") and "GET" not in allowed:
         return redirect(
             request,
             owner_page(request, request.url.path),
