@@ -37,7 +37,8 @@ BROKEN_CELLS = """() => {
   let checked = 0;
   for (const el of document.querySelectorAll("main .table td, main .table td a, main .table td .nowrap")) {
     const text = el.textContent.trim();
-    const wanted = code.test(text) || date.test(text) || el.classList.contains("num") || el.classList.contains("nowrap");
+    const kept = el.classList.contains("num") || el.classList.contains("nowrap");
+    const wanted = code.test(text) || date.test(text) || kept;
     if (!wanted || !text) continue;
     checked += 1;
     if (lines(el) > 1) found.push(text);
