@@ -106,10 +106,11 @@ class ErrorPage(Response[bytes]):
 
     def __init__(self, status_code: int, title: str, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(content=b"", status_code=status_code, media_type=MediaType.HTML, headers=headers)
+        self.code = status_code
         self.title = title
         self.message = message
 
-    def to_asgi_response(self, app: Any, request: Request, **kwargs: Any) -> Any:  # type: ignore[override]
+    def to_asgi_response(self, app: Any, request: Request, **kwargs: Any) -> Any:
         return _SendErrorPage(self, request, kwargs)
 
 
@@ -122,17 +123,17 @@ class _SendErrorPage:
         if scope.get("user") is None and SESSION_COOKIE in request.cookies:
             try:
                 scope["user"] = await signed_in_user(request)
-            except Exception:  # noqa: BLE001  # the database may be why this page is shown; show it anonymously
+            except Exception:  # the database may be why this page is shown; show it anonymously
                 log.warning("Could not look up the session for an error page on %s", request.url.path)
         user = scope.get("user")
-        context: dict[str, Any] = {"status_code": page.status_code, "title": page.title, "message": page.message}
+        context: dict[str, Any] = {"status_code": page.code, "title": page.title, "message": page.message}
         if isinstance(user, CurrentUser):
-            context["back_href"], context["back_label"] = back_link(user, request.url.path, page.status_code)
+            context["back_href"], context["back_label"] = back_link(user, request.url.path, page.code)
         try:
-            response: Response[Any] = await render(request, "errors/error.html", context, status_code=page.status_code)
-        except Exception:  # noqa: BLE001  # no database for the header: the page without the shop's name and bell
+            response: Response[Any] = await render(request, "errors/error.html", context, status_code=page.code)
+        except Exception:  # no database for the header: the page without the shop's name and bell
             log.exception("Rendering the error page on %s without the database", request.url.path)
-            response = Template("errors/error.html", context=context, status_code=page.status_code)
+            response = Template("errors/error.html", context=context, status_code=page.code)
         response.headers.update(page.headers)
         await response.to_asgi_response(app=None, request=request, **self.kwargs)(scope, receive, send)
 
