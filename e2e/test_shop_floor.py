@@ -30,6 +30,7 @@ from e2e.helpers import (
 
 pytestmark = pytest.mark.e2e
 
+START = re.compile(r"^▶ Start")  # "▶ Start JB-2026-12-0001": each card names its job
 MIN_THUMB_PX = 44
 SMALL_PHONE = {"width": 360, "height": 740}
 RUN_TIMER = ".run-clock time.run-timer"
@@ -127,9 +128,9 @@ def test_a_sheet_without_a_preset_warns_the_operator(new_context: NewContext, pl
     card = phone.locator(f"#job-{project_id}")
     card.locator("summary", has_text="Cutting for someone else?").click()
     card.get_by_label("Cutting for").select_option(label="Themba (night shift)")
-    card.get_by_role("button", name="▶ Start Run").click()
+    card.get_by_role("button", name=START).click()
     expect(phone).to_have_url(url(r"/phone/run/\d+"))
-    expect(phone.locator(".run-head")).to_contain_text("Themba (night shift) (logged in as Sipho Operator)")
+    expect(phone.locator(".run-head")).to_contain_text("Themba (night shift), logged by Sipho Operator")
 
     warning = phone.locator(".preset-missing")
     expect(warning).to_be_visible()
@@ -162,7 +163,7 @@ def test_a_second_start_names_the_run_already_going(new_context: NewContext, pla
     stale = phone.context.new_page()  # a second tab, opened before the run starts
     stale.goto("/phone/home")
     other_job = stale.locator(f"article.job-card:not(#job-{project_id})").filter(
-        has=stale.get_by_role("button", name="▶ Start Run")
+        has=stale.get_by_role("button", name=START)
     )
     expect(other_job.first).to_be_visible()
     other_id = other_job.first.get_attribute("id")
@@ -173,7 +174,7 @@ def test_a_second_start_names_the_run_already_going(new_context: NewContext, pla
     run_path = urlparse(run_url).path
 
     with stale.expect_response("**/phone/run/start") as refused:
-        stale.locator(f"#{other_id}").get_by_role("button", name="▶ Start Run").click()
+        stale.locator(f"#{other_id}").get_by_role("button", name=START).click()
     assert refused.value.status == 409, f"a second start answered {refused.value.status}"
     expect(stale.locator("#action-error")).to_contain_text(f"You already have a run going on {code}")
     expect(stale.locator("#action-error")).to_contain_text("End it before starting another.")
@@ -183,7 +184,7 @@ def test_a_second_start_names_the_run_already_going(new_context: NewContext, pla
     assert stale.locator(f"#{other_id} .badge[class*='queue-']").all_inner_texts() == other_status, (
         "the refused job changed"
     )
-    expect(stale.get_by_role("button", name="▶ Start Run")).to_have_count(0)
+    expect(stale.get_by_role("button", name=START)).to_have_count(0)
 
     # The banner opens the run that is going, and it can be ended from there.
     banner.click()
@@ -233,7 +234,7 @@ def test_the_phone_works_one_handed_on_a_360_px_screen(new_context: NewContext, 
     phone = phone_page(new_context, playwright, viewport=SMALL_PHONE, is_mobile=True, has_touch=True)
     phone.goto("/phone/home")
     assert_fits(phone)
-    start = phone.locator(f"#job-{project_id}").get_by_role("button", name="▶ Start Run")
+    start = phone.locator(f"#job-{project_id}").get_by_role("button", name=START)
     assert_thumb_sized(phone, start)
 
     start_run(phone, project_id, code)

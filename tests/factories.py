@@ -47,3 +47,10 @@ def paid_project(client: ShopClient, client_id: int, **fields: str) -> int:
 def results(page: str) -> str:
     """The list part of a page (what active search swaps), without headers or flash messages."""
     return page[page.index('id="results"') :]
+
+
+def move_queue_item(client: ShopClient, item_id: int, status: str) -> Any:
+    """Press a queue move as the queue page does; a cancel goes through its confirmation page's form."""
+    if status == "Cancelled":
+        return client.post_form(f"/queue/{item_id}/cancel", {})
+    return client.post_form(f"/queue/{item_id}/status", {"status": status})

@@ -32,7 +32,7 @@ from laseros.domain.reports.daily import (
 )
 from laseros.migrate import alembic_config
 from laseros.web.controllers.reports import daily_text, report_text
-from tests.factories import create_client, create_project, paid_project
+from tests.factories import create_client, create_project, move_queue_item, paid_project
 from tests.support import PASSWORDS, ShopClient, run
 
 CAL = ShopCalendar("Africa/Johannesburg")
@@ -109,7 +109,7 @@ def queue_item(db_query, project_id: int) -> int:  # type: ignore[no-untyped-def
 def set_queue(manager, db_query, project_id: int, *statuses: str) -> None:  # type: ignore[no-untyped-def]
     item = queue_item(db_query, project_id)
     for status in statuses:
-        assert manager.post_form(f"/queue/{item}/status", {"status": status}).status_code == 303
+        assert move_queue_item(manager, item, status).status_code == 303
 
 
 def quote(manager, client_id: int, name: str) -> int:  # type: ignore[no-untyped-def]
@@ -151,13 +151,15 @@ def test_cut_today_lists_the_queue_in_order_with_material_sheets_and_preset(logi
     assert [line.split()[2] for line in lines] == ["Brackets", "Gate", "Shelving"]
     sheet = "Mild Steel 3.0 mm 3000x1500"
     assert f"1. {code_of(db_query, second)} Brackets — Vaal Fab\n   {sheet} · 2 sheets · preset MS3 fast" in text
-    assert f"2. {code_of(db_query, first)} Gate panels — Karoo Steel\n   {sheet} · 4 sheets · NO PRESET" in text
+    assert f"2. {code_of(db_query, first)} Gate panels — Karoo Steel\n   {sheet} · 4 sheets · no preset yet" in text
     assert (
-        "Shelving — Karoo Steel [CUTTING NOW]\n   Mild Steel 3.0 mm 3000x1500 · 4 of 6 sheets left · NO PRESET" in text
+        "Shelving — Karoo Steel [cutting now]\n   Mild Steel 3.0 mm 3000x1500 · 4 of 6 sheets left · no preset yet"
+        in text
     )
     db_query("UPDATE queue_items SET sheets_cut = 6 WHERE project_id = ?", (cutting,))
-    assert "Shelving — Karoo Steel [CUTTING NOW]\n   Mild Steel 3.0 mm 3000x1500 · all 6 sheets cut · NO PRESET" in (
-        section(txt(generate(db)), CUT_TODAY)
+    assert (
+        "Shelving — Karoo Steel [cutting now]\n   Mild Steel 3.0 mm 3000x1500 · all 6 sheets cut · no preset yet"
+        in (section(txt(generate(db)), CUT_TODAY))
     )
     assert "Huge job" not in text
     assert "(1 more queued job waits on material — see MATERIAL TO ORDER.)" in text
@@ -197,7 +199,26 @@ def test_material_to_order_lists_low_stock_with_shortfall_and_waiting_jobs_with_
         f"- {code_of(db_query, odd)} Alu panels (Karoo Steel): needs 3 sheets of Aluminium 3.0 mm 3000x1500, "
         "0 free in stock — missing 3"
     ) in text
-    assert text.index("Below minimum:") < text.index("Jobs waiting on material:")
+    assert text.index("Below minimum:") < text.index("Jobs short of sheets:")
+
+
+def test_material_to_order_lists_every_short_job_whatever_its_stage(manager, operator, db, db_query):
+    karoo = create_client(manager)
+    short = paid_project(manager, karoo, name="Big gates", sheets_required="900")  # waits: 500 on the shelf
+    assert operator.post_form("/phone/run/start", {"project_id": str(short), "cut_anyway": "1"}).status_code == 303
+    assert db_query("SELECT stage FROM projects WHERE id = ?", (short,)) == [("cutting",)]
+
+    body = txt(generate(db))
+    code = code_of(db_query, short)
+    # Being cut without its sheets: still on the order list, and flagged where the cut list names it.
+    assert (
+        f"- {code} Big gates (Karoo Steel) — cutting, short of sheets: needs 900 sheets of Mild Steel 3.0 mm "
+        "3000x1500, 500 free in stock — missing 400"
+    ) in section(body, MATERIAL_TO_ORDER)
+    assert f"{code} Big gates — Karoo Steel [cutting now, short of sheets]" in section(body, CUT_TODAY)
+    page = manager.get("/reports/daily").text
+    assert f'<a href="/projects/{short}"><strong>{code}</strong></a> Big gates (Karoo Steel) — ' in page
+    assert "cutting, short of sheets" in page
 
 
 def test_material_to_order_is_empty_when_stock_is_fine(manager, db):
@@ -504,17 +525,18 @@ def test_the_page_lays_out_each_section_from_the_stored_data_in_the_words_of_the
 
     page = manager.get("/reports/daily").text
     code = code_of(db_query, job)
-    assert f"<strong>{code}</strong> Gate panels &lt;b&gt; — Karoo Steel" in page  # escaped on the page
+    assert f"<strong>{code}</strong></a> Gate panels &lt;b&gt; — Karoo Steel" in page  # escaped on the page
+    assert f'<a href="/projects/{job}"><strong>{code}</strong></a>' in page  # every job links to its page
     assert f"{code} Gate panels <b> — Karoo Steel" in txt(report)  # and as typed in the .txt
-    assert "Mild Steel 3.0 mm 3000x1500 · 4 sheets · <strong>NO PRESET</strong>" in page
-    assert "<strong>NZ-15</strong> Nozzle 1.5 mm: 3 each on hand, minimum 10, short 7, reorder 25" in page
+    assert "Mild Steel 3.0 mm 3000x1500 · 4 sheets · <strong>no preset yet</strong>" in page
+    assert "<strong>NZ-15</strong></a> Nozzle 1.5 mm: 3 each on hand, minimum 10, short 7, reorder 25" in page
     assert (
-        f"<strong>{code_of(db_query, waiting)}</strong> Big gates (Karoo Steel):\n        needs 600 sheets of "
+        f"<strong>{code_of(db_query, waiting)}</strong></a> Big gates (Karoo Steel):\n        needs 600 sheets of "
         "Mild Steel 3.0 mm 3000x1500, 496 free in stock — missing 104"
     ) in page
     assert "Waiting on material, 0 days in stage — next: order 104 sheets of Mild Steel 3.0 mm 3000x1500" in page
     assert page.count('<p class="report-note">Nothing to report.</p>') == 2  # contacts and production
-    assert "Generated " in page and "shop time (Africa/Johannesburg)" in page
+    assert "Made " in page and "shop time (Africa/Johannesburg)" in page
 
 
 def test_the_page_has_no_inline_script(manager, db):

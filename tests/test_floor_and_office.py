@@ -46,7 +46,7 @@ def cutting_job(manager, operator, db_query):  # type: ignore[no-untyped-def]
 
 
 def test_cancel_in_the_queue_asks_first_and_says_whose_run_is_going(manager, cutting_job):
-    project_id, item_id, run_id = cutting_job
+    _project_id, item_id, run_id = cutting_job
     asked = manager.post_form(f"/queue/{item_id}/status", {"status": "Cancelled"})
     assert asked.status_code == 303 and asked.headers["location"] == f"/queue/{item_id}/cancel"
     page = manager.get(f"/queue/{item_id}/cancel").text
@@ -59,7 +59,7 @@ def test_a_job_with_a_running_run_is_never_cancelled_under_it(manager, cutting_j
     refused = manager.post_form(f"/queue/{item_id}/cancel")
     assert refused.status_code == 409 and "is going" in refused.text
     stage = manager.post_form(f"/projects/{project_id}/status", {"stage": "cancelled"})
-    assert stage.status_code == 409 and "Olu Operator's run" in stage.text
+    assert stage.status_code == 409 and "Olu Operator&#39;s run" in stage.text
     assert db_query("SELECT stage FROM projects WHERE id = ?", (project_id,)) == [("cutting",)]
     assert db_query("SELECT status FROM laser_runs WHERE id = ?", (run_id,)) == [("running",)]
 
@@ -173,7 +173,11 @@ def test_requeueing_a_job_the_shelf_no_longer_covers_leaves_it_waiting(manager, 
 
 
 def test_a_job_waiting_on_material_never_reads_queued(manager, operator, short_job):
-    for page in (manager.get("/queue").text, manager.get(f"/projects/{short_job}").text, operator.get("/phone/home").text):
+    for page in (
+        manager.get("/queue").text,
+        manager.get(f"/projects/{short_job}").text,
+        operator.get("/phone/home").text,
+    ):
         card = page[page.index("Big gates") - 2000 : page.index("Big gates") + 2500]
         assert "Waiting on material" in card
         assert ">Queued<" not in card
@@ -213,7 +217,9 @@ def test_a_queue_row_shows_the_plan_and_edits_in_place(manager, db_query):
     editor = manager.get(f"/queue/{item_id}/row", params={"edit": "1"}, headers={"hx-request": "true"}).text
     assert 'name="priority"' in editor and 'name="scheduled_date"' in editor and "Cancel job…" in editor
     saved = manager.post_form(
-        f"/queue/{item_id}/edit", {"priority": "Urgent", "scheduled_date": "2026-12-14", "notes": "first thing"}, htmx=True
+        f"/queue/{item_id}/edit",
+        {"priority": "Urgent", "scheduled_date": "2026-12-14", "notes": "first thing"},
+        htmx=True,
     )
     assert saved.status_code == 200 and "Saved ✓" in saved.text and 'name="priority"' not in saved.text
     assert db_query("SELECT priority, scheduled_date, notes FROM queue_items WHERE id = ?", (item_id,)) == [

@@ -200,13 +200,22 @@ def wait_for_heartbeat(client: redis.Redis, ns: str, proc: Proc | None = None, t
 # -- the task list and the cron table ----------------------------------------------------------------
 
 
-def test_one_task_list_names_the_four_jobs():
-    assert list(JOBS) == ["daily-report", "evaluate-notifications", "check-low-stock", "prune-login-log"]
+def test_one_task_list_names_the_six_jobs():
+    assert list(JOBS) == [
+        "daily-report",
+        "evaluate-notifications",
+        "check-low-stock",
+        "prune-login-log",
+        "sage-sync-customers",
+        "sage-reconcile",
+    ]
     assert [task.__qualname__ for task in TASKS] == [
         "daily_report",
         "evaluate_notifications",
         "check_low_stock",
         "prune_login_log",
+        "sage_sync_customers",
+        "sage_reconcile",
     ]
 
 
@@ -217,14 +226,23 @@ def test_cron_table_report_at_the_shop_time_evaluation_hourly_low_stock_every_si
         "evaluate_notifications": "0 * * * *",
         "check_low_stock": "0 */6 * * *",
         "prune_login_log": "15 3 * * *",
+        "sage_sync_customers": "20 * * * *",
+        "sage_reconcile": "40 2 * * *",
     }
-    assert table["daily_report"].kwargs == {"generated_by": "System (06:45 schedule)"}
+    assert table["daily_report"].kwargs == {"generated_by": "the 06:45 schedule"}
     # Unique cron jobs: SAQ keys each one cron:<task>, so two workers make one job per tick.
     assert all(job.unique and job.heartbeat and job.retries > 1 for job in table.values())
     worker = config.worker_settings(settings, config.make_queue(AsyncRedis.from_url(REDIS_URL), settings))
     assert worker["queue"].name == settings.redis_namespace
     assert worker["cron_tz"] == ZoneInfo(settings.shop_timezone)
-    assert [job.cron for job in worker["cron_jobs"]] == ["30 7 * * *", "0 * * * *", "0 */6 * * *", "15 3 * * *"]
+    assert [job.cron for job in worker["cron_jobs"]] == [
+        "30 7 * * *",
+        "0 * * * *",
+        "0 */6 * * *",
+        "15 3 * * *",
+        "20 * * * *",
+        "40 2 * * *",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -310,21 +328,31 @@ def test_workers_schedule_the_cron_table_in_shop_time_once_however_many_run(sett
 
     # Each worker schedules the table once its start-up is done (just after its first heartbeat).
     expected = [
-        f"saq:job:{namespace}:cron:{name}" for name in ("check_low_stock", "daily_report", "evaluate_notifications", "prune_login_log")
+        f"saq:job:{namespace}:cron:{name}"
+        for name in (
+            "check_low_stock",
+            "daily_report",
+            "evaluate_notifications",
+            "prune_login_log",
+            "sage_reconcile",
+            "sage_sync_customers",
+        )
     ]
     wait_for(lambda: cron_keys() == expected, 20, "the cron table to be scheduled")
-    assert len(ci_redis.zrange(f"saq:{namespace}:incomplete", 0, -1)) == 4  # one tick per job, not per worker
+    assert len(ci_redis.zrange(f"saq:{namespace}:incomplete", 0, -1)) == 6  # one tick per job, not per worker
     now = datetime.now(SHOP_ZONE)
     for key, cron in [
         ("daily_report", "15 6 * * *"),
         ("evaluate_notifications", "0 * * * *"),
         ("check_low_stock", "0 */6 * * *"),
         ("prune_login_log", "15 3 * * *"),
+        ("sage_sync_customers", "20 * * * *"),
+        ("sage_reconcile", "40 2 * * *"),
     ]:
         record = job_record(ci_redis, namespace, f"cron:{key}")
         assert record is not None and record["status"] == "queued"
         assert record["scheduled"] == int(croniter(cron, now).get_next()), key
-    assert job_record(ci_redis, namespace, "cron:daily_report")["kwargs"] == {"generated_by": "System (06:15 schedule)"}
+    assert job_record(ci_redis, namespace, "cron:daily_report")["kwargs"] == {"generated_by": "the 06:15 schedule"}
 
 
 def test_a_changed_report_time_reschedules_the_pending_report_on_restart(settings, namespace, procs, ci_redis):
@@ -332,7 +360,7 @@ def test_a_changed_report_time_reschedules_the_pending_report_on_restart(setting
     worker = procs(laseros("worker"), worker_env(settings, namespace))
     wait_for_heartbeat(ci_redis, namespace, worker)
     tick = wait_for(lambda: job_record(ci_redis, namespace, "cron:daily_report"), 20, "the report's next tick")
-    assert tick["kwargs"]["generated_by"] == "System (05:00 schedule)"
+    assert tick["kwargs"]["generated_by"] == "the 05:00 schedule"
     worker.stop()
     set_shop_setting(settings, "daily_report_time", "05:40")
     worker = procs(laseros("worker"), worker_env(settings, namespace))
@@ -346,6 +374,26 @@ def test_a_changed_report_time_reschedules_the_pending_report_on_restart(setting
     assert record["scheduled"] == int(croniter("40 5 * * *", datetime.now(SHOP_ZONE)).get_next())
 
 
+def test_a_changed_report_time_reschedules_a_running_worker_without_a_restart(settings, namespace, procs, ci_redis):
+    set_shop_setting(settings, "daily_report_time", "05:00")
+    env = {**worker_env(settings, namespace), "LASEROS_REPORT_TIME_POLL_S": "0.5"}
+    worker = procs(laseros("worker"), env)
+    wait_for_heartbeat(ci_redis, namespace, worker)
+    tick = wait_for(lambda: job_record(ci_redis, namespace, "cron:daily_report"), 20, "the report's next tick")
+    assert tick["kwargs"]["generated_by"] == "the 05:00 schedule"
+
+    set_shop_setting(settings, "daily_report_time", "05:40")  # as the settings page saves it; no restart
+
+    def rescheduled() -> bool:
+        record = job_record(ci_redis, namespace, "cron:daily_report")
+        return bool(record) and record["status"] == "queued" and "05:40" in record["kwargs"]["generated_by"]
+
+    wait_for(rescheduled, 30, "the running worker to reschedule the report for 05:40")
+    record = job_record(ci_redis, namespace, "cron:daily_report")
+    assert record["scheduled"] == int(croniter("40 5 * * *", datetime.now(SHOP_ZONE)).get_next())
+    assert worker.alive() and "rescheduling" in worker.log
+
+
 def test_two_workers_starting_after_the_report_time_make_exactly_one_report(settings, namespace, procs, ci_redis):
     set_shop_setting(settings, "daily_report_time", "00:00")  # always passed: today's report is due
     workers = [procs(laseros("worker"), worker_env(settings, namespace)) for _ in range(2)]
@@ -357,7 +405,7 @@ def test_two_workers_starting_after_the_report_time_make_exactly_one_report(sett
     wait_for(lambda: queue_idle(ci_redis, namespace), 30, "the queue to be idle")
     rows = reports_for(settings, shop_today())
     assert len(rows) == 1
-    assert rows[0][1] == "System (00:00 schedule, caught up at start)"
+    assert rows[0][1] == "the 00:00 schedule, made when the app started after it"
     runs = sum(worker.log.count("daily-report: stored the report") for worker in workers)
     assert runs == 1, "\n".join(worker.log for worker in workers)
     assert job_record(ci_redis, namespace, f"daily-report:{shop_today().isoformat()}")["status"] == "complete"

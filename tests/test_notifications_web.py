@@ -383,7 +383,7 @@ def test_an_htmx_action_returns_the_fresh_count_out_of_band(manager, db_query):
     assert db_query("SELECT notif_type FROM notifications WHERE resolved_at IS NULL") == [("preset_missing",)]
     item_id = db_query("SELECT id FROM queue_items WHERE project_id = ?", (project_id,))[0][0]
 
-    response = manager.post_form(f"/queue/{item_id}/status", {"status": "Cancelled"}, htmx=True)
+    response = manager.post_form(f"/queue/{item_id}/cancel", {}, htmx=True)
     assert response.status_code == 200
     assert 'id="queue-section"' in response.text
     assert oob_counts(response.text) == [0]  # cancelling the job cleared it, and the bell says so

@@ -16,7 +16,7 @@ from laseros.domain.kernel.actor import Actor
 from laseros.domain.kernel.errors import Conflict
 from laseros.domain.kernel.shop import ShopCalendar
 from laseros.domain.queue.services import RANK_GAP, QueueService, _single_move
-from tests.factories import create_client, paid_project
+from tests.factories import create_client, move_queue_item, paid_project
 
 
 @pytest.fixture
@@ -98,7 +98,7 @@ def test_stale_or_foreign_orders_are_refused_without_changes(manager, queue_ids,
 
 def test_only_active_items_can_be_reordered(manager, queue_ids, db_query):
     a, b, _, _ = queue_ids
-    manager.post_form(f"/queue/{a}/status", {"status": "Cancelled"})
+    manager.post_form(f"/queue/{a}/cancel", {})
     response = manager.post_form("/queue/reorder", {"item": [b, a]}, htmx=True)
     assert response.status_code == 409
 
@@ -154,7 +154,7 @@ def test_start_moves_the_project_to_cutting(manager, queue_ids, db_query):
 def test_queue_status_and_project_stage_stay_in_step(manager, queue_ids, db_query, steps, status, stage):
     item = queue_ids[0]
     for step in steps:
-        assert manager.post_form(f"/queue/{item}/status", {"status": step}).status_code == 303
+        assert move_queue_item(manager, item, step).status_code == 303
     assert db_query(
         "SELECT q.status, p.stage FROM queue_items q JOIN projects p ON p.id = q.project_id WHERE q.id = ?", (item,)
     ) == [(status, stage)]
@@ -162,7 +162,7 @@ def test_queue_status_and_project_stage_stay_in_step(manager, queue_ids, db_quer
 
 def test_requeued_items_go_to_the_end(manager, queue_ids):
     first = queue_ids[0]
-    manager.post_form(f"/queue/{first}/status", {"status": "Cancelled"})
+    manager.post_form(f"/queue/{first}/cancel", {})
     manager.post_form(f"/queue/{first}/status", {"status": "Queued"})
     assert shown_order(manager)[-1] == first
 
@@ -216,7 +216,7 @@ def test_bad_inline_edit_is_422_and_writes_nothing(manager, queue_ids, db_query,
 
 def test_all_filter_includes_finished_items(manager, queue_ids):
     item = queue_ids[0]
-    manager.post_form(f"/queue/{item}/status", {"status": "Cancelled"})
+    manager.post_form(f"/queue/{item}/cancel", {})
     assert item not in shown_order(manager)
     assert f'id="queue-item-{item}"' in manager.get("/queue", params={"filter": "all"}).text
 

@@ -10,28 +10,20 @@ from tests.factories import create_client, paid_project
 PC_PAGES = [
     "/dashboard",
     "/clients",
-    "/clients?format=csv",
     "/clients/{client_id}",
     "/projects",
-    "/projects?format=csv",
     "/projects/{project_id}",
     "/queue",
     "/queue?filter=all",
-    "/queue?format=csv",
     "/queue/{item_id}",
     "/queue/runs",
-    "/queue/runs?format=csv",
     "/inventory",
-    "/inventory?format=csv",
     "/inventory/{stock_id}",
     "/inventory/transactions",
-    "/inventory/transactions?format=csv",
     "/presets",
-    "/presets?format=csv",
     "/operators",
     "/comms/drafts",
     "/comms/drafts?status=all",
-    "/comms/drafts?format=csv",
     "/comms/drafts/{draft_id}",
     "/reports/daily",
 ]
@@ -39,8 +31,19 @@ PC_PAGES = [
 ALL_ROLE_PAGES = [
     "/notifications/list",
     "/notifications/list?status=all",
-    "/notifications/list?format=csv",
     "/notifications/count",
+]
+# Every CSV export: the shop's data leaving the app, for admins and managers only (Permission.DATA_EXPORT).
+EXPORTS = [
+    "/clients?format=csv",
+    "/projects?format=csv",
+    "/queue?format=csv",
+    "/queue/runs?format=csv",
+    "/inventory?format=csv",
+    "/inventory/transactions?format=csv",
+    "/presets?format=csv",
+    "/comms/drafts?format=csv",
+    "/notifications/list?format=csv",
 ]
 # Shop set-up only an admin may change (SPEC §2): inventory item definitions, presets, operators, settings.
 ADMIN_PAGES = [
@@ -129,6 +132,21 @@ def test_every_role_can_read_the_bell(login_as, ids, role):
         assert client.get(path.format(**ids)).status_code == 200, path
 
 
+@pytest.mark.parametrize("role", ["admin", "manager"])
+def test_admins_and_managers_export_every_list(login_as, ids, role):
+    client = login_as(role)
+    for path in EXPORTS:
+        response = client.get(path.format(**ids))
+        assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv"), path
+
+
+@pytest.mark.parametrize("role", ["viewer", "operator"])
+def test_viewers_and_operators_export_nothing(login_as, ids, role):
+    client = login_as(role)
+    for path in EXPORTS:
+        assert client.get(path.format(**ids)).status_code == 403, path
+
+
 @pytest.mark.parametrize("role", ["manager", "viewer", "operator"])
 def test_only_an_admin_may_open_shop_setup_forms(login_as, ids, role):
     client = login_as(role)
@@ -203,3 +221,50 @@ def test_viewer_sees_no_edit_controls(login_as, ids):
         text = viewer.get(path.format(**ids)).text
         for marker in forbidden:
             assert marker.format(**ids) not in text, (path, marker)
+
+
+# Sage (SPEC §2): admins and managers see the connection; only admins connect, choose, disconnect and sync.
+# For an admin each answer is what the route gives without a Sage server: the point is that it is not 403.
+SAGE_ADMIN_ROUTES = [
+    ("GET", "/sage/connect", {}, 303),  # no v3.1 app configured: back to /sage with what to set
+    ("GET", "/sage/callback?code=x&state=y", {}, 303),  # a state that did not start here: refused
+    ("POST", "/sage/za", {"username": "", "password": "", "api_key": ""}, 422),
+    ("POST", "/sage/company", {"company_id": "1"}, 409),  # not connected
+    ("POST", "/sage/disconnect", {}, 303),
+    ("POST", "/sage/sync/customers", {}, 303),
+]
+
+
+def _sage(client, method, path, body):  # type: ignore[no-untyped-def]
+    if method == "GET":
+        return client.get(path, follow_redirects=False)
+    return client.post_form(path, body)
+
+
+@pytest.mark.parametrize(("role", "status"), [("admin", 200), ("manager", 200), ("viewer", 403), ("operator", 403)])
+def test_admins_and_managers_see_the_sage_page(login_as, role, status):
+    assert login_as(role).get("/sage", follow_redirects=False).status_code == status
+
+
+@pytest.mark.parametrize("role", ["manager", "viewer", "operator"])
+def test_only_an_admin_may_connect_sage_or_start_a_sync(login_as, role, db_query):
+    client = login_as(role)
+    before = db_query("SELECT count(*) FROM activity_log")
+    for method, path, body, _ in SAGE_ADMIN_ROUTES:
+        assert _sage(client, method, path, body).status_code == 403, (role, path)
+    assert db_query("SELECT count(*) FROM activity_log") == before
+    assert db_query("SELECT count(*) FROM sage_connections") == [(0,)]
+
+
+def test_an_admin_may_use_every_sage_route(login_as):
+    admin = login_as("admin")
+    for method, path, body, status in SAGE_ADMIN_ROUTES:
+        assert _sage(admin, method, path, body).status_code == status, path
+
+
+def test_a_manager_sees_the_sage_status_without_the_admin_controls(login_as):
+    text = login_as("manager").get("/sage").text
+    assert "Sage is not connected." in text
+    for marker in ("/sage/za", "/sage/connect", "/sage/disconnect", "/sage/sync/customers"):
+        assert marker not in text, marker
+    assert "/sage/za" in login_as("admin").get("/sage").text

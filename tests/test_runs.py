@@ -239,9 +239,12 @@ def log_form(**fields: str) -> dict[str, str]:
     return {"operator_id": "2", "cut_time_minutes": "45", "sheets_used": "2", "parts_produced": "30", **fields}
 
 
-def test_the_pc_run_form_preselects_you(manager, job):
+def test_the_pc_run_form_preselects_who_last_cut_and_you_only_before_anyone_has(manager, job):
     page = manager.get(f"/queue/runs/new/{job}").text
-    assert re.search(r'<option value="2" selected>Mo Manager \(You\)</option>', page), page
+    assert re.search(r'<option value="2" selected>Mo Manager \(You\)</option>', page), page  # no runs yet
+    manager.post_form(f"/queue/runs/new/{job}", log_form(operator_id="3"))  # Olu cut it
+    page = manager.get(f"/queue/runs/new/{job}").text
+    assert re.search(r'<option value="3" selected>Olu Operator</option>', page), page
 
 
 def test_logging_a_run_on_a_pc_deducts_stock_and_can_finish_the_job(manager, job, db_query):

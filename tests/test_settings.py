@@ -106,8 +106,8 @@ def test_the_page_shows_every_setting_at_its_default(admin):
         placeholder = re.search(rf'<textarea id="f-{name}" name="{name}" rows="4" placeholder="([^"]*)"', text)
         assert placeholder and html.unescape(placeholder.group(1)) == default, kind
     assert text.count("Empty: the default is used.") == len(DraftKind)
-    # the report time is read by the worker when it starts
-    assert "applies once the worker restarts" in text and "laseros serve" in text
+    # a new report time needs no restart (the worker watches it)
+    assert "takes effect within a minute of saving" in text and "laseros serve" not in text
     # the admin's sidebar links here
     assert '<a href="/admin/settings" title="Settings" class="active">' in text
 
@@ -142,7 +142,7 @@ def test_saving_changes_every_kind_of_setting(admin, db_query):
     assert response.status_code == 303
     assert response.headers["location"] == URL
     page = admin.get(URL).text
-    assert "Settings saved (9 changed). The new report time applies once the worker restarts." in page
+    assert "Settings saved (9 changed). The new report time takes effect within a minute." in page
     # stored as the rest of the app reads them: trimmed, normalised
     assert stored(db_query) == {
         "limit_quote_days": "6",

@@ -37,6 +37,7 @@ from laseros.web.controllers import (
     queue,
     reports,
     runs,
+    sage,
 )
 from laseros.web.errors import EXCEPTION_HANDLERS
 
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             comms.DraftController,
             admin.AdminController,
             logins.LoginLogController,
+            sage.SageController,
             create_static_files_router(path="/static", directories=[STATIC_DIR], send_as_attachment=False),
         ],
         plugins=[HTMXPlugin()],
@@ -120,6 +122,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "auth_service": Provide(deps.provide_auth_service, sync_to_thread=False),
             "notifications": Provide(deps.provide_notifications, sync_to_thread=False),
             "drafts": Provide(deps.provide_drafts, sync_to_thread=False),
+            "sage": Provide(deps.provide_sage, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]  # each handler takes its own exception class
         state=State(

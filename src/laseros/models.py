@@ -4,6 +4,7 @@ from __future__ import annotations
 
 
 def import_all_models() -> None:
+    from laseros.domain.accounting import models as _accounting  # noqa: F401
     from laseros.domain.admin import models as _admin  # noqa: F401
     from laseros.domain.clients import models as _clients  # noqa: F401
     from laseros.domain.inventory import models as _inventory  # noqa: F401

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT_DIR = Path(__file__).resolve().parents[2]
@@ -29,6 +29,46 @@ def _secret_key(data_dir: Path) -> str:
 
 
 @dataclass(frozen=True)
+class SageEndpoints:
+    """Where Sage Business Cloud Accounting answers, and how the client paces itself (docs/accounting.md).
+
+    Every URL is overridable (``LASEROS_SAGE_*_URL``) so tests point at a local fake Sage server.
+    The v3.1 app's client id and secret come from the environment and are never stored or shown.
+    """
+
+    za_url: str = "https://resellers.accounting.sageone.co.za/api/2.0.0"
+    auth_url: str = "https://www.sageone.com/oauth2/auth/central?filter=apiv3.1"
+    token_url: str = "https://oauth.accounting.sage.com/token"
+    api_url: str = "https://api.accounting.sage.com/v3.1"
+    client_id: str = ""
+    client_secret: str = ""
+    # The callback registered with the v3.1 app; empty: this server's own /sage/callback.
+    redirect_url: str = ""
+    # At least this many seconds between two requests (SA: 100 a minute per company).
+    pace_s: float = 1.0
+    # One request's time limit; how often a refused (429) or failed (5xx) request is tried again.
+    timeout_s: float = 30.0
+    attempts: int = 4
+    backoff_s: float = 2.0
+    max_wait_s: float = 60.0
+
+    @classmethod
+    def from_env(cls) -> SageEndpoints:
+        env = os.environ.get
+        default = cls()
+        return cls(
+            za_url=env("LASEROS_SAGE_ZA_URL") or default.za_url,
+            auth_url=env("LASEROS_SAGE_AUTH_URL") or default.auth_url,
+            token_url=env("LASEROS_SAGE_TOKEN_URL") or default.token_url,
+            api_url=env("LASEROS_SAGE_API_URL") or default.api_url,
+            client_id=env("LASEROS_SAGE_CLIENT_ID", ""),
+            client_secret=env("LASEROS_SAGE_CLIENT_SECRET", ""),
+            redirect_url=env("LASEROS_SAGE_REDIRECT_URL", ""),
+            pace_s=float(env("LASEROS_SAGE_PACE_S") or default.pace_s),
+        )
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path
     database_url: str
@@ -50,6 +90,10 @@ class Settings:
     trusted_proxies: str = ""
     # A refused sign-in answers after this many seconds (a throttle for password guessing; tests use 0).
     login_failure_delay_s: float = 1.0
+    # How often a running job worker looks for a changed daily report time (it reschedules itself).
+    report_time_poll_s: float = 15.0
+    # Sage Business Cloud Accounting's endpoints and pacing (LASEROS_SAGE_*).
+    sage: SageEndpoints = field(default_factory=SageEndpoints)
 
     @property
     def is_sqlite(self) -> bool:
@@ -73,4 +117,6 @@ class Settings:
             debug=os.environ.get("LASEROS_DEBUG", "") == "1",
             trusted_proxies=os.environ.get("LASEROS_TRUSTED_PROXIES", "").strip(),
             login_failure_delay_s=float(os.environ.get("LASEROS_LOGIN_FAILURE_DELAY_S", "1.0")),
+            report_time_poll_s=float(os.environ.get("LASEROS_REPORT_TIME_POLL_S", "15")),
+            sage=SageEndpoints.from_env(),
         )

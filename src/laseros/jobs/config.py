@@ -24,7 +24,15 @@ from saq.queue.redis import RedisQueue
 from saq.types import PartialTimersDict
 
 from laseros.domain.kernel.registry import DAILY_REPORT_TIME
-from laseros.jobs.tasks import TASKS, check_low_stock, daily_report, evaluate_notifications, prune_login_log
+from laseros.jobs.tasks import (
+    TASKS,
+    check_low_stock,
+    daily_report,
+    evaluate_notifications,
+    prune_login_log,
+    sage_reconcile,
+    sage_sync_customers,
+)
 from laseros.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -57,13 +65,14 @@ SHUTDOWN_GRACE_S = 5.0
 
 def schedule_label(report_time: time, *, caught_up: bool = False) -> str:
     """Who the report says made it when the schedule did (or a worker caught up a missed one)."""
-    late = ", caught up at start" if caught_up else ""
-    return f"System ({report_time.strftime('%H:%M')} schedule{late})"
+    late = ", made when the app started after it" if caught_up else ""
+    return f"the {report_time.strftime('%H:%M')} schedule{late}"
 
 
 def cron_table(report_time: time = DEFAULT_REPORT_TIME) -> list[CronJob]:
     """The cron table: the daily report at the shop's report time, evaluation hourly, low stock every 6 hours,
-    the sign-in log pruned nightly."""
+    the sign-in log pruned nightly, the Sage customer sync hourly and its reconciliation nightly (both do
+    nothing while Sage is not connected)."""
     return [
         CronJob(
             daily_report,
@@ -90,6 +99,20 @@ def cron_table(report_time: time = DEFAULT_REPORT_TIME) -> list[CronJob]:
         CronJob(
             prune_login_log,
             cron="15 3 * * *",
+            timeout=JOB_TIMEOUT_S,
+            heartbeat=JOB_HEARTBEAT_S,
+            retries=JOB_RETRIES,
+        ),
+        CronJob(
+            sage_sync_customers,
+            cron="20 * * * *",
+            timeout=JOB_TIMEOUT_S,
+            heartbeat=JOB_HEARTBEAT_S,
+            retries=JOB_RETRIES,
+        ),
+        CronJob(
+            sage_reconcile,
+            cron="40 2 * * *",
             timeout=JOB_TIMEOUT_S,
             heartbeat=JOB_HEARTBEAT_S,
             retries=JOB_RETRIES,

@@ -123,6 +123,32 @@ async def prune_login_log(ctx: Context) -> dict[str, Any]:
     return {"removed": removed, "kept_days": days}
 
 
+async def sage_sync_customers(ctx: Context) -> dict[str, Any]:
+    """Customers ↔ clients with Sage, when it is connected (hourly, and on demand from /sage).
+
+    Sage down, slow or rate-limiting: the error propagates, so SAQ tries the job again later with
+    back-off; the sync history and the audit log on /sage say what happened.
+    """
+    from laseros.domain.accounting.sync import sync_customers
+
+    services = _services(ctx)
+    async with _alive(ctx):
+        result = await sync_customers(services.db, services.settings.sage, services.settings.secret_key)
+    log.info("sage-sync-customers: %s", result.summary())
+    return result.as_dict()
+
+
+async def sage_reconcile(ctx: Context) -> dict[str, Any]:
+    """Nightly: list what differs between the clients and Sage's customers (shown on /sage)."""
+    from laseros.domain.accounting.reconcile import reconcile_customers
+
+    services = _services(ctx)
+    async with _alive(ctx):
+        result = await reconcile_customers(services.db, services.settings.sage, services.settings.secret_key)
+    log.info("sage-reconcile: %s", result.summary())
+    return result.as_dict()
+
+
 def _counts(result: Any) -> str:
     return ", ".join(f"{name} {value}" for name, value in asdict(result).items())
 
@@ -134,6 +160,8 @@ JOBS: dict[str, Task] = {
     "evaluate-notifications": evaluate_notifications,
     "check-low-stock": check_low_stock,
     "prune-login-log": prune_login_log,
+    "sage-sync-customers": sage_sync_customers,
+    "sage-reconcile": sage_reconcile,
 }
 TASKS: list[Task] = list(JOBS.values())
 

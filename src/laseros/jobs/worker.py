@@ -151,6 +151,8 @@ class WorkerSupervisor:
         # Set once the worker's start-up (catch-up included) is done: only then does it beat.
         self._started = asyncio.Event()
         self._report_time = config.DEFAULT_REPORT_TIME
+        # Set when the shop saved a new report time: the worker is rebuilt at once with the new cron table.
+        self._reload = asyncio.Event()
 
     def stop(self) -> None:
         self._stopping.set()
@@ -162,6 +164,9 @@ class WorkerSupervisor:
             started = loop.time()
             try:
                 await self._run_once()
+                if self._reload.is_set():  # a new report time, not a lost Redis: rebuild at once
+                    self._reload.clear()
+                    continue
             except Exception as lost:
                 log.warning(
                     "job worker: Redis at %s unavailable (%s); retrying in %.0f s",
@@ -186,7 +191,7 @@ class WorkerSupervisor:
         try:
             await cast(Awaitable[bool], redis.ping())  # redis-py types ping() for both clients
             await queue.connect()
-            # Read at each start: a changed report time takes effect when the worker restarts.
+            # Read at each start, and watched while running (``_watch_report_time``).
             self._report_time = await report_time_setting(self.services.db)
             worker = _build_worker(
                 config.worker_settings(self.settings, queue, report_time=self._report_time, startup=[self._on_start])
@@ -197,9 +202,10 @@ class WorkerSupervisor:
                 asyncio.create_task(self._beat(redis), name="worker-heartbeat"),
                 asyncio.create_task(queue.lost.wait(), name="redis-lost"),
                 asyncio.create_task(self._stopping.wait(), name="stopping"),
+                asyncio.create_task(self._watch_report_time(), name="report-time"),
             ]
             done, _pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-            if self._stopping.is_set():
+            if self._stopping.is_set() or self._reload.is_set():
                 return
             for task in done:
                 if task.exception() is not None:
@@ -233,6 +239,25 @@ class WorkerSupervisor:
             self._report_time.strftime("%H:%M"),
             self.settings.shop_timezone,
         )
+
+    async def _watch_report_time(self) -> None:
+        """Return (asking for a rebuild) once the stored report time differs from the one scheduled.
+
+        The settings page saves the time in the database; every worker, in the web process or
+        on its own, notices within ``Settings.report_time_poll_s`` and reschedules — no restart needed.
+        """
+        await self._started.wait()
+        while True:
+            await asyncio.sleep(self.settings.report_time_poll_s)
+            wanted = await report_time_setting(self.services.db)
+            if wanted != self._report_time:
+                log.info(
+                    "daily report time changed from %s to %s: rescheduling",
+                    self._report_time.strftime("%H:%M"),
+                    wanted.strftime("%H:%M"),
+                )
+                self._reload.set()
+                return
 
     async def _beat(self, redis: Redis) -> None:
         key = broker.heartbeat_key(self.settings.redis_namespace)

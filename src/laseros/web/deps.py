@@ -9,6 +9,7 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 
 from laseros.db import Database, UnitOfWork
+from laseros.domain.accounting.services import SageConnections
 from laseros.domain.admin.services import AuthService
 from laseros.domain.clients.services import ClientService
 from laseros.domain.inventory.services import InventoryService
@@ -51,6 +52,7 @@ ShopSettings = NamedDependency[SettingsService]
 Auth = NamedDependency[AuthService]
 Notifications = NamedDependency[NotificationService]
 Drafts = NamedDependency[DraftService]
+Sage = NamedDependency[SageConnections]
 
 
 async def provide_db_session(state: State, request: Request) -> AsyncIterator[UnitOfWork]:
@@ -144,3 +146,8 @@ def provide_drafts(db_session: DbSession, actor: CurrentActor) -> DraftService:
 
 def provide_notifications(db_session: DbSession, actor: CurrentActor) -> NotificationService:
     return NotificationService(db_session, actor)
+
+
+def provide_sage(state: State, actor: CurrentActor) -> SageConnections:
+    """The Sage connection; it opens its own short transactions (no lock is held while Sage answers)."""
+    return SageConnections(state.db, state.settings.sage, state.settings.secret_key, actor)

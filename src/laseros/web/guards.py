@@ -27,6 +27,8 @@ _MESSAGES = {
     Permission.DRAFTS_MANAGE: "Only a manager or an admin can change, send or delete message drafts.",
     Permission.SETTINGS_EDIT: "Only an admin can see and change the shop settings.",
     Permission.DATA_EXPORT: "Only a manager or an admin can export the shop's data as CSV.",
+    Permission.SAGE_VIEW: "Only a manager or an admin can see the Sage connection.",
+    Permission.SAGE_MANAGE: "Only an admin can connect Sage or start a sync.",
 }
 
 

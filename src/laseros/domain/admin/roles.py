@@ -25,6 +25,8 @@ class Permission(StrEnum):
     REPORTS_GENERATE = "reports.generate"  # "Generate now" for the daily report
     SETTINGS_EDIT = "settings.edit"  # the shop settings page: stage limits, report time, templates, lists
     DATA_EXPORT = "data.export"  # ?format=csv of any list or report: the shop's data leaving the app
+    SAGE_VIEW = "sage.view"  # the Sage page: connection, company, last syncs, the audit log
+    SAGE_MANAGE = "sage.manage"  # connect and disconnect Sage, choose the company, start a sync
 
 
 PERMISSIONS: dict[Permission, frozenset[Role]] = {
@@ -40,6 +42,8 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.REPORTS_GENERATE: frozenset({Role.ADMIN, Role.MANAGER}),
     Permission.SETTINGS_EDIT: frozenset({Role.ADMIN}),
     Permission.DATA_EXPORT: frozenset({Role.ADMIN, Role.MANAGER}),
+    Permission.SAGE_VIEW: frozenset({Role.ADMIN, Role.MANAGER}),
+    Permission.SAGE_MANAGE: frozenset({Role.ADMIN}),
 }
 
 ROLE_LABELS: dict[Role, str] = {

@@ -25,6 +25,8 @@ class Client(TimestampedBase):
     notes: Mapped[str] = mapped_column(Text, default="")
     # Bumped atomically for each new project: the last part of JB-YYYY-MM-CL0001-001.
     project_seq: Mapped[int] = mapped_column(Integer, default=0)
+    # The Sage customer (SA) or contact (v3.1) this client is, once linked (domain/accounting/sync.py).
+    sage_customer_id: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True, default=None)
 
     projects: Mapped[list[Project]] = relationship(
         back_populates="client", cascade="all, delete-orphan", passive_deletes=True, lazy="raise"

@@ -86,3 +86,10 @@ class LaserRun(TimestampedBase):
     def attributed_to(self) -> str:
         """Who the run counts for: the extra operator when one was named, else the logged-in operator."""
         return self.extra_operator.display_name if self.extra_operator else self.operator.display_name
+
+    @property
+    def who(self) -> str:
+        """How pages say who cut it: "Themba (night shift), logged by Pieter", or just "Pieter"."""
+        if self.extra_operator:
+            return f"{self.extra_operator.display_name}, logged by {self.operator.display_name}"
+        return self.operator.display_name

@@ -184,6 +184,26 @@ class RunService:
 
     # -- writing -----------------------------------------------------------------------------
 
+    async def likely_operator(self, project_id: int, fallback_id: int) -> tuple[int, int | None]:
+        """Who a run typed in on a PC most likely was: (operator id, extra operator id).
+
+        The last run on this job, else the last run anyone logged; the person typing when nobody has
+        logged a run yet.
+        """
+        for where in (LaserRun.project_id == project_id, LaserRun.id.is_not(None)):
+            last = (
+                await self.session.execute(
+                    select(LaserRun.operator_id, LaserRun.extra_operator_id)
+                    .join(User, User.id == LaserRun.operator_id)
+                    .where(where, User.is_active.is_(True), LaserRun.status != RunStatus.DISCARDED.value)
+                    .order_by(LaserRun.started_at.desc(), LaserRun.id.desc())
+                    .limit(1)
+                )
+            ).first()
+            if last is not None:
+                return last.operator_id, last.extra_operator_id
+        return fallback_id, None
+
     async def _project(self, project_id: int) -> Project:
         """The project a run is for, with the queue item the run moves."""
         project = await self.session.scalar(
@@ -347,6 +367,7 @@ class RunService:
         for run in going:
             if not may_end(run, self.actor.user_id, role):
                 raise PermissionDenied(f"Run #{run.id} is {run.attributed_to}'s; only they (or the office) can end it.")
+            set_committed_value(run, "project", project)
             await self._end_one(run, report if run is going[0] else RunEnd(0, 0, report.notes, False))
         item = project.queue_item
         today = self.calendar.today()

@@ -31,7 +31,7 @@ def saved_message(saved: SavedSettings) -> str:
     names = [BY_KEY[key].label for key in saved.changed]
     message = f"Settings saved: {', '.join(names)}." if len(names) <= 3 else f"Settings saved ({len(names)} changed)."
     if DAILY_REPORT_TIME.key in saved.changed:
-        message += " The new report time applies once the worker restarts."
+        message += " The new report time takes effect within a minute."
     if saved.still_used:
         message += f" No longer listed but still in use: {'; '.join(saved.still_used)}."
     return message

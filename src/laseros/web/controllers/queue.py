@@ -117,6 +117,8 @@ class QueueController(Controller):
         except (Conflict, PermissionDenied) as refused:
             status = 403 if isinstance(refused, PermissionDenied) else 409
             return await self._cancel_page(request, item_id, queue, projects, FormState(values), str(refused), status)
+        if is_fragment_request(request):
+            return await self._list(request, queue, values.get("filter") == "all", 1)
         return redirect(request, "/queue", f"{item.project.project_code} cancelled.")
 
     @staticmethod

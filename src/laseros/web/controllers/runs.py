@@ -68,10 +68,13 @@ class RunController(Controller):
         projects: Projects,
         operators: Operators,
         presets: Presets,
+        runs: Runs,
     ) -> Page:
         project = await projects.get(project_id)
+        operator_id, extra_id = await runs.likely_operator(project_id, request.user.id)
         values = {
-            "operator_id": request.user.id,
+            "operator_id": operator_id,
+            "extra_operator_id": extra_id or "",
             "preset_id": project.preset_id or "",
             "run_date": calendar.today().isoformat(),
             "sheets_used": "0",

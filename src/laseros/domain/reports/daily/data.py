@@ -44,7 +44,7 @@ SECTION_COUNTS: dict[str, tuple[str, ...]] = {
     YESTERDAYS_PRODUCTION: ("runs_yesterday",),
 }
 NOTHING = "Nothing to report."
-NO_PRESET = "NO PRESET"
+NO_PRESET = "no preset yet"
 # A morning brief, not the whole queue: the first jobs in cutting order, then how many follow.
 CUT_LIST_MAX = 50
 
@@ -68,13 +68,17 @@ class CutLine:
     preset_name: str | None
     in_progress: bool
     priority: str
+    project_id: int | None = None  # None in reports stored before the page linked its jobs
+    short: bool = False  # the shelf does not cover it (listed under material to order too)
 
     @property
     def flags(self) -> tuple[str, ...]:
-        """ "CUTTING NOW" for the job on the machine, and its priority when it is High or Urgent."""
-        flags: tuple[str, ...] = ("CUTTING NOW",) if self.in_progress else ()
+        """ "cutting now" for the job on the machine, "short of sheets", and its priority when High or Urgent."""
+        flags: tuple[str, ...] = ("cutting now",) if self.in_progress else ()
+        if self.short:
+            flags += ("short of sheets",)
         if self.priority in (Priority.HIGH.value, Priority.URGENT.value):
-            flags += (self.priority.upper(),)
+            flags += (f"{self.priority.lower()} priority",)
         return flags
 
     @property
@@ -98,6 +102,7 @@ class LowStockLine:
     on_hand: int
     minimum: int
     reorder_quantity: int
+    item_id: int | None = None  # None in reports stored before the page linked its stock
 
     @property
     def shortfall(self) -> int:
@@ -114,6 +119,14 @@ class WaitingLine:
     material: str  # as typed on the project, for jobs with an incomplete sheet spec
     sheets_needed: int
     free: int  # free stock of that sheet (may be negative: the queue already claims more than is there)
+    stage: str = Stage.WAITING_MATERIAL.value  # a queued or cutting job the shelf does not cover is listed too
+
+    @property
+    def stage_note(self) -> str:
+        """ "" for a job waiting on material; otherwise why a job in another stage is here."""
+        if self.stage == Stage.WAITING_MATERIAL.value:
+            return ""
+        return "cutting, short of sheets" if self.stage == Stage.CUTTING.value else "queued, short of sheets"
 
     @property
     def missing(self) -> int:
@@ -131,6 +144,7 @@ class ContactLine:
     project_code: str
     project_name: str
     reasons: tuple[str, ...]
+    project_id: int | None = None
 
     @property
     def phone_or_none(self) -> str:
@@ -145,6 +159,7 @@ class BlockedLine:
     stage: Stage
     days: int
     next_action: str
+    project_id: int | None = None
 
     @property
     def days_in_stage(self) -> str:

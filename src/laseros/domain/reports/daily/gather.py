@@ -15,13 +15,13 @@ from decimal import Decimal
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, contains_eager
 
 from laseros.db import utcnow
 from laseros.domain.admin.models import User
 from laseros.domain.clients.models import Client
 from laseros.domain.inventory.models import Category, InventoryItem
-from laseros.domain.inventory.stock import SheetSpec, claimed_sheets
+from laseros.domain.inventory.stock import SheetSpec, StockBadge, claimed_sheets, queue_badges
 from laseros.domain.kernel.registry import COMPANY_NAME
 from laseros.domain.kernel.settings import SettingsService
 from laseros.domain.kernel.shop import ShopCalendar, sheet_label
@@ -74,14 +74,14 @@ def _days(age: timedelta) -> int:
     return max(int(age.total_seconds() // 86400), 0)
 
 
-async def _cut_today(session: AsyncSession, data: ReportData) -> None:
+async def _cut_today(session: AsyncSession, data: ReportData, short: set[int]) -> None:
     """Active queue items in queue order (the queue page's order, ``ix_queue_items_status_rank``)."""
     rows = (
         await session.execute(
             select(
-                _PROJECT_CODE, _PROJECT_NAME, _CLIENT_NAME, Project.material_type, Project.thickness_mm,
-                Project.sheet_size, Project.sheets_required, QueueItem.sheets_cut, Preset.name.label("preset_name"),
-                QueueItem.status, QueueItem.priority, Project.stage,
+                Project.id.label("project_id"), _PROJECT_CODE, _PROJECT_NAME, _CLIENT_NAME, Project.material_type,
+                Project.thickness_mm, Project.sheet_size, Project.sheets_required, QueueItem.sheets_cut,
+                Preset.name.label("preset_name"), QueueItem.status, QueueItem.priority, Project.stage,
             )
             .select_from(QueueItem)
             .join(Project, Project.id == QueueItem.project_id)
@@ -107,34 +107,57 @@ async def _cut_today(session: AsyncSession, data: ReportData) -> None:
                 sheets_left=max((row.sheets_required or 0) - (row.sheets_cut or 0), 0),
                 sheets_required=row.sheets_required, preset_name=row.preset_name,
                 in_progress=row.status == QueueStatus.IN_PROGRESS.value, priority=row.priority,
+                project_id=row.project_id, short=row.project_id in short,
             )
         )  # fmt: skip
 
 
-async def _material_to_order(session: AsyncSession, data: ReportData) -> None:
+async def _short_jobs(session: AsyncSession) -> set[int]:
+    """Projects in the active queue, queued or being cut, whose sheets the shelf does not cover once the
+    jobs ahead of them have theirs — the queue's own stock badge, so the report and the queue agree."""
+    items = list(
+        (
+            await session.scalars(
+                select(QueueItem)
+                .join(QueueItem.project)
+                .options(contains_eager(QueueItem.project))
+                .where(
+                    QueueItem.status.in_(_ACTIVE),
+                    Project.stage.in_(CLAIMING_STAGES),
+                    Project.stage != Stage.WAITING_MATERIAL.value,
+                )
+            )
+        ).unique()
+    )
+    badges = await queue_badges(session, items)
+    return {item.project_id for item in items if badges.get(item.id) in (StockBadge.SHORT, StockBadge.BLOCKED)}
+
+
+async def _material_to_order(session: AsyncSession, data: ReportData, short: set[int]) -> None:
     low = (
         await session.execute(
             select(
                 InventoryItem.item_code, InventoryItem.name, InventoryItem.unit,
                 InventoryItem.quantity_on_hand.label("on_hand"), InventoryItem.min_required.label("minimum"),
-                InventoryItem.reorder_quantity,
+                InventoryItem.reorder_quantity, InventoryItem.id.label("item_id"),
             )
             .where(InventoryItem.quantity_on_hand < InventoryItem.min_required)
             .order_by(InventoryItem.item_code)
         )
     ).all()  # fmt: skip
     data.low_stock = [LowStockLine(**row._mapping) for row in low]
+    # Every job that is short, whatever its stage: waiting on material, or queued / being cut without the sheets.
 
     waiting = (
         await session.execute(
             select(
                 Project.id.label("project_id"), _PROJECT_CODE, _PROJECT_NAME, _CLIENT_NAME, Project.material_type,
                 Project.thickness_mm, Project.sheet_size, Project.sheets_required,
-                func.coalesce(QueueItem.sheets_cut, 0).label("sheets_cut"),
+                func.coalesce(QueueItem.sheets_cut, 0).label("sheets_cut"), Project.stage,
             )
             .join(Client, Client.id == Project.client_id)
             .outerjoin(QueueItem, QueueItem.project_id == Project.id)
-            .where(Project.stage == Stage.WAITING_MATERIAL.value)
+            .where(or_(Project.stage == Stage.WAITING_MATERIAL.value, Project.id.in_(sorted(short))))
             .order_by(Project.pop_received_date, QueueItem.rank, Project.id)
         )
     ).all()  # fmt: skip
@@ -159,13 +182,15 @@ async def _material_to_order(session: AsyncSession, data: ReportData) -> None:
             free[spec] = held - await claimed_sheets(session, spec, excluding_project=0)
     for row in waiting:
         spec = SheetSpec.of(row)
+        needed = max((row.sheets_required or 0) - row.sheets_cut, 0)
+        # A queued or cutting job's own claim is in the claimed total: what is free for it excludes it.
+        own = needed if row.stage in CLAIMING_STAGES else 0
         data.waiting.append(
             WaitingLine(
                 project_id=row.project_id, project_code=row.project_code, project_name=row.project_name,
                 client_name=row.client_name, sheet=spec.label() if spec else None,
                 material=_material(row.material_type, row.thickness_mm, row.sheet_size),
-                sheets_needed=max((row.sheets_required or 0) - row.sheets_cut, 0),
-                free=free.get(spec, 0) if spec else 0,
+                sheets_needed=needed, free=(free.get(spec, 0) + own) if spec else 0, stage=row.stage,
             )
         )  # fmt: skip
 
@@ -212,7 +237,7 @@ async def _clients_to_contact(session: AsyncSession, data: ReportData) -> None:
             labels = tuple(dict.fromkeys(label for _, label in sorted(reasons[row.project_id])))
             people[row.project_id] = ContactLine(
                 client_name=row.client_name, phone=row.phone or "", project_code=row.project_code,
-                project_name=row.project_name, reasons=labels,
+                project_name=row.project_name, reasons=labels, project_id=row.project_id,
             )  # fmt: skip
     # Oldest first: whoever has waited longest is called first.
     for project_id in sorted(reasons, key=lambda pid: (min(reasons[pid])[0], pid)):
@@ -244,6 +269,7 @@ async def _blocked_and_stalled(session: AsyncSession, data: ReportData, now: dat
         line = BlockedLine(
             project_code=facts.project_code, project_name=facts.name, client_name=facts.client_name,
             stage=facts.stage, days=days, next_action=_next_action(facts.stage, missing.get(facts.id)),
+            project_id=facts.id,
         )  # fmt: skip
         lines.append((order[facts.stage], -days, line))
     data.blocked = [line for *_key, line in sorted(lines, key=lambda t: (t[0], t[1], t[2].project_code))]
@@ -339,8 +365,9 @@ async def gather(
         time_zone=calendar.zone.key,
         generated_by=generated_by,
     )
-    await _cut_today(session, data)
-    await _material_to_order(session, data)
+    short = await _short_jobs(session)
+    await _cut_today(session, data, short)
+    await _material_to_order(session, data, short)
     await _clients_to_contact(session, data)
     await _blocked_and_stalled(session, data, now)
     await _yesterdays_production(session, data, calendar)
