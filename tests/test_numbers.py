@@ -154,3 +154,15 @@ def test_a_quoted_price_in_rand_with_spaces_is_saved(manager, db_query):
 
     project_id = create_project(manager, create_client(manager), quoted_price="R 15 632,00")
     assert db_query("SELECT quoted_price FROM projects WHERE id = ?", (project_id,)) == [(1563200,)]
+
+
+def test_a_day_limit_setting_reads_through_the_same_parser():
+    from laseros.domain.kernel.registry import _clean_days
+    from laseros.domain.kernel.settings import SettingRefused
+
+    assert _clean_days("0,5") == "0.5"
+    assert _clean_days(" 2,25 ") == "2.25"
+    with pytest.raises(SettingRefused, match="is the comma a decimal or thousands"):
+        _clean_days("1,125")
+    with pytest.raises(SettingRefused, match="number of days"):
+        _clean_days("two")
