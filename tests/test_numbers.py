@@ -43,6 +43,7 @@ READ = [
     ("\u22122,25", 2, False, "-2.25"),  # the minus sign, not a hyphen
     ("R -50", 2, True, "-50"),
     ("-R 50", 2, True, "-50"),
+    ("+2", 0, False, "2"),  # an adjustment that adds
     ("1,500", 0, False, "1500"),  # a whole-number field: "1,500 sheets" is fifteen hundred
     ("1.500", 0, False, "1500"),
     ("1 500", 0, False, "1500"),
@@ -75,6 +76,7 @@ REFUSED = [
     ("1 ,5", 2, False, "Enter a number"),
     ("1,,5", 2, False, "Enter a number"),
     ("--5", 2, False, "Enter a number"),
+    ("+-5", 2, False, "Enter a number"),
     (".", 2, False, "Enter a number"),
     ("1" * 40, 2, False, "That number is too long."),
 ]

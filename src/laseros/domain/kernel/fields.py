@@ -88,6 +88,8 @@ def parse_number(raw: str, *, places: int = 2, currency: bool = False, example: 
     negative = False
     if text.startswith(_MINUS):
         negative, text = True, text[1:].lstrip()
+    elif text.startswith("+"):  # "+2": an adjustment that adds
+        text = text[1:].lstrip()
     if currency and text[:1] in ("R", "r"):
         text = text[1:].lstrip()
         if not negative and text.startswith(_MINUS):
