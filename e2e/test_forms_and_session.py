@@ -81,7 +81,7 @@ def test_log_out_from_phone_mode(page: Page) -> None:
     log_in(page, "manager")
     page.get_by_role("button", name="Phone mode").click()
     expect_layout(page, "/phone/home")
-    page.locator("footer.phone-bottom").get_by_role("button", name="Log out").click()
+    page.locator("header.phone-top").get_by_role("button", name="Log out").click()
     expect_layout(page, "/auth/login")
     page.goto("/phone/home")
     expect(page).to_have_url(url("/auth/login"))

@@ -90,7 +90,7 @@ def test_operator_is_sent_to_phone_mode(page: Page) -> None:
     choose_mode(page, "Phone mode")
     expect(page.get_by_role("heading", level=1)).to_contain_text("Jobs to cut")
     expect(page.locator("footer.phone-bottom").get_by_role("button", name="PC mode")).to_have_count(0)
-    expect(page.locator("footer.phone-bottom").get_by_role("button", name="Log out")).to_be_visible()
+    expect(page.locator("header.phone-top").get_by_role("button", name="Log out")).to_be_visible()
 
     # Office pages are refused with a readable page, not a stack trace or a blank screen.
     for path in ("/dashboard", "/queue"):

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import re
 from typing import Any
+
+import ezdxf
 
 from tests.support import ShopClient
 
@@ -54,3 +57,31 @@ def move_queue_item(client: ShopClient, item_id: int, status: str) -> Any:
     if status == "Cancelled":
         return client.post_form(f"/queue/{item_id}/cancel", {})
     return client.post_form(f"/queue/{item_id}/status", {"status": status})
+
+
+# -- products and files --------------------------------------------------------------------------
+
+
+def create_product(client: ShopClient, name: str = "Gate bracket", **fields: str) -> int:
+    data = {"name": name, "unit_price": "125.50", "material_type": "Mild Steel", "thickness_mm": "3", "is_active": "on"}
+    response = client.post_form("/products/new", {**data, **fields})
+    assert response.status_code == 303, response.text
+    return int(response.headers["location"].rsplit("/", 1)[-1])
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 40
+PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def dxf_bytes(radius: float = 10, units: int = 4) -> bytes:
+    doc = ezdxf.new(units=units)
+    doc.modelspace().add_circle((0, 0), radius)
+    doc.modelspace().add_lwpolyline([(-20, -20), (20, -20), (20, 20), (-20, 20)], close=True)
+    stream = io.StringIO()
+    doc.write(stream)
+    return stream.getvalue().encode()
+
+
+def upload(client: ShopClient, url: str, name: str, content: bytes, **kwargs: Any):  # type: ignore[no-untyped-def]
+    headers = {"x-csrftoken": client.csrf()}
+    return client.post(url, files={"file": (name, content)}, headers=headers, follow_redirects=False, **kwargs)

@@ -181,7 +181,7 @@ def test_status_button_from_the_queue_page_returns_the_queue_section(manager, qu
     response = manager.post_form(f"/queue/{item}/status", {"status": "In Progress", "filter": "active"}, htmx=True)
     assert response.status_code == 200
     assert 'id="queue-section"' in response.text and "<html" not in response.text
-    assert "In Progress" in response.text
+    assert "Cutting — no run going" in response.text  # the job state, said once (queue/state.py)
 
 
 def test_inline_edit_of_priority_date_and_notes(manager, queue_ids, db_query):
@@ -248,13 +248,15 @@ def test_rank_gap_is_wide(queue_ids, db_query):
 
 
 def test_each_queued_job_shows_whether_its_sheets_are_on_the_shelf(manager, db_query):
-    """ok: covered after the jobs ahead; short: the jobs ahead will use the sheets; blocked: waiting on material."""
+    """ok: covered after the jobs ahead; blocked: waiting on material — which is where a queued job goes
+    when the sheets it counted on are taken away (a usage here), so queue and stage never disagree."""
     on_hand = db_query("SELECT quantity_on_hand FROM inventory_items WHERE item_code = 'MS-3-3015'")[0][0]
     manager.post_form("/inventory/1/transaction", {"transaction_type": "Usage", "quantity": str(on_hand - 8)})
     client_id = create_client(manager)
     first = paid_project(manager, client_id, name="First", sheets_required="4")
     second = paid_project(manager, client_id, name="Second", sheets_required="4")
     manager.post_form("/inventory/1/transaction", {"transaction_type": "Usage", "quantity": "3"})  # 5 left
+    assert db_query("SELECT stage FROM projects WHERE id = ?", (second,)) == [("waiting_material",)]
     third = paid_project(manager, client_id, name="Third", sheets_required="4")
     assert db_query("SELECT stage FROM projects WHERE id = ?", (third,)) == [("waiting_material",)]
 
@@ -262,6 +264,6 @@ def test_each_queued_job_shows_whether_its_sheets_are_on_the_shelf(manager, db_q
         row = manager.get("/queue").text.split(f'href="/projects/{project_id}"')[1].split("</tr>")[0]
         return re.search(r'class="badge stock-(\w+)"', row).group(1)  # type: ignore[union-attr]
 
-    assert (badge(first), badge(second), badge(third)) == ("ok", "short", "blocked")
+    assert (badge(first), badge(second), badge(third)) == ("ok", "blocked", "blocked")
     # The project page shows the same badge as the queue.
-    assert "stock-short" in manager.get(f"/projects/{second}").text
+    assert "stock-blocked" in manager.get(f"/projects/{second}").text

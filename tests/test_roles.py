@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.factories import create_client, paid_project
+from tests.factories import PDF, create_client, create_product, dxf_bytes, paid_project, upload
 
 # Pages every PC role may read; operators get 403.
 PC_PAGES = [
@@ -26,6 +26,25 @@ PC_PAGES = [
     "/comms/drafts?status=all",
     "/comms/drafts/{draft_id}",
     "/reports/daily",
+    "/reports",
+    "/reports/production",
+    "/reports/efficiency",
+    "/reports/inventory",
+    "/reports/clients",
+]
+# The business reports' CSV: admins and managers only (the shop's data leaving the app).
+REPORT_EXPORTS = [
+    "/reports/production?format=csv",
+    "/reports/production?format=csv&table=by_operator",
+    "/reports/efficiency?format=csv",
+    "/reports/efficiency?format=csv&table=calibration",
+    "/reports/inventory?format=csv&table=valuation",
+    "/reports/clients?format=csv",
+    "/products",
+    "/products/{product_id}",
+    "/files/{file_id}",
+    "/files/{file_id}/preview.svg",
+    "/files/{file_id}/analysis",
 ]
 # The bell's pages: every role reads them, operators included (in their phone layout).
 ALL_ROLE_PAGES = [
@@ -53,6 +72,33 @@ ADMIN_PAGES = [
     "/operators/new",
     "/operators/extra/new",
     "/admin/settings",
+    "/admin/users",
+    "/admin/users?format=csv",
+    "/admin/users/new",
+    "/admin/users/{user_id}/edit",
+    "/admin/roles",
+    "/admin/activity",
+    "/admin/activity?entity_type=client&action=created",
+    "/admin/activity?format=csv",
+]
+# User administration (SPEC §8.6): changes only an admin may make (valid bodies, so a 303 means it went through).
+ADMIN_WRITES = [
+    (
+        "/admin/users/new",
+        {
+            "username": "newbie",
+            "display_name": "New",
+            "role": "viewer",
+            "is_active": "1",
+            "password": "tall-birch-kettle-9",
+        },
+    ),
+    (
+        "/admin/users/{user_id}/edit",
+        {"username": "viewer", "display_name": "Vi V", "email": "", "role": "viewer", "is_active": "1"},
+    ),
+    ("/admin/users/{user_id}/reset-password", {"password": "quiet-harbour-lamp-4"}),
+    ("/admin/users/{user_id}/unlock", {}),
 ]
 # Pages only editors may open.
 EDIT_PAGES = [
@@ -61,6 +107,8 @@ EDIT_PAGES = [
     "/projects/new",
     "/projects/{project_id}/edit",
     "/comms/drafts/{draft_id}/edit",
+    "/products/new",
+    "/products/{product_id}/edit",
 ]
 # Changes only admin and manager may make (the body is valid so a 303 means it went through).
 WRITES = [
@@ -77,6 +125,12 @@ WRITES = [
     ("/comms/drafts/{draft_id}/edit", {"body_text": "Your order is ready."}),
     ("/comms/drafts/{draft_id}/sent", {}),
     ("/comms/drafts/{draft_id}/delete", {}),
+    ("/products/new", {"name": "Role bracket", "unit_price": "10"}),
+    ("/products/{product_id}/edit", {"name": "Renamed bracket", "unit_price": "12", "is_active": "on"}),
+    ("/projects/{project_id}/products", {"product_id": "{product_id}", "quantity": "2"}),
+    ("/projects/{project_id}/products/{line_id}/delete", {}),
+    ("/products/{spare_product_id}/delete", {}),
+    ("/files/{file_id}/delete", {}),
     ("/projects/{fresh_id}/delete", {}),
     ("/clients/{client_id}/delete", {}),
 ]
@@ -101,7 +155,20 @@ def ids(manager, db_query):
     for status in ("In Progress", "Completed"):
         manager.post_form(f"/queue/{ready_item}/status", {"status": status})
     draft_id = db_query("SELECT id FROM outbound_drafts WHERE project_id = ?", (ready_id,))[0][0]
+    user_id = db_query("SELECT id FROM users WHERE username = 'viewer'")[0][0]
+    # a product on the job, a spare one, and a drawing on the job
+    product_id = create_product(manager)
+    spare_product_id = create_product(manager, "Spare")
+    manager.post_form(f"/projects/{project_id}/products", {"product_id": str(product_id), "quantity": "1"})
+    line_id = db_query("SELECT id FROM project_products")[0][0]
+    assert upload(manager, f"/projects/{project_id}/files", "part.dxf", dxf_bytes()).status_code == 303
+    file_id = db_query("SELECT id FROM stored_files")[0][0]
     return {
+        "user_id": user_id,
+        "product_id": product_id,
+        "spare_product_id": spare_product_id,
+        "line_id": line_id,
+        "file_id": file_id,
         "client_id": client_id,
         "project_id": project_id,
         "item_id": item_id,
@@ -123,6 +190,21 @@ def test_pc_roles_can_read_every_pc_page(login_as, ids, role):
     client = login_as(role)
     for path in PC_PAGES:
         assert client.get(path.format(**ids)).status_code == 200, path
+
+
+@pytest.mark.parametrize(("role", "status"), [("admin", 200), ("manager", 200), ("viewer", 403), ("operator", 403)])
+def test_only_admins_and_managers_export_the_reports(login_as, role, status):
+    client = login_as(role)
+    for path in REPORT_EXPORTS:
+        response = client.get(path)
+        assert response.status_code == status, (role, path)
+        if status == 200:
+            assert response.headers["content-type"].startswith("text/csv")
+
+
+def test_the_csv_links_show_only_to_those_who_may_export(login_as):
+    assert "format=csv" not in login_as("viewer").get("/reports/production").text
+    assert "format=csv&amp;table=by_operator" in login_as("manager").get("/reports/production").text
 
 
 @pytest.mark.parametrize("role", ["admin", "manager", "viewer", "operator"])
@@ -189,6 +271,15 @@ def test_read_only_roles_cannot_change_anything(login_as, ids, role, db_query):
         response = client.post_form(path.format(**ids), data)
         assert response.status_code == 403, path
     assert db_query("SELECT count(*) FROM activity_log") == before
+
+
+@pytest.mark.parametrize(("role", "status"), [("admin", 303), ("manager", 303), ("viewer", 403), ("operator", 403)])
+def test_only_editors_upload_files(login_as, ids, role, status, db_query):
+    client = login_as(role)
+    before = db_query("SELECT count(*) FROM stored_files")[0][0]
+    for path in ("/projects/{project_id}/files", "/products/{product_id}/files"):
+        assert upload(client, path.format(**ids), "a.pdf", PDF).status_code == status, path
+    assert db_query("SELECT count(*) FROM stored_files")[0][0] == before + (2 if status == 303 else 0)
 
 
 @pytest.mark.parametrize("role", ["admin", "manager"])
@@ -268,3 +359,22 @@ def test_a_manager_sees_the_sage_status_without_the_admin_controls(login_as):
     for marker in ("/sage/za", "/sage/connect", "/sage/disconnect", "/sage/sync/customers"):
         assert marker not in text, marker
     assert "/sage/za" in login_as("admin").get("/sage").text
+
+
+@pytest.mark.parametrize("role", ["manager", "viewer", "operator"])
+def test_only_an_admin_may_change_users(login_as, ids, role, db_query):
+    client = login_as(role)
+    before = db_query("SELECT count(*), group_concat(password_hash || role || display_name) FROM users")
+    activity = db_query("SELECT count(*) FROM activity_log")
+    for path, body in ADMIN_WRITES:
+        response = client.post_form(path.format(**ids), body)
+        assert response.status_code == 403, (role, path)
+    assert db_query("SELECT count(*), group_concat(password_hash || role || display_name) FROM users") == before
+    assert db_query("SELECT count(*) FROM activity_log") == activity
+
+
+def test_an_admin_may_change_users(login_as, ids):
+    admin = login_as("admin")
+    for path, body in ADMIN_WRITES:
+        response = admin.post_form(path.format(**ids), body)
+        assert response.status_code == 303, (path, response.text[:500])

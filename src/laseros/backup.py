@@ -1,5 +1,6 @@
 """Backups of the SQLite database: a consistent copy of the live file (``laseros db backup``), and a
 rebuild from the Litestream replica (``laseros db restore``). PostgreSQL is backed up with pg_dump.
+A backup also archives the uploads folder beside the copy; a restore puts the newest archive back.
 
 What is wrong is raised as :class:`BackupError`, whose message is meant for the person at the
 command line.
@@ -12,6 +13,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import tarfile
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -74,7 +76,55 @@ def backup_database(settings: Settings, output: Path | None = None) -> Path:
         partial.unlink(missing_ok=True)
         raise BackupError(f"The copy failed SQLite's integrity check: {verdict}")
     partial.rename(output)
+    backup_uploads(settings, uploads_archive_for(output))
     return output
+
+
+def uploads_archive_for(database_backup: Path) -> Path:
+    """Where the uploads of a database backup go: beside it, ``<name>.uploads.tar.gz``."""
+    return database_backup.with_name(database_backup.stem + ".uploads.tar.gz")
+
+
+def backup_uploads(settings: Settings, output: Path) -> Path | None:
+    """Archive ``<data folder>/uploads/`` (the files on projects and products) to ``output``.
+
+    Litestream replicates only the database; this archive is how the files travel with a backup.
+    Returns None when there is nothing to archive.
+    """
+    uploads = settings.uploads_dir
+    if not uploads.is_dir():
+        return None
+    partial = output.with_name(output.name + ".partial")
+    with tarfile.open(partial, "w:gz") as archive:
+        for path in sorted(uploads.iterdir()):
+            if path.is_file():  # .incoming/ holds uploads still arriving: not part of a backup
+                archive.add(path, arcname=f"uploads/{path.name}")
+    partial.rename(output)
+    return output
+
+
+def latest_uploads_archive(settings: Settings) -> Path | None:
+    archives = sorted((settings.data_dir / "backups").glob("*.uploads.tar.gz"))
+    return archives[-1] if archives else None
+
+
+def restore_uploads(settings: Settings, archive: Path) -> Path | None:
+    """Put an uploads archive back in ``<data folder>/uploads/``; an existing folder is moved aside
+    (returned), never deleted."""
+    uploads = settings.uploads_dir
+    moved = _move_aside([uploads], _stamp())
+    staging = uploads.with_name("uploads.restoring")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    with tarfile.open(archive, "r:gz") as tar:
+        # The "data" filter refuses absolute paths, links out of the folder and device files.
+        tar.extractall(staging, filter="data")
+    if (staging / "uploads").is_dir():
+        (staging / "uploads").rename(uploads)
+    else:
+        uploads.mkdir()
+    shutil.rmtree(staging, ignore_errors=True)
+    return moved[0] if moved else None
 
 
 def litestream_binary() -> str:
@@ -149,4 +199,9 @@ def restore_database(
         _stamp(),
     )
     restored.rename(database)
+    # The files on projects and products come back from the newest backup's uploads archive.
+    if (archive := latest_uploads_archive(settings)) is not None:
+        aside = restore_uploads(settings, archive)
+        if aside is not None:
+            moved.append(aside)
     return database, moved

@@ -94,6 +94,13 @@ class Settings:
     report_time_poll_s: float = 15.0
     # Sage Business Cloud Accounting's endpoints and pacing (LASEROS_SAGE_*).
     sage: SageEndpoints = field(default_factory=SageEndpoints)
+    # Largest file accepted on a project or product (LASEROS_MAX_UPLOAD_MB).
+    max_upload_mb: int = 25
+
+    @property
+    def uploads_dir(self) -> Path:
+        """Where uploaded files live, under generated names (backed up with the database)."""
+        return self.data_dir / "uploads"
 
     @property
     def is_sqlite(self) -> bool:
@@ -119,4 +126,5 @@ class Settings:
             login_failure_delay_s=float(os.environ.get("LASEROS_LOGIN_FAILURE_DELAY_S", "1.0")),
             report_time_poll_s=float(os.environ.get("LASEROS_REPORT_TIME_POLL_S", "15")),
             sage=SageEndpoints.from_env(),
+            max_upload_mb=int(os.environ.get("LASEROS_MAX_UPLOAD_MB", "25")),
         )

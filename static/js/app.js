@@ -281,3 +281,22 @@
     if (typeof target === "string" && /^\/reports\/daily\/\d+\.txt$/.test(target)) window.location.assign(target);
   });
 })();
+
+// ---- Files (issue 13): drop a file on an upload form to send it (the plain file input works without JS).
+document.addEventListener("dragover", (event) => {
+  const zone = event.target instanceof Element && event.target.closest("[data-dropzone]");
+  if (zone) { event.preventDefault(); zone.classList.add("dragging"); }
+});
+document.addEventListener("dragleave", (event) => {
+  const zone = event.target instanceof Element && event.target.closest("[data-dropzone]");
+  if (zone) zone.classList.remove("dragging");
+});
+document.addEventListener("drop", (event) => {
+  const zone = event.target instanceof Element && event.target.closest("[data-dropzone]");
+  if (!zone || !event.dataTransfer || !event.dataTransfer.files.length) return;
+  event.preventDefault();
+  zone.classList.remove("dragging");
+  const input = zone.querySelector("input[type=file]");
+  input.files = event.dataTransfer.files;
+  zone.requestSubmit();
+});

@@ -63,6 +63,8 @@ async def provide_db_session(state: State, request: Request) -> AsyncIterator[Un
     """
     db: Database = state.db
     async with db.session(write="actions" if request.method not in SAFE_METHODS else False) as session:
+        # Deleting a record deletes its stored files after the commit (domain/files/services.py).
+        session.info["uploads_dir"] = state.settings.uploads_dir
         yield session
 
 

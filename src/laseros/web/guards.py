@@ -56,4 +56,14 @@ def unsafe_methods_require(permission: Permission) -> Guard:
         if connection.scope.get("method") not in SAFE_METHODS and not role_can(connection.user.role, permission):
             raise PermissionDeniedException(_MESSAGES[permission])
 
+    guard.__name__ = f"writes_require_{permission.name.lower()}"
     return guard
+
+
+def guard_permission(guard: Callable[..., object]) -> tuple[Permission, bool] | None:
+    """The permission a guard made here checks, and whether it checks writes only (for /admin/roles)."""
+    name = getattr(guard, "__name__", "")
+    for prefix, writes_only in (("requires_", False), ("writes_require_", True)):
+        if name.startswith(prefix) and name[len(prefix) :].upper() in Permission.__members__:
+            return Permission[name[len(prefix) :].upper()], writes_only
+    return None

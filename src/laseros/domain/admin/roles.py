@@ -46,6 +46,22 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.SAGE_MANAGE: frozenset({Role.ADMIN}),
 }
 
+# What each permission lets a role do, as the role matrix page (/admin/roles) shows it.
+PERMISSION_LABELS: dict[Permission, str] = {
+    Permission.PC_VIEW: "Read the PC-mode pages",
+    Permission.OFFICE_EDIT: "Change clients, projects, stages, POP and the queue",
+    Permission.PHONE_USE: "Use the phone-mode pages",
+    Permission.RUNS_LOG: "Start and end production runs",
+    Permission.STOCK_RECORD: "Record purchases, usage, adjustments and returns",
+    Permission.SETUP_EDIT: "Define inventory items and machine presets",
+    Permission.USERS_MANAGE: "Manage users, operators, the sign-in log and the activity log",
+    Permission.ALERTS_RESOLVE: "Resolve notifications by hand",
+    Permission.DRAFTS_MANAGE: "Edit, mark sent and delete client message drafts",
+    Permission.REPORTS_GENERATE: "Generate the daily report now",
+    Permission.SETTINGS_EDIT: "Change the shop settings",
+    Permission.DATA_EXPORT: "Export any list or report as CSV",
+}
+
 ROLE_LABELS: dict[Role, str] = {
     Role.ADMIN: "Admin",
     Role.MANAGER: "Manager",

@@ -75,7 +75,15 @@ class UserService:
 
     @action
     async def create(
-        self, username: str, password: str, role: str, display_name: str | None = None, actor: Actor = SYSTEM
+        self,
+        username: str,
+        password: str,
+        role: str,
+        display_name: str | None = None,
+        actor: Actor = SYSTEM,
+        *,
+        email: str = "",
+        is_active: bool = True,
     ) -> User:
         """Create a login; commits."""
         errors: dict[str, str] = {}
@@ -95,6 +103,8 @@ class UserService:
             display_name=(display_name or username).strip()[:120],
             password_hash=password_hash,
             role=role,
+            email=email,
+            is_active=is_active,
         )
         self.session.add(user)
         await self.session.flush()

@@ -79,6 +79,15 @@ class InventoryTransaction(Base):
     __table_args__ = (
         Index("ix_inventory_transactions_item_id_id", "item_id", "id"),
         Index("ix_inventory_transactions_type_created", "transaction_type", "created_at"),
+        # The inventory report's usage and purchases in a period, read from the index alone.
+        Index(
+            "ix_inventory_transactions_report_created",
+            "created_at",
+            "item_id",
+            "transaction_type",
+            "quantity",
+            "unit_cost",
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -14,7 +14,10 @@ class ActivityLog(Base):
     """Who did what to which record; written in the same transaction as the change."""
 
     __tablename__ = "activity_log"
-    __table_args__ = (Index("ix_activity_log_entity", "entity_type", "entity_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_activity_log_entity", "entity_type", "entity_id", "created_at"),
+        Index("ix_activity_log_action_created", "action", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)

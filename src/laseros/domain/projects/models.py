@@ -23,6 +23,7 @@ class Project(TimestampedBase):
     __table_args__ = (
         Index("ix_projects_stage_created", "stage", "created_at"),
         Index("ix_projects_client_created", "client_id", "created_at"),
+        Index("ix_projects_material_thickness", "material_type", "thickness_mm", "estimated_cut_time"),  # calibration
     )
 
     project_code: Mapped[str] = mapped_column(String(40), unique=True)

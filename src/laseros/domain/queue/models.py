@@ -25,7 +25,10 @@ class Priority(StrEnum):
 
 class QueueItem(TimestampedBase):
     __tablename__ = "queue_items"
-    __table_args__ = (Index("ix_queue_items_status_rank", "status", "rank"),)
+    __table_args__ = (
+        Index("ix_queue_items_status_rank", "status", "rank"),
+        Index("ix_queue_items_status_completed", "status", "completed_at"),  # the reports' completed jobs
+    )
 
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), unique=True)
     # Gapped rank: a move rewrites only the moved item's rank (see QueueService.reorder).

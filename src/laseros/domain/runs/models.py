@@ -36,6 +36,23 @@ class LaserRun(TimestampedBase):
         Index("ix_laser_runs_operator_started", "operator_id", "started_at"),
         Index("ix_laser_runs_extra_operator_started", "extra_operator_id", "started_at"),
         Index("ix_laser_runs_project_started", "project_id", "started_at"),
+        # The reports' aggregates read these without touching the table (migration 0012).
+        Index(
+            "ix_laser_runs_report_started",
+            "started_at",
+            "status",
+            "project_id",
+            "operator_id",
+            "extra_operator_id",
+            "material_type",
+            "thickness_mm",
+            "cut_minutes",
+            "sheets_used",
+            "parts_produced",
+        ),
+        Index(
+            "ix_laser_runs_report_project", "project_id", "status", "extra_operator_id", "operator_id", "cut_minutes"
+        ),
         # One running run per operator: the service says which one; this is the backstop.
         Index(
             "uq_laser_runs_one_running_per_operator",

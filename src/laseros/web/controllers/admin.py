@@ -1,23 +1,31 @@
-"""Shop administration (admin only): the shop settings page."""
+"""Shop administration (admin only): the shop settings page, users, the role matrix and the activity log."""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 import anyio.to_thread
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Litestar, Request, Response, get, post
+from litestar.params import FromPath, FromQuery
+from litestar.response import Stream
 
-from laseros.domain.admin.roles import Permission
-from laseros.domain.kernel.errors import InvalidInput
+from laseros.domain.admin.activity import ActivityFilters, ActivityView
+from laseros.domain.admin.models import User
+from laseros.domain.admin.roles import PERMISSION_LABELS, PERMISSIONS, ROLE_LABELS, Permission, Role
+from laseros.domain.admin.users import UserAdmin, UserInput, parse_new_password, user_export
+from laseros.domain.kernel.errors import Conflict, InvalidInput
 from laseros.domain.kernel.message_templates import PLACEHOLDERS
 from laseros.domain.kernel.registry import BY_KEY, DAILY_REPORT_TIME, GROUPS, SETTINGS
 from laseros.domain.kernel.shop import ShopCalendar
 from laseros.domain.notifications.rules import STAGE_ALERTS
 from laseros.domain.shop_settings.schemas import ShopSettingsInput
 from laseros.domain.shop_settings.services import SavedSettings, ShopSettingsEditor
-from laseros.web.deps import Calendar, CurrentActor, DbSession
-from laseros.web.forms import FormState, form_values
-from laseros.web.guards import requires
+from laseros.web.deps import Calendar, CurrentActor, Db, DbSession, PageSize
+from laseros.web.export import csv_export
+from laseros.web.forms import FormState, filter_date, filter_id, filter_page, form_values
+from laseros.web.guards import guard_permission, requires
 from laseros.web.htmx import Page, redirect, render
 
 SETTINGS_URL = "/admin/settings"
@@ -78,3 +86,231 @@ class AdminController(Controller):
             "timezone": calendar.zone.key,
         }
         return await render(request, "admin/settings.html", context, status_code=status_code)
+
+
+# -- users, the role matrix and the activity log (SPEC §8.6) ---------------------------------
+
+USERS_URL = "/admin/users"
+# Where an activity row's record lives, by the log's entity type ({id} is the row's entity_id).
+# A type not listed (or an id of 0: a user unknown at the time) is shown without a link.
+RECORD_URLS: dict[str, str] = {
+    "client": "/clients/{id}",
+    "project": "/projects/{id}",
+    "queue": "/queue/{id}",
+    "inventory": "/inventory/{id}",
+    "preset": "/presets/{id}",
+    "extra_operator": "/operators/extra/{id}",
+    "user": "/admin/users/{id}/edit",
+    "draft": "/comms/drafts/{id}",
+    "notification": "/notifications/list?status=all",
+    "settings": "/admin/settings",
+    "product": "/products/{id}",
+    "quote": "/quotes/{id}",
+    "invoice": "/invoices/{id}",
+}
+# Entity types whose single record has no id of its own.
+_NO_ID = frozenset({"settings", "notification"})
+
+
+def record_url(entity_type: str, entity_id: int) -> str | None:
+    """The page of the record an activity row is about, if it has one."""
+    pattern = RECORD_URLS.get(entity_type)
+    if pattern is None or (entity_id <= 0 and entity_type not in _NO_ID):
+        return None
+    return pattern.format(id=entity_id)
+
+
+@dataclass(frozen=True)
+class GuardedRoute:
+    methods: str
+    path: str
+    writes_only: bool
+
+
+def guarded_routes(app: Litestar) -> dict[Permission, list[GuardedRoute]]:
+    """Every route's guards, read from the running app: which permission each route needs."""
+    found: dict[Permission, set[GuardedRoute]] = defaultdict(set)
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", []):
+            methods = ", ".join(sorted(getattr(handler, "http_methods", ()) or ()))
+            for layer in handler.ownership_layers:
+                for guard in getattr(layer, "guards", None) or []:
+                    checked = guard_permission(guard)
+                    if checked is not None:
+                        permission, writes_only = checked
+                        found[permission].add(GuardedRoute(methods, route.path, writes_only))
+    return {permission: sorted(routes, key=lambda r: (r.path, r.methods)) for permission, routes in found.items()}
+
+
+def _user_values(user: User) -> dict[str, Any]:
+    return {
+        "username": user.username,
+        "display_name": user.display_name,
+        "email": user.email,
+        "role": user.role,
+        "is_active": user.is_active,
+    }
+
+
+def _without_password(values: dict[str, str]) -> dict[str, Any]:
+    """A refused form is shown again with what was typed, except any password."""
+    return {key: value for key, value in values.items() if key != "password"}
+
+
+class UserAdminController(Controller):
+    path = "/admin"
+    guards = [requires(Permission.PC_VIEW), requires(Permission.USERS_MANAGE)]
+
+    @get("/users")
+    async def users(
+        self, request: Request, db: Db, db_session: DbSession, actor: CurrentActor, format: FromQuery[str] = ""
+    ) -> Page | Stream:
+        if format == "csv":
+            return csv_export(request, db, user_export())
+        rows = await UserAdmin(db_session, actor).listing()
+        return await render(request, "admin/users.html", {"rows": rows})
+
+    @get("/users/new")
+    async def new_user_form(self, request: Request) -> Page:
+        return await self._form(request, FormState({"is_active": True, "role": Role.OPERATOR.value}), None)
+
+    @post("/users/new")
+    async def create_user(self, request: Request, db_session: DbSession, actor: CurrentActor) -> Response[Any]:
+        values = await form_values(request)
+        try:
+            user = await UserAdmin(db_session, actor).create(UserInput.parse(values, creating=True))
+        except InvalidInput as bad:
+            form = FormState({**_without_password(values), "is_active": "is_active" in values}, bad.errors)
+            return await self._form(request, form, None, status_code=422)
+        return redirect(
+            request, f"{USERS_URL}/{user.id}/edit", f"{user.display_name} can now sign in as {user.username}."
+        )
+
+    @get("/users/{user_id:int}/edit")
+    async def edit_user_form(
+        self, request: Request, user_id: FromPath[int], db_session: DbSession, actor: CurrentActor
+    ) -> Page:
+        admin = UserAdmin(db_session, actor)
+        user = await admin.get(user_id)
+        return await self._form(request, FormState(_user_values(user)), user, admin)
+
+    @post("/users/{user_id:int}/edit")
+    async def update_user(
+        self, request: Request, user_id: FromPath[int], db_session: DbSession, actor: CurrentActor
+    ) -> Response[Any]:
+        values = await form_values(request)
+        admin = UserAdmin(db_session, actor)
+        try:
+            user = await admin.update(user_id, UserInput.parse(values, creating=False))
+        except (InvalidInput, Conflict) as refused:
+            user = await admin.get(user_id)
+            form = FormState({**_without_password(values), "is_active": "is_active" in values})
+            status_code, problem = 409, str(refused)
+            if isinstance(refused, InvalidInput):
+                form.errors, status_code, problem = refused.errors, 422, ""
+            return await self._form(request, form, user, admin, status_code=status_code, problem=problem)
+        message = f"Saved {user.display_name}."
+        if not user.is_active:
+            message += " They are deactivated: signed out and unable to sign in."
+        return redirect(request, f"{USERS_URL}/{user_id}/edit", message)
+
+    @post("/users/{user_id:int}/reset-password")
+    async def reset_password(
+        self, request: Request, user_id: FromPath[int], db_session: DbSession, actor: CurrentActor
+    ) -> Response[Any]:
+        values = await form_values(request)
+        admin = UserAdmin(db_session, actor)
+        user = await admin.get(user_id)
+        try:
+            user = await admin.reset_password(user_id, parse_new_password(values, user.username))
+        except InvalidInput as bad:
+            user = await admin.get(user_id)
+            form = FormState(_user_values(user))
+            return await self._form(request, form, user, admin, status_code=422, password_errors=bad.errors)
+        return redirect(
+            request,
+            f"{USERS_URL}/{user_id}/edit",
+            f"{user.display_name}'s password was reset: they are signed out everywhere and sign in with the new one.",
+        )
+
+    @post("/users/{user_id:int}/unlock")
+    async def unlock_user(
+        self, request: Request, user_id: FromPath[int], db_session: DbSession, actor: CurrentActor
+    ) -> Response[Any]:
+        user, unlocked = await UserAdmin(db_session, actor).unlock(user_id)
+        if unlocked:
+            return redirect(request, f"{USERS_URL}/{user_id}/edit", f"{user.username} can sign in again.")
+        return redirect(request, f"{USERS_URL}/{user_id}/edit", f"{user.username} was not locked.", "info")
+
+    @get("/roles")
+    async def roles(self, request: Request) -> Page:
+        context = {
+            "roles": list(Role),
+            "role_labels": ROLE_LABELS,
+            "permissions": list(Permission),
+            "permission_labels": PERMISSION_LABELS,
+            "matrix": PERMISSIONS,
+            "routes": guarded_routes(request.app),
+        }
+        return await render(request, "admin/roles.html", context)
+
+    @get("/activity")
+    async def activity(
+        self,
+        request: Request,
+        db: Db,
+        db_session: DbSession,
+        calendar: Calendar,
+        page_size: PageSize,
+        user: FromQuery[str] = "",
+        entity_type: FromQuery[str] = "",
+        action: FromQuery[str] = "",
+        start: FromQuery[str] = "",
+        end: FromQuery[str] = "",
+        page: FromQuery[str] = "1",
+        format: FromQuery[str] = "",
+    ) -> Page | Stream:
+        first, last = calendar.utc_range(filter_date(start), filter_date(end))
+        filters = ActivityFilters(
+            user_id=filter_id(user),
+            entity_type=entity_type.strip()[:30],
+            action=action.strip()[:40],
+            start=first,
+            end=last,
+        )
+        view = ActivityView(db_session)
+        if format == "csv":
+            return csv_export(request, db, view.export(filters))
+        context = {
+            "page": await view.page(filters, filter_page(page), page_size),
+            "choices": await view.choices(),
+            "record_url": record_url,
+            "filters": {"user": user, "entity_type": entity_type, "action": action, "start": start, "end": end},
+        }
+        return await render(request, "admin/activity.html", context, block="results")
+
+    @staticmethod
+    async def _form(
+        request: Request,
+        form: FormState,
+        user: User | None,
+        admin: UserAdmin | None = None,
+        *,
+        status_code: int = 200,
+        problem: str = "",
+        password_errors: dict[str, str] | None = None,
+    ) -> Page:
+        context: dict[str, Any] = {
+            "form": form,
+            "person": user,
+            "roles": [(role.value, ROLE_LABELS[role]) for role in Role],
+            "problem": problem,
+            "password_form": FormState({}, password_errors or {}),
+            "locked_until": None,
+            "open_sessions": 0,
+        }
+        if user is not None and admin is not None:
+            context["locked_until"] = await admin.locked_until(user)
+            context["open_sessions"] = await admin.open_sessions(user.id)
+        template = "admin/users_form.html"
+        return await render(request, template, context, status_code=status_code)

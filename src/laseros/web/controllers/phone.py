@@ -15,6 +15,7 @@ from laseros.domain.projects.stages import Stage
 from laseros.domain.runs.models import DISCARD_WITHIN_MINUTES
 from laseros.domain.runs.schemas import RunEnd
 from laseros.domain.runs.services import StartNeedsConfirmation, may_end
+from laseros.web.controllers.files import run_previews
 from laseros.web.deps import Operators, Queue, Runs
 from laseros.web.forms import FormState, filter_id, form_values
 from laseros.web.guards import requires
@@ -95,6 +96,7 @@ class PhoneController(Controller):
             "may_end": allowed,
             "may_discard": allowed and now - run.started_at <= timedelta(minutes=DISCARD_WITHIN_MINUTES),
             "discard_minutes": DISCARD_WITHIN_MINUTES,
+            "part_previews": await run_previews(request, runs.session, runs.actor, run.project_id),
         }
         return await render(request, "phone/run.html", context, status_code=status_code)
 

@@ -17,6 +17,7 @@ from laseros.domain.projects.schemas import ProjectInput
 from laseros.domain.projects.services import ProjectFilters
 from laseros.domain.projects.stages import Stage
 from laseros.domain.reports.services import project_overview
+from laseros.web.controllers.files import project_file_context
 from laseros.web.deps import Clients, Db, PageSize, Projects, Queue, ShopSettings
 from laseros.web.export import csv_export
 from laseros.web.forms import FormState, filter_flag, filter_id, form_values
@@ -120,6 +121,7 @@ class ProjectController(Controller):
             "timeline": overview.timeline,
             "error": error,
         }
+        context.update(await project_file_context(request, projects.session, projects.actor, project_id))
         return await render(request, "projects/detail.html", context, status_code=status_code)
 
     @get("/{project_id:int}/edit", guards=[requires(Permission.OFFICE_EDIT)])

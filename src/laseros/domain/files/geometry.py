@@ -1,0 +1,277 @@
+"""Cut geometry in the plane: lines, true arcs and flattened curves, chained into contours.
+
+Lengths and areas of lines and arcs are exact (an arc is measured as an arc, its area by Green's
+theorem over the arc itself); ellipses and splines are flattened finely enough that the error is
+far below a cut's kerf.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+Point = tuple[float, float]
+TAU = 2 * math.pi
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    start: Point
+    end: Point
+
+    @property
+    def length(self) -> float:
+        return math.dist(self.start, self.end)
+
+    def green(self) -> float:
+        """Twice the signed area this segment adds to a closed loop (∮ x dy − y dx)."""
+        (x0, y0), (x1, y1) = self.start, self.end
+        return x0 * y1 - x1 * y0
+
+    def points(self, _per_turn: int) -> list[Point]:
+        return [self.start, self.end]
+
+
+@dataclass(slots=True)
+class Arc:
+    center: Point
+    radius: float
+    start_angle: float  # radians
+    sweep: float  # radians, signed: positive is counter-clockwise
+    start: Point = field(init=False)
+    end: Point = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.start = self.at(self.start_angle)
+        self.end = self.at(self.start_angle + self.sweep)
+
+    def at(self, angle: float) -> Point:
+        cx, cy = self.center
+        return (cx + self.radius * math.cos(angle), cy + self.radius * math.sin(angle))
+
+    @property
+    def length(self) -> float:
+        return abs(self.sweep) * self.radius
+
+    @property
+    def is_full(self) -> bool:
+        return abs(abs(self.sweep) - TAU) < 1e-9
+
+    def green(self) -> float:
+        cx, cy = self.center
+        r, a0 = self.radius, self.start_angle
+        a1 = a0 + self.sweep
+        return r * r * self.sweep + cx * r * (math.sin(a1) - math.sin(a0)) + cy * r * (math.cos(a0) - math.cos(a1))
+
+    def points(self, per_turn: int) -> list[Point]:
+        steps = max(2, math.ceil(per_turn * abs(self.sweep) / TAU))
+        return [self.at(self.start_angle + self.sweep * i / steps) for i in range(steps + 1)]
+
+
+@dataclass(frozen=True, slots=True)
+class Polyline:
+    """A curve already flattened to points (ellipses, splines)."""
+
+    vertices: tuple[Point, ...]
+
+    @property
+    def start(self) -> Point:
+        return self.vertices[0]
+
+    @property
+    def end(self) -> Point:
+        return self.vertices[-1]
+
+    @property
+    def length(self) -> float:
+        return sum(math.dist(a, b) for a, b in zip(self.vertices, self.vertices[1:], strict=False))
+
+    def green(self) -> float:
+        return sum(x0 * y1 - x1 * y0 for (x0, y0), (x1, y1) in zip(self.vertices, self.vertices[1:], strict=False))
+
+    def points(self, _per_turn: int) -> list[Point]:
+        return list(self.vertices)
+
+
+Segment = Line | Arc | Polyline
+
+
+@dataclass(slots=True)
+class Piece:
+    """One drawn entity's cut path: segments end to end (a polyline is one piece)."""
+
+    segments: list[Segment]
+    layer: str = ""
+
+    @property
+    def start(self) -> Point:
+        return self.segments[0].start
+
+    @property
+    def end(self) -> Point:
+        return self.segments[-1].end
+
+    @property
+    def length(self) -> float:
+        return sum(s.length for s in self.segments)
+
+    def green(self) -> float:
+        return sum(s.green() for s in self.segments)
+
+    def points(self, per_turn: int = 64) -> list[Point]:
+        out: list[Point] = []
+        for segment in self.segments:
+            pts = segment.points(per_turn)
+            out.extend(pts if not out else pts[1:])
+        return out
+
+
+@dataclass
+class Contour:
+    pieces: list[tuple[Piece, bool]]  # (piece, reversed)
+    closed: bool
+    open_ends: list[Point] = field(default_factory=list)
+
+    def signed_area(self) -> float:
+        return sum(-p.green() if rev else p.green() for p, rev in self.pieces) / 2
+
+    def polygon(self, per_turn: int = 32) -> list[Point]:
+        out: list[Point] = []
+        for piece, rev in self.pieces:
+            pts = piece.points(per_turn)
+            if rev:
+                pts.reverse()
+            out.extend(pts)
+        return out
+
+
+class _Snap:
+    """Points within ``tolerance`` of each other become one node (a grid with neighbour look-up)."""
+
+    def __init__(self, tolerance: float) -> None:
+        self.tolerance = tolerance
+        self.cells: dict[tuple[int, int], list[tuple[Point, int]]] = defaultdict(list)
+        self.count = 0
+
+    def node(self, point: Point) -> int:
+        t = self.tolerance
+        cx, cy = math.floor(point[0] / t), math.floor(point[1] / t)
+        for other, node in self.cells.get((cx, cy), ()):
+            if math.dist(other, point) <= t:
+                return node
+        for dx in (-1, 0, 1):
+            for dy in (-1, 0, 1):
+                for other, node in self.cells.get((cx + dx, cy + dy), ()):
+                    if math.dist(other, point) <= t:
+                        return node
+        node = self.count
+        self.count += 1
+        self.cells[(cx, cy)].append((point, node))
+        return node
+
+
+def chain(pieces: Sequence[Piece], tolerance: float) -> list[Contour]:
+    """Join pieces end to end within ``tolerance`` into contours: closed loops and open chains."""
+    snap = _Snap(tolerance)
+    contours: list[Contour] = []
+    # A piece that closes on itself (a circle, a closed polyline) is a contour of its own.
+    loose: list[Piece] = []
+    for piece in pieces:
+        if math.dist(piece.start, piece.end) <= tolerance and (len(piece.segments) > 1 or _self_closing(piece)):
+            contours.append(Contour([(piece, False)], True))
+        else:
+            loose.append(piece)
+    pieces = loose
+    ends: list[tuple[int, int]] = []
+    incident: dict[int, list[int]] = defaultdict(list)
+    for index, piece in enumerate(pieces):
+        a, b = snap.node(piece.start), snap.node(piece.end)
+        ends.append((a, b))
+        incident[a].append(index)
+        incident[b].append(index)
+    used = [False] * len(pieces)
+    for first in range(len(pieces)):
+        if used[first]:
+            continue
+        # The connected component, then a walk along it when every node joins exactly two ends.
+        component: list[int] = []
+        stack = [first]
+        used[first] = True
+        while stack:
+            index = stack.pop()
+            component.append(index)
+            for node in ends[index]:
+                for other in incident[node]:
+                    if not used[other]:
+                        used[other] = True
+                        stack.append(other)
+        nodes: dict[int, int] = defaultdict(int)
+        for index in component:
+            a, b = ends[index]
+            nodes[a] += 1
+            nodes[b] += 1
+        odd = [node for node, degree in nodes.items() if degree % 2]
+        closed = not odd and all(degree == 2 for degree in nodes.values())
+        if closed:
+            contours.append(Contour(_walk(component, ends, incident, pieces), True))
+        else:
+            wanted = set(odd)
+            marked: list[Point] = []
+            for index in component:
+                for node, point in zip(ends[index], (pieces[index].start, pieces[index].end), strict=True):
+                    if node in wanted:
+                        wanted.discard(node)
+                        marked.append(point)
+            contours.append(Contour([(pieces[i], False) for i in component], False, marked))
+    return contours
+
+
+def _self_closing(piece: Piece) -> bool:
+    segment = piece.segments[0]
+    if isinstance(segment, Arc):
+        return segment.is_full
+    return isinstance(segment, Polyline) and len(segment.vertices) > 2
+
+
+def _walk(
+    component: list[int], ends: list[tuple[int, int]], incident: dict[int, list[int]], pieces: Sequence[Piece]
+) -> list[tuple[Piece, bool]]:
+    order: list[tuple[Piece, bool]] = []
+    seen: set[int] = set()
+    current = component[0]
+    node = ends[current][0]
+    while current not in seen:
+        seen.add(current)
+        a, b = ends[current]
+        reversed_ = node != a
+        order.append((pieces[current], reversed_))
+        node = a if reversed_ else b
+        current = next((i for i in incident[node] if i not in seen), current)
+    return order
+
+
+def point_in_polygon(point: Point, polygon: Sequence[Point]) -> bool:
+    x, y = point
+    inside = False
+    n = len(polygon)
+    j = n - 1
+    for i in range(n):
+        xi, yi = polygon[i]
+        xj, yj = polygon[j]
+        if (yi > y) != (yj > y) and x < (xj - xi) * (y - yi) / ((yj - yi) or 1e-300) + xi:
+            inside = not inside
+        j = i
+    return inside
+
+
+def bbox(points: Iterable[Point]) -> tuple[float, float, float, float] | None:
+    xs: list[float] = []
+    ys: list[float] = []
+    for x, y in points:
+        xs.append(x)
+        ys.append(y)
+    if not xs:
+        return None
+    return min(xs), min(ys), max(xs), max(ys)

@@ -1,0 +1,128 @@
+"""A month of known production for the report tests: jobs made through the app, runs written as stored.
+
+March 2026 in the shop's zone (Africa/Johannesburg, UTC+2). The figures every report test expects
+are worked out by hand in the comments beside each run (and in docs/reports.md's definitions).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tests.factories import create_client, paid_project
+from tests.support import ShopClient
+
+MARCH = "start=2026-03-01&end=2026-03-31"
+
+
+def stamp(utc: str) -> str:
+    """A UTC time ('2026-03-02 08:00') as a UTCDateTime column stores it on SQLite."""
+    return f"{utc}:00.000000"
+
+
+@dataclass
+class Shop:
+    karoo: int  # client ids
+    cape: int
+    a: int  # project ids
+    b: int
+    c: int
+    d: int
+    e: int
+    operator_id: int
+    manager_id: int
+    extra_id: int
+
+
+def add_run(
+    sql: Callable[..., list[tuple]],
+    project_id: int,
+    operator_id: int,
+    started_utc: str,
+    minutes: str,
+    sheets: int,
+    parts: int,
+    *,
+    material: str,
+    thickness: str,
+    extra_id: int | None = None,
+    status: str = "completed",
+) -> None:
+    item = sql("SELECT id FROM queue_items WHERE project_id = ?", (project_id,))
+    sql(
+        "INSERT INTO laser_runs (created_at, updated_at, project_id, queue_item_id, operator_id, extra_operator_id, "
+        "logged_by_id, preset_id, status, started_at, ended_at, cut_minutes, material_type, thickness_mm, sheet_size, "
+        "sheets_used, parts_produced, notes, job_finished, inventory_item_id, stock_shortfall, short_at_start) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, '3000x1500', ?, ?, '', 0, NULL, 0, 0)",
+        (
+            stamp(started_utc),
+            stamp(started_utc),
+            project_id,
+            item[0][0] if item else None,
+            operator_id,
+            extra_id,
+            operator_id,
+            status,
+            stamp(started_utc),
+            None if status == "running" else stamp(started_utc),
+            round(float(minutes) * 100),
+            material,
+            round(float(thickness) * 100),
+            sheets,
+            parts,
+        ),
+    )
+
+
+def complete(sql: Callable[..., list[tuple]], project_id: int, utc: str) -> None:
+    sql(
+        "UPDATE queue_items SET status = 'Completed', completed_at = ? WHERE project_id = ?",
+        (stamp(utc), project_id),
+    )
+
+
+def created(sql: Callable[..., list[tuple]], project_id: int, utc: str) -> None:
+    sql("UPDATE projects SET created_at = ? WHERE id = ?", (stamp(utc), project_id))
+
+
+def build_march(manager: ShopClient, sql: Callable[..., list[tuple]]) -> Shop:
+    """Five jobs, six counted runs and the runs that must not count (hand-computed totals in the tests)."""
+    karoo = create_client(manager, "Karoo Steelworks")
+    cape = create_client(manager, "Cape Signage")
+    # A: Mild Steel 3.0, estimate 90 min, quoted R 4 500. B: Stainless 2.0, 60 min, R 3 000 (Cape).
+    a = paid_project(manager, karoo, name="Gate panels", estimated_cut_time="90", quoted_price="4500.00")
+    b = paid_project(
+        manager, cape, name="Sign letters", material_type="Stainless Steel", thickness_mm="2.00",
+        estimated_cut_time="60", quoted_price="3000.00",
+    )  # fmt: skip
+    # C: Mild Steel 3.0, 50 min, no quoted price. D: finished in February. E: still open at the end of March.
+    c = paid_project(manager, karoo, name="Base plates", estimated_cut_time="50", quoted_price="")
+    d = paid_project(manager, karoo, name="February job", estimated_cut_time="30", quoted_price="1000.00")
+    e = paid_project(manager, cape, name="April job", estimated_cut_time="45", quoted_price="2000.00")
+    for project, when in ((a, "2026-03-01 06:00"), (b, "2026-03-02 06:00"), (c, "2026-03-31 21:00")):
+        created(sql, project, when)
+    created(sql, d, "2026-02-10 06:00")
+    created(sql, e, "2026-03-31 22:00")  # 1 April 00:00 in the shop: outside March
+    operator_id = sql("SELECT id FROM users WHERE username = 'operator'")[0][0]
+    manager_id = sql("SELECT id FROM users WHERE username = 'manager'")[0][0]
+    sql(
+        "INSERT INTO extra_operators (display_name, is_active, notes, created_at, updated_at) VALUES (?, 1, '', ?, ?)",
+        ("Themba Relief", stamp("2026-01-01 00:00"), stamp("2026-01-01 00:00")),
+    )
+    extra_id = sql("SELECT id FROM extra_operators WHERE display_name = 'Themba Relief'")[0][0]
+    ms = {"material": "Mild Steel", "thickness": "3.00"}
+    ss = {"material": "Stainless Steel", "thickness": "2.00"}
+    add_run(sql, a, operator_id, "2026-03-02 08:00", "60", 2, 50, **ms)  # 2 March: 60 min
+    add_run(sql, a, operator_id, "2026-03-03 07:00", "40", 1, 30, **ms)  # 3 March: 40 min
+    add_run(sql, b, manager_id, "2026-03-03 21:30", "100", 3, 20, **ss)  # 23:30 on 3 March in the shop
+    add_run(sql, c, operator_id, "2026-03-04 22:30", "40", 1, 10, extra_id=extra_id, **ms)  # 00:30 on 5 March
+    # Not in March: 23:59 on 28 February, and 00:00 on 1 April (shop time); nor a running or a discarded run.
+    add_run(sql, d, operator_id, "2026-02-28 21:59", "30", 1, 5, **ms)
+    add_run(sql, e, operator_id, "2026-03-31 22:00", "45", 2, 8, **ms)
+    add_run(sql, e, manager_id, "2026-03-10 09:00", "15", 1, 1, status="running", **ms)
+    add_run(sql, e, operator_id, "2026-03-11 09:00", "5", 1, 1, status="discarded", **ms)
+    complete(sql, a, "2026-03-03 12:00")
+    complete(sql, b, "2026-03-04 09:00")
+    complete(sql, c, "2026-03-05 10:00")
+    complete(sql, d, "2026-02-28 20:00")  # 22:00 on 28 February in the shop
+    return Shop(karoo, cape, a, b, c, d, e, operator_id, manager_id, extra_id)
