@@ -77,7 +77,7 @@ def test_a_manager_edits_sends_and_files_a_drafted_message(page: Page, context: 
     expect(card.get_by_role("link", name=code)).to_have_attribute("href", re.compile(r"^/projects/\d+$"))
     whatsapp = card.get_by_role("link", name="Open in WhatsApp")
     expect(whatsapp).to_have_attribute("href", re.compile(r"^https://wa\.me/27825550199\?text=Hi%20"))
-    expect(card.get_by_role("link", name="Send as email")).to_have_attribute(
+    expect(card.get_by_role("link", name="Email from my mail app")).to_have_attribute(
         "href", re.compile(r"^mailto:drafts@example\.com\?subject=")
     )
 

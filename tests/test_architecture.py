@@ -16,7 +16,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "laseros"
 DOMAIN = SRC / "domain"
 KERNEL = "kernel"
 # The one context whose areas may import each other (docs/architecture.md).
-PRODUCTION = {"projects", "queue", "inventory", "runs", "notifications"}
+PRODUCTION = {"projects", "queue", "inventory", "runs", "notifications", "comms"}
 
 
 def _module_name(path: Path) -> str:

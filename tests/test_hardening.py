@@ -243,7 +243,9 @@ def test_a_costly_template_is_refused_at_save_without_freezing_the_server(settin
     nested = loop * 3 + "{% endfor %}" * 3
     refused: list[object] = []
     saving = threading.Thread(
-        target=lambda: refused.append(admin.post("/admin/settings", data={"draft_template_material_delay": nested}))
+        target=lambda: refused.append(
+            admin.post("/comms/templates/new", data={"name": "Costly", "channel": "whatsapp", "body": nested})
+        )
     )
     saving.start()
     time.sleep(0.2)
@@ -254,4 +256,4 @@ def test_a_costly_template_is_refused_at_save_without_freezing_the_server(settin
     response = refused[0]
     assert response.status_code == 422  # type: ignore[attr-defined]
     assert "too costly" in response.text  # type: ignore[attr-defined]
-    assert db_query("SELECT count(*) FROM shop_settings WHERE key = 'draft_template_material_delay'") == [(0,)]
+    assert db_query("SELECT count(*) FROM message_templates WHERE name = 'Costly'") == [(0,)]

@@ -200,7 +200,7 @@ def wait_for_heartbeat(client: redis.Redis, ns: str, proc: Proc | None = None, t
 # -- the task list and the cron table ----------------------------------------------------------------
 
 
-def test_one_task_list_names_the_six_jobs():
+def test_one_task_list_names_the_seven_jobs():
     assert list(JOBS) == [
         "daily-report",
         "evaluate-notifications",
@@ -208,6 +208,7 @@ def test_one_task_list_names_the_six_jobs():
         "prune-login-log",
         "sage-sync-customers",
         "sage-reconcile",
+        "send-email",
     ]
     assert [task.__qualname__ for task in TASKS] == [
         "daily_report",
@@ -216,6 +217,7 @@ def test_one_task_list_names_the_six_jobs():
         "prune_login_log",
         "sage_sync_customers",
         "sage_reconcile",
+        "send_email",
     ]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.factories import PDF, create_client, create_product, dxf_bytes, paid_project, upload
+from tests.support import sql
 
 # Pages every PC role may read; operators get 403.
 PC_PAGES = [
@@ -25,6 +26,13 @@ PC_PAGES = [
     "/comms/drafts",
     "/comms/drafts?status=all",
     "/comms/drafts/{draft_id}",
+    "/comms",
+    "/comms?channel=email&status=pending",
+    "/comms/{comm_id}",
+    "/comms/panel?client_id={client_id}",
+    "/comms/panel?project_id={project_id}",
+    "/comms/templates",
+    "/comms/inbox",
     "/reports/daily",
     "/reports",
     "/reports/production",
@@ -99,6 +107,8 @@ ADMIN_WRITES = [
     ),
     ("/admin/users/{user_id}/reset-password", {"password": "quiet-harbour-lamp-4"}),
     ("/admin/users/{user_id}/unlock", {}),
+    "/comms/templates/new",
+    "/comms/templates/{template_id}/edit",
 ]
 # Pages only editors may open.
 EDIT_PAGES = [
@@ -109,6 +119,8 @@ EDIT_PAGES = [
     "/comms/drafts/{draft_id}/edit",
     "/products/new",
     "/products/{product_id}/edit",
+    "/comms/send",
+    "/comms/send?client_id={client_id}",
 ]
 # Changes only admin and manager may make (the body is valid so a 303 means it went through).
 WRITES = [
@@ -131,13 +143,19 @@ WRITES = [
     ("/projects/{project_id}/products/{line_id}/delete", {}),
     ("/products/{spare_product_id}/delete", {}),
     ("/files/{file_id}/delete", {}),
+    ("/comms/drafts/{draft_id}/email", {"recipient": "a@example.com", "subject": "Ready", "body_text": "Hi"}),
+    ("/comms/send", {"client_id": "{client_id}", "recipient": "a@example.com", "subject": "Hi", "body": "Hello"}),
+    ("/comms/log", {"channel": "phone", "direction": "out", "client_id": "{client_id}", "body": "Called about it"}),
+    ("/comms/{comm_id}/retry", {}),
+    ("/comms/inbox/{inbox_id}/link", {"client_id": "{client_id}"}),
+    ("/comms/inbox/{inbox_id}/discard", {}),
     ("/projects/{fresh_id}/delete", {}),
     ("/clients/{client_id}/delete", {}),
 ]
 
 
 @pytest.fixture
-def ids(manager, db_query):
+def ids(manager, db_query, settings):
     client_id = create_client(manager)
     project_id = paid_project(manager, client_id)
     fresh_id = paid_project(manager, client_id)
@@ -163,12 +181,25 @@ def ids(manager, db_query):
     line_id = db_query("SELECT id FROM project_products")[0][0]
     assert upload(manager, f"/projects/{project_id}/files", "part.dxf", dxf_bytes()).status_code == 303
     file_id = db_query("SELECT id FROM stored_files")[0][0]
+    comm_id = db_query("SELECT id FROM communications ORDER BY id")[0][0]  # a POP confirmation
+    template_id = db_query("SELECT id FROM message_templates ORDER BY id")[0][0]
+    columns = "channel, direction, status, kind, subject, body, recipient, sender, in_reply_to, attempts, error"
+    at = "2026-01-01 08:00:00.000000"
+    sql(
+        settings,
+        f"INSERT INTO communications ({columns}, triage, created_at, updated_at) VALUES ('email', 'in', 'received',"
+        f" 'inbound', 'Hello', 'A stranger writes', '', 'x@stranger.example', '', 0, '', 'inbox', '{at}', '{at}')",
+    )
+    inbox_id = db_query("SELECT id FROM communications WHERE triage = 'inbox'")[0][0]
     return {
         "user_id": user_id,
         "product_id": product_id,
         "spare_product_id": spare_product_id,
         "line_id": line_id,
         "file_id": file_id,
+        "comm_id": comm_id,
+        "template_id": template_id,
+        "inbox_id": inbox_id,
         "client_id": client_id,
         "project_id": project_id,
         "item_id": item_id,

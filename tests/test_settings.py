@@ -10,16 +10,14 @@ import pytest
 from laseros.db import Database
 from laseros.domain.kernel.errors import InvalidInput
 from laseros.domain.kernel.registry import BY_KEY
-from laseros.domain.notifications.drafting import MESSAGE_SETTINGS
-from laseros.domain.notifications.models import DraftKind
 from laseros.domain.shop_settings.schemas import ShopSettingsInput
 from laseros.jobs.worker import report_time_setting
 from tests.factories import PROJECT_DEFAULTS, create_client, create_project, paid_project
 from tests.support import DISPLAY_NAMES, run
 
 URL = "/admin/settings"
-DEFAULTS = {kind: setting.default for kind, setting in MESSAGE_SETTINGS.items()}
-# The form as the page first shows it: every setting at its default, the message boxes empty.
+# The form as the page first shows it: every setting at its default (the message texts are
+# message templates now: tests/test_comms_templates.py).
 DEFAULT_FORM = {
     "limit_quote_days": "4",
     "limit_waiting_material_days": "2",
@@ -27,9 +25,6 @@ DEFAULT_FORM = {
     "limit_ready_days": "2",
     "daily_report_time": "07:30",
     "whatsapp_country_code": "27",
-    "draft_template_approval_followup": "",
-    "draft_template_ready_for_collection": "",
-    "draft_template_material_delay": "",
     "materials": "Mild Steel\nStainless Steel\nGalvanised\nAluminium",
     "sheet_sizes": "3000x1500\n2500x1250",
 }
@@ -100,12 +95,8 @@ def test_the_page_shows_every_setting_at_its_default(admin):
     assert "Default: 07:30." in text and "Default: 27." in text
     assert "Default: Mild Steel, Stainless Steel, Galvanised, Aluminium." in text
     assert "Default: 3000x1500, 2500x1250." in text
-    # an empty message box means the default, which is the box's placeholder and its help
-    for kind, default in DEFAULTS.items():
-        name = f"draft_template_{kind.value}"
-        placeholder = re.search(rf'<textarea id="f-{name}" name="{name}" rows="4" placeholder="([^"]*)"', text)
-        assert placeholder and html.unescape(placeholder.group(1)) == default, kind
-    assert text.count("Empty: the default is used.") == len(DraftKind)
+    # the message texts moved to the message templates: the page says where
+    assert 'href="/comms/templates"' in text and "draft_template_" not in text
     # a new report time needs no restart (the worker watches it)
     assert "takes effect within a minute of saving" in text and "laseros serve" not in text
     # the admin's sidebar links here
@@ -113,14 +104,10 @@ def test_the_page_shows_every_setting_at_its_default(admin):
 
 
 def test_the_page_shows_stored_values(admin, db_query):
-    custom = "Hello {{client_name}}, {{project_name}} is ready. — {{company_name}}"
-    response = admin.post_form(URL, form(limit_ready_days="3.5", draft_template_ready_for_collection=custom))
+    response = admin.post_form(URL, form(limit_ready_days="3.5"))
     assert response.status_code == 303
     text = admin.get(URL).text
     assert field_value(text, "limit_ready_days") == "3.5"
-    assert field_value(text, "draft_template_ready_for_collection") == custom
-    assert "Your own text; empty the box to go back to the default." in text
-    assert text.count("Empty: the default is used.") == len(DraftKind) - 1
 
 
 # -- saving ---------------------------------------------------------------------------------------
@@ -134,7 +121,6 @@ def test_saving_changes_every_kind_of_setting(admin, db_query):
         "limit_ready_days": "3",
         "daily_report_time": "6:45",
         "whatsapp_country_code": "+44",
-        "draft_template_approval_followup": "Hi {{client_name}}, shall we cut {{project_code}}?\r\nThanks",
         "materials": " Mild Steel \nCopper\n\nAluminium",
         "sheet_sizes": "3000x1500\n2500 X 1250\n4000x2000",
     }
@@ -142,7 +128,7 @@ def test_saving_changes_every_kind_of_setting(admin, db_query):
     assert response.status_code == 303
     assert response.headers["location"] == URL
     page = admin.get(URL).text
-    assert "Settings saved (9 changed). The new report time takes effect within a minute." in page
+    assert "Settings saved (8 changed). The new report time takes effect within a minute." in page
     # stored as the rest of the app reads them: trimmed, normalised
     assert stored(db_query) == {
         "limit_quote_days": "6",
@@ -151,7 +137,6 @@ def test_saving_changes_every_kind_of_setting(admin, db_query):
         "limit_ready_days": "3",
         "daily_report_time": "06:45",
         "whatsapp_country_code": "44",
-        "draft_template_approval_followup": "Hi {{client_name}}, shall we cut {{project_code}}?\nThanks",
         "materials": "Mild Steel\nCopper\nAluminium",
         "sheet_sizes": "3000x1500\n2500x1250\n4000x2000",
     }
@@ -181,14 +166,11 @@ def test_only_changed_settings_are_stored(admin, db_query, snapshot):
 
 
 def test_a_field_left_out_of_the_form_keeps_its_value(admin, db_query):
-    admin.post_form(URL, form(draft_template_material_delay="Sorry {{client_name}}, still waiting on sheets."))
-    # a form without the message box (say, an old page) must not reset the message
+    admin.post_form(URL, form(whatsapp_country_code="44"))
+    # a form without the field (say, an old page) must not reset it
     response = admin.post_form(URL, {"limit_quote_days": "5"})
     assert response.status_code == 303
-    assert stored(db_query) == {
-        "draft_template_material_delay": "Sorry {{client_name}}, still waiting on sheets.",
-        "limit_quote_days": "5",
-    }
+    assert stored(db_query) == {"whatsapp_country_code": "44", "limit_quote_days": "5"}
 
 
 def test_the_worker_reads_the_new_report_time(admin, settings):
@@ -247,59 +229,7 @@ def test_the_bell_count_follows_a_changed_limit(admin, manager, db_query):
 # -- client message templates --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("template", "message"),
-    [
-        ("Hi {{client_name}, ready", "The template does not render"),  # bad Jinja
-        ("Hi {% if %}", "The template does not render"),
-        ("Hi {{client}}, ready", "{{client}} is not a placeholder"),  # unknown placeholder
-        ("Hi {{ client_name.__class__ }}", "unsafe"),  # the sandbox refuses it
-        ("{% if false %}never{% endif %}", "comes out empty"),
-        ("x" * 2001, "2000 characters or fewer"),
-        ("{{ client_name * 400 }}", "longer than 2000 characters"),
-    ],
-)
-def test_a_bad_template_is_refused_and_nothing_is_written(admin, snapshot, template, message):
-    before = snapshot()
-    response = admin.post_form(URL, form(draft_template_ready_for_collection=template, limit_quote_days="9"))
-    assert response.status_code == 422
-    assert message in field_error(response.text, "draft_template_ready_for_collection")
-    assert "Nothing was saved" in response.text
-    # the form comes back with what was typed, the valid change included, and nothing is stored
-    assert field_value(response.text, "draft_template_ready_for_collection") == template
-    assert field_value(response.text, "limit_quote_days") == "9"
-    assert snapshot() == before
-
-
-def test_an_unknown_placeholder_names_the_right_ones(admin):
-    response = admin.post_form(URL, form(draft_template_approval_followup="Dear {{name}} about {{job}}"))
-    error = field_error(response.text, "draft_template_approval_followup")
-    assert error.startswith("{{job}}, {{name}} are not placeholders.")
-    assert "{{client_name}}, {{project_code}}, {{project_name}}" in error
-
-
-def test_drafts_use_the_saved_template_and_a_blank_one_goes_back_to_the_default(admin, manager, db_query):
-    custom = "{{client_name}}: {{project_name}} ({{project_code}}) can be fetched. — {{company_name}}"
-    assert admin.post_form(URL, form(draft_template_ready_for_collection=custom)).status_code == 303
-    client_id = create_client(manager, "Karoo Steel")
-    first = _finish(manager, db_query, paid_project(manager, client_id, name="Gate panels"))
-    assert re.fullmatch(r"Karoo Steel: Gate panels \(JB-[\w-]+\) can be fetched\. — .+", first)
-
-    # an empty box deletes the stored text: the default is back, on the page and in new drafts
-    assert admin.post_form(URL, form(draft_template_ready_for_collection="   ")).status_code == 303
-    assert "draft_template_ready_for_collection" not in stored(db_query)
-    assert "Settings saved: Ready for collection message." in admin.get(URL).text
-    assert field_value(admin.get(URL).text, "draft_template_ready_for_collection") == ""
-    second = _finish(manager, db_query, paid_project(manager, client_id, name="Brackets"))
-    assert second.startswith("Hi Karoo Steel, good news: your order Brackets (")
-    activity = db_query("SELECT details FROM activity_log WHERE action = 'settings_changed' ORDER BY id")
-    assert activity[-1] == ("draft_template_ready_for_collection: back to the default",)
-
-
-def test_the_default_text_word_for_word_is_not_stored(admin, db_query):
-    default = DEFAULTS[DraftKind.MATERIAL_DELAY]
-    admin.post_form(URL, form(draft_template_material_delay=default))
-    assert stored(db_query) == {}
+# The message texts' checks and their use in drafts: tests/test_comms_templates.py.
 
 
 def _finish(manager, db_query, project_id: int) -> str:
@@ -404,14 +334,12 @@ def test_the_input_is_normalised():
             "daily_report_time": "7:05",
             "whatsapp_country_code": " +2 7",
             "sheet_sizes": "3000×1500\n2500 x 1250",
-            "draft_template_approval_followup": "",
         }
     )
     assert data.values == {
         "limit_quote_days": "4.5",
         "daily_report_time": "07:05",
         "whatsapp_country_code": "27",
-        "draft_template_approval_followup": None,
         "sheet_sizes": "3000x1500\n2500x1250",
     }
     assert set(BY_KEY) == {*DEFAULT_FORM, "company_name", "login_log_days"}

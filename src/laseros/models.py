@@ -7,6 +7,7 @@ def import_all_models() -> None:
     from laseros.domain.accounting import models as _accounting  # noqa: F401
     from laseros.domain.admin import models as _admin  # noqa: F401
     from laseros.domain.clients import models as _clients  # noqa: F401
+    from laseros.domain.comms import models as _comms  # noqa: F401
     from laseros.domain.files import models as _files  # noqa: F401
     from laseros.domain.inventory import models as _inventory  # noqa: F401
     from laseros.domain.kernel import models as _kernel  # noqa: F401

@@ -28,6 +28,10 @@ def _secret_key(data_dir: Path) -> str:
     return key
 
 
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes")
+
+
 @dataclass(frozen=True)
 class SageEndpoints:
     """Where Sage Business Cloud Accounting answers, and how the client paces itself (docs/accounting.md).
@@ -102,6 +106,23 @@ class Settings:
         """Where uploaded files live, under generated names (backed up with the database)."""
         return self.data_dir / "uploads"
 
+    # Outgoing mail (docs/communications.md). No host: ``laseros serve`` starts the embedded outbox
+    # (an SMTP server on loopback keeping each message in <data folder>/outbox/).
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_from: str = ""
+    smtp_starttls: bool = True
+    smtp_ssl: bool = False
+    # Seconds before the 2nd and 3rd try of a failed send (tests use 0).
+    smtp_retry_delay_s: float = 20.0
+    # POST /webhooks/email is on only with a secret (the HMAC-SHA256 key of X-LaserOS-Signature).
+    webhook_secret: str = ""
+    # The optional inbound SMTP listener's port (0: off) and address (loopback: behind a mail relay).
+    inbound_smtp_port: int = 0
+    inbound_smtp_host: str = "127.0.0.1"
+
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
@@ -127,4 +148,15 @@ class Settings:
             report_time_poll_s=float(os.environ.get("LASEROS_REPORT_TIME_POLL_S", "15")),
             sage=SageEndpoints.from_env(),
             max_upload_mb=int(os.environ.get("LASEROS_MAX_UPLOAD_MB", "25")),
+            smtp_host=os.environ.get("LASEROS_SMTP_HOST", "").strip(),
+            smtp_port=int(os.environ.get("LASEROS_SMTP_PORT") or (465 if _flag("LASEROS_SMTP_SSL") else 587)),
+            smtp_username=os.environ.get("LASEROS_SMTP_USERNAME", ""),
+            smtp_password=os.environ.get("LASEROS_SMTP_PASSWORD", ""),
+            smtp_from=os.environ.get("LASEROS_SMTP_FROM", "").strip(),
+            smtp_starttls=os.environ.get("LASEROS_SMTP_STARTTLS", "1").strip().lower() not in ("0", "false", "no"),
+            smtp_ssl=_flag("LASEROS_SMTP_SSL"),
+            smtp_retry_delay_s=float(os.environ.get("LASEROS_SMTP_RETRY_DELAY_S", "20")),
+            webhook_secret=os.environ.get("LASEROS_WEBHOOK_SECRET", ""),
+            inbound_smtp_port=int(os.environ.get("LASEROS_INBOUND_SMTP_PORT") or 0),
+            inbound_smtp_host=os.environ.get("LASEROS_INBOUND_SMTP_HOST", "127.0.0.1").strip() or "127.0.0.1",
         )

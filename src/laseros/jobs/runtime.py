@@ -23,6 +23,7 @@ from saq.queue.redis import RedisQueue
 from sqlalchemy import select
 
 from laseros.db import Database
+from laseros.domain.comms.services import set_email_dispatcher
 from laseros.domain.kernel.shop import ShopCalendar
 from laseros.domain.notifications.watch import set_wake_up_scheduler
 from laseros.jobs import broker, config
@@ -65,6 +66,7 @@ class JobRuntime:
         self.supervisor: WorkerSupervisor | None = None
         self._supervisor_task: asyncio.Task[None] | None = None
         self._unset_scheduler: Callable[[], None] | None = None
+        self._unset_dispatcher: Callable[[], None] | None = None
         self._pending: set[asyncio.Task[bool]] = set()
 
     @property
@@ -79,6 +81,7 @@ class JobRuntime:
             return
         self.redis = broker.app_redis(url)
         self._unset_scheduler = set_wake_up_scheduler(self.schedule_wake_up)
+        self._unset_dispatcher = set_email_dispatcher(self.dispatch_email)
         if self.inline:
             self.supervisor = WorkerSupervisor(Services(self.db, self.calendar, self.settings))
             self._supervisor_task = asyncio.create_task(self.supervisor.run(), name="inline-worker")
@@ -86,6 +89,8 @@ class JobRuntime:
     async def stop(self) -> None:
         if self._unset_scheduler is not None:
             self._unset_scheduler()
+        if self._unset_dispatcher is not None:
+            self._unset_dispatcher()
         if self._pending:
             await asyncio.wait(self._pending, timeout=3)
         if self.supervisor is not None and self._supervisor_task is not None:
@@ -113,6 +118,10 @@ class JobRuntime:
         except (RedisError, OSError, TimeoutError):
             log.warning("could not enqueue %s: Redis unavailable", job)
             return False
+
+    async def dispatch_email(self, communication_id: int) -> bool:
+        """After a commit: queue ``send-email`` for one Communication (its id is the job's key)."""
+        return await self.enqueue("send-email", key=f"send-email:{communication_id}", communication_id=communication_id)
 
     async def schedule_wake_up(self, project_id: int, due: datetime) -> None:
         """After a commit: evaluate ``project_id`` again when its stage limit passes (a scheduled job).

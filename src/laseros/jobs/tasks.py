@@ -149,6 +149,25 @@ async def sage_reconcile(ctx: Context) -> dict[str, Any]:
     return result.as_dict()
 
 
+async def send_email(ctx: Context, *, communication_id: int | None = None) -> dict[str, Any]:
+    """Send one queued email (a Communication left Pending by the action that asked for it).
+
+    Three tries with back-off inside the job; the row ends Sent, or Failed with the server's answer.
+    Without an id (``laseros run-job send-email``), every email still Pending is sent.
+    """
+    from laseros.domain.comms.services import deliver, pending_emails
+
+    services = _services(ctx)
+    async with _alive(ctx):
+        if communication_id is not None:
+            status = await deliver(services.db, services.settings, communication_id)
+            log.info("send-email: communication %s %s", communication_id, status)
+            return {"communication_id": communication_id, "status": status}
+        statuses = [await deliver(services.db, services.settings, cid) for cid in await pending_emails(services.db)]
+    log.info("send-email: %s pending sent, %s failed", statuses.count("sent"), statuses.count("failed"))
+    return {"sent": statuses.count("sent"), "failed": statuses.count("failed")}
+
+
 def _counts(result: Any) -> str:
     return ", ".join(f"{name} {value}" for name, value in asdict(result).items())
 
@@ -162,6 +181,7 @@ JOBS: dict[str, Task] = {
     "prune-login-log": prune_login_log,
     "sage-sync-customers": sage_sync_customers,
     "sage-reconcile": sage_reconcile,
+    "send-email": send_email,
 }
 TASKS: list[Task] = list(JOBS.values())
 

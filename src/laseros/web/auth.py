@@ -14,7 +14,8 @@ from laseros.domain.admin.services import AuthService
 from laseros.domain.kernel.actor import Actor
 
 SESSION_COOKIE = "laseros_session"
-PUBLIC_PATHS = ["^/auth/login", "^/static/", "^/healthz", "^/favicon.ico"]
+# /webhooks/ authenticate by their signature (web/controllers/webhooks.py), not a session.
+PUBLIC_PATHS = ["^/auth/login", "^/static/", "^/healthz", "^/favicon.ico", "^/webhooks/"]
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,9 @@ from laseros.db import Database, UnitOfWork
 from laseros.domain.accounting.services import SageConnections
 from laseros.domain.admin.services import AuthService
 from laseros.domain.clients.services import ClientService
+from laseros.domain.comms.inbound import InboundMail
+from laseros.domain.comms.services import CommsService
+from laseros.domain.comms.templates import TemplateService
 from laseros.domain.inventory.services import InventoryService
 from laseros.domain.kernel.actor import Actor
 from laseros.domain.kernel.settings import SettingsService
@@ -53,6 +56,9 @@ Auth = NamedDependency[AuthService]
 Notifications = NamedDependency[NotificationService]
 Drafts = NamedDependency[DraftService]
 Sage = NamedDependency[SageConnections]
+Comms = NamedDependency[CommsService]
+MessageTemplates = NamedDependency[TemplateService]
+Inbound = NamedDependency[InboundMail]
 
 
 async def provide_db_session(state: State, request: Request) -> AsyncIterator[UnitOfWork]:
@@ -144,6 +150,18 @@ def provide_auth_service(db_session: DbSession, state: State) -> AuthService:
 
 def provide_drafts(db_session: DbSession, actor: CurrentActor) -> DraftService:
     return DraftService(db_session, actor)
+
+
+def provide_comms(db_session: DbSession, actor: CurrentActor) -> CommsService:
+    return CommsService(db_session, actor)
+
+
+def provide_templates(db_session: DbSession, actor: CurrentActor) -> TemplateService:
+    return TemplateService(db_session, actor)
+
+
+def provide_inbound(state: State, db_session: DbSession, actor: CurrentActor, calendar: Calendar) -> InboundMail:
+    return InboundMail(db_session, actor, calendar, state.settings.data_dir)
 
 
 def provide_notifications(db_session: DbSession, actor: CurrentActor) -> NotificationService:

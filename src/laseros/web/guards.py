@@ -29,6 +29,7 @@ _MESSAGES = {
     Permission.DATA_EXPORT: "Only a manager or an admin can export the shop's data as CSV.",
     Permission.SAGE_VIEW: "Only a manager or an admin can see the Sage connection.",
     Permission.SAGE_MANAGE: "Only an admin can connect Sage or start a sync.",
+    Permission.COMMS_SEND: "Only a manager or an admin can send email, log messages or sort the inbox.",
 }
 
 

@@ -24,6 +24,7 @@ class Permission(StrEnum):
     DRAFTS_MANAGE = "drafts.manage"  # edit, mark sent and delete client message drafts
     REPORTS_GENERATE = "reports.generate"  # "Generate now" for the daily report
     SETTINGS_EDIT = "settings.edit"  # the shop settings page: stage limits, report time, templates, lists
+    COMMS_SEND = "comms.send"  # send email to clients, log calls and notes, triage the inbox
     DATA_EXPORT = "data.export"  # ?format=csv of any list or report: the shop's data leaving the app
     SAGE_VIEW = "sage.view"  # the Sage page: connection, company, last syncs, the audit log
     SAGE_MANAGE = "sage.manage"  # connect and disconnect Sage, choose the company, start a sync
@@ -41,6 +42,7 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.DRAFTS_MANAGE: frozenset({Role.ADMIN, Role.MANAGER}),
     Permission.REPORTS_GENERATE: frozenset({Role.ADMIN, Role.MANAGER}),
     Permission.SETTINGS_EDIT: frozenset({Role.ADMIN}),
+    Permission.COMMS_SEND: frozenset({Role.ADMIN, Role.MANAGER}),
     Permission.DATA_EXPORT: frozenset({Role.ADMIN, Role.MANAGER}),
     Permission.SAGE_VIEW: frozenset({Role.ADMIN, Role.MANAGER}),
     Permission.SAGE_MANAGE: frozenset({Role.ADMIN}),

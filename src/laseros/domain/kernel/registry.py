@@ -324,9 +324,8 @@ SETTINGS: tuple[Setting[Any], ...] = (
     LIMIT_CUTTING_DAYS,
     LIMIT_READY_DAYS,
     DAILY_REPORT_TIME,
-    MESSAGE_APPROVAL_FOLLOWUP,
-    MESSAGE_READY_FOR_COLLECTION,
-    MESSAGE_MATERIAL_DELAY,
+    # The three MESSAGE_* texts are message templates now (/comms/templates, migration 0008):
+    # their Settings stay only as the default texts and the check a template's text gets.
     WHATSAPP_COUNTRY_CODE,
     MATERIALS,
     SHEET_SIZES,

@@ -1,4 +1,4 @@
-"""Drafting client messages: one draft per event, its text from the shop's message template.
+"""Drafting client messages: one draft per event, its text from the shop's message template (/comms/templates).
 
 The evaluator (``evaluate.evaluate``) says which events call for a message (``rules.DraftNeed``);
 this adds the drafts not made yet and withdraws the unsent ones whose job has moved on.
@@ -15,6 +15,7 @@ from sqlalchemy import select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from laseros.db import utcnow
+from laseros.domain.comms.models import MessageTemplate
 from laseros.domain.kernel.message_templates import render_in_thread
 from laseros.domain.kernel.registry import (
     COMPANY_NAME,
@@ -29,7 +30,8 @@ from laseros.domain.projects.stages import Stage
 if TYPE_CHECKING:
     from laseros.domain.notifications.rules import DraftNeed, ProjectFacts
 
-# The shop setting holding each kind's message template (its default is the registry's).
+# Each kind's default text (the registry's); the shop's own text is the message template whose
+# ``key`` is the kind (moved there from the settings by migration 0008).
 MESSAGE_SETTINGS: dict[DraftKind, Setting[str]] = {
     DraftKind.APPROVAL_FOLLOWUP: MESSAGE_APPROVAL_FOLLOWUP,
     DraftKind.READY_FOR_COLLECTION: MESSAGE_READY_FOR_COLLECTION,
@@ -53,9 +55,14 @@ def template_values(project: ProjectFacts, company_name: str) -> dict[str, Any]:
 
 
 async def templates(session: AsyncSession) -> dict[DraftKind, str]:
-    """Each kind's template: the shop's own text, else the default (one statement)."""
-    stored = await SettingsService(session).stored(MESSAGE_SETTINGS.values())
-    return {kind: setting.read(stored.get(setting.key)) for kind, setting in MESSAGE_SETTINGS.items()}
+    """Each kind's text: its active message template (``key`` = the kind, /comms/templates), else the default."""
+    rows = await session.execute(
+        select(MessageTemplate.key, MessageTemplate.body).where(
+            MessageTemplate.key.in_([kind.value for kind in MESSAGE_SETTINGS]), MessageTemplate.is_active
+        )
+    )
+    stored = {key: body for key, body in rows.all() if body}
+    return {kind: stored.get(kind.value, setting.default_text) for kind, setting in MESSAGE_SETTINGS.items()}
 
 
 # The stage a draft is about: once the job has left it, an unsent draft is out of date.

@@ -117,6 +117,7 @@ class DraftCard:
     whatsapp_problem: str | None
     email_url: str | None
     email_problem: str | None
+    email_subject: str = ""
 
     @property
     def is_pending(self) -> bool:
@@ -134,12 +135,12 @@ def draft_card(draft: OutboundDraft, country_code: str) -> DraftCard:
     else:
         wa_url, wa_problem = None, f"{client.name}'s phone number “{client.phone}” is not one WhatsApp can use"
     email = client.email.strip()
+    subject = EMAIL_SUBJECTS[DraftKind(draft.kind)].format(name=project.name, code=project.project_code)
     if "@" in email:
-        subject = EMAIL_SUBJECTS[DraftKind(draft.kind)].format(name=project.name, code=project.project_code)
         mail_url, mail_problem = mailto_url(email, subject, draft.body_text), None
     else:
         mail_url, mail_problem = None, f"No email address for {client.name}"
-    return DraftCard(draft, wa_url, wa_problem, mail_url, mail_problem)
+    return DraftCard(draft, wa_url, wa_problem, mail_url, mail_problem, subject)
 
 
 class DraftService:

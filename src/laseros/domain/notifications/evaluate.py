@@ -20,7 +20,7 @@ from laseros.db import UnitOfWork, utcnow
 from laseros.domain.notifications.bell import announce_after_commit
 from laseros.domain.notifications.drafting import ensure_drafts, withdraw_outdated
 from laseros.domain.notifications.facts import CHUNK, chunks, item_facts, project_facts_with_limits, stage_limits
-from laseros.domain.notifications.models import Notification
+from laseros.domain.notifications.models import Notification, NotificationType
 from laseros.domain.notifications.rules import (
     DraftNeed,
     ProjectFacts,
@@ -152,7 +152,11 @@ async def _live_in_scope(
 ) -> list[Any]:
     columns = select(
         Notification.id, Notification.notif_type, Notification.subject_key, Notification.message, Notification.severity
-    ).where(Notification.closed_at.is_(None))
+    ).where(
+        Notification.closed_at.is_(None),
+        # Raised by an inbound email, not by a rule: the evaluator never closes it.
+        Notification.notif_type != NotificationType.POP_CANDIDATE.value,
+    )
     if projects is None and items is None:
         return list((await session.execute(columns)).all())
     if projects is not None and items is not None and len(projects) + len(items) <= CHUNK:

@@ -24,6 +24,9 @@ class NotificationType(StrEnum):
     PICKUP_WAIT = "pickup_wait"
     LOW_STOCK = "low_stock"
     PRESET_MISSING = "preset_missing"
+    # Raised by an inbound email with a proof-of-payment-looking file (comms.inbound); a manager
+    # confirms POP by hand and resolves it. The evaluator leaves it alone.
+    POP_CANDIDATE = "pop_candidate"
 
     @property
     def label(self) -> str:
@@ -37,6 +40,7 @@ TYPE_LABELS: dict[NotificationType, str] = {
     NotificationType.PICKUP_WAIT: "Waiting for pickup",
     NotificationType.LOW_STOCK: "Low stock",
     NotificationType.PRESET_MISSING: "No preset",
+    NotificationType.POP_CANDIDATE: "Confirm POP",
 }
 
 

@@ -8,10 +8,12 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from laseros.db import UnitOfWork, action
 from laseros.domain.clients.models import Client
+from laseros.domain.comms.services import queue_pop_confirmation
 from laseros.domain.inventory.stock import shortfall, stock_is_available
 from laseros.domain.kernel.activity import record_activity
 from laseros.domain.kernel.actor import Actor
@@ -51,6 +53,33 @@ class ProjectFilters:
     client_id: int | None = None
     q: str = ""
     pop_expiring: bool = False
+
+
+async def add_project(
+    session: AsyncSession, actor: Actor, calendar: ShopCalendar, client: Client, data: ProjectInput
+) -> Project:
+    """A new project in Request with the client's next JB code, in the caller's transaction.
+
+    The one place a project is made: the projects page, and an email from a known client
+    (``comms.inbound``).
+    """
+    seq = await session.scalar(
+        update(Client)
+        .where(Client.id == client.id)
+        .values(project_seq=Client.project_seq + 1)
+        .returning(Client.project_seq)
+    )
+    today = calendar.today()
+    project = Project(
+        project_code=f"JB-{today:%Y-%m}-{client.compact_code}-{seq:03d}",
+        stage=Stage.REQUEST.value,
+        preset_id=await active_preset_id(session, data.material_type, data.thickness_mm),
+        **data.as_dict(),
+    )
+    session.add(project)
+    await session.flush()
+    record_activity(session, actor, "created", "project", project.id, f"{project.project_code} {project.name}")
+    return project
 
 
 class ProjectService:
@@ -157,29 +186,7 @@ class ProjectService:
     async def create(self, data: ProjectInput) -> Project:
         """Create a project in Request with the client's next JB code. Commits."""
         client = await self._require_client(data.client_id)
-        seq = await self.session.scalar(
-            update(Client)
-            .where(Client.id == client.id)
-            .values(project_seq=Client.project_seq + 1)
-            .returning(Client.project_seq)
-        )
-        today = self.calendar.today()
-        project = Project(
-            project_code=f"JB-{today:%Y-%m}-{client.compact_code}-{seq:03d}",
-            stage=Stage.REQUEST.value,
-            preset_id=await active_preset_id(self.session, data.material_type, data.thickness_mm),
-            **data.as_dict(),
-        )
-        self.session.add(project)
-        await self.session.flush()
-        record_activity(
-            self.session,
-            self.actor,
-            "created",
-            "project",
-            project.id,
-            f"{project.project_code} {project.name}",
-        )
+        project = await add_project(self.session, self.actor, self.calendar, client, data)
         await self.session.commit()
         return project
 
@@ -267,5 +274,7 @@ class ProjectService:
         in_stock = await stock_is_available(self.session, project, item)
         target = Stage.QUEUED if in_stock else Stage.WAITING_MATERIAL
         await set_stage(self.session, project, target, self.actor, "POP received", today=today)
+        # The client's confirmation email, queued in this transaction and sent after it commits.
+        await queue_pop_confirmation(self.session, self.actor, project)
         await self.session.commit()
         return project
