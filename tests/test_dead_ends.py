@@ -43,6 +43,7 @@ ID_SOURCES = {
     "product_id": "SELECT MIN(id) FROM products",
     "line_id": "SELECT MIN(id) FROM project_products",
     "file_id": "SELECT MIN(id) FROM stored_files",
+    "comm_id": "SELECT MIN(id) FROM communications",
 }
 MISSING = 99_999_999  # the id used where the demo shop has no record of that kind
 
@@ -63,8 +64,9 @@ def concrete(settings: Settings, template: str) -> tuple[str, bool]:
     def value(match: re.Match[str]) -> str:
         nonlocal real
         name = match.group(1)
-        query = ID_SOURCES.get(name) or ID_SOURCES[f"/{template.split('/')[1]}/{name}"]
-        found = sql(settings, query)[0][0]
+        query = ID_SOURCES.get(name) or ID_SOURCES.get(f"/{template.split('/')[1]}/{name}")
+        # A parameter this table does not know yet (a new area) is still tried, with a missing id.
+        found = sql(settings, query)[0][0] if query else None
         if found is None:
             real = False
             return str(MISSING)
