@@ -76,7 +76,7 @@ BAD_PROJECT_INPUT = [
     ({"quoted_price": "-10"}, "quoted_price", "zero or more"),
     ({"quoted_price": "lots"}, "quoted_price", "Enter an amount"),
     ({"quoted_price": "10.555"}, "quoted_price", "two decimal places"),
-    ({"quoted_price": "NaN"}, "quoted_price", "zero or more"),
+    ({"quoted_price": "NaN"}, "quoted_price", "Enter an amount"),
     ({"due_date": "31/12/2026"}, "due_date", "YYYY-MM-DD"),
     ({"due_date": "2026-02-30"}, "due_date", "YYYY-MM-DD"),
     ({"description": "d" * 10_000}, "description", "2000 characters or fewer"),

@@ -46,6 +46,22 @@ class CurrentUser:
         return Actor(self.id, self.display_name)
 
 
+async def signed_in_user(connection: ASGIConnection) -> CurrentUser | None:
+    """The user whose session cookie ``connection`` carries, or None; reads only (no touch).
+
+    For pages made before the authentication middleware runs: an address with no route (404) or
+    no handler for the method (405) is refused by the router, yet its page should still show who
+    is signed in.
+    """
+    token = connection.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    state = connection.app.state
+    async with state.db.session(write=False) as session:
+        record = await AuthService(session, state.settings.session_days).session_for(token)
+        return None if record is None else CurrentUser.from_session(record)
+
+
 class SessionAuthMiddleware(AbstractAuthenticationMiddleware):
     async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
         token = connection.cookies.get(SESSION_COOKIE)

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import re
 from datetime import time, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
+from laseros.domain.kernel.fields import NumberRefused, parse_number
 from laseros.domain.kernel.message_templates import PLACEHOLDERS, TEMPLATE_FIELDS, check_template, render_message
 from laseros.domain.kernel.message_templates import unknown_names as _unknown_names
 from laseros.domain.kernel.settings import Group, Setting, SettingRefused
@@ -49,15 +50,13 @@ def format_days(days: Decimal) -> str:
 
 
 def _clean_days(raw: str) -> str:
-    text = raw.strip().replace(",", ".")
+    text = raw.strip()
     if not text:
         raise SettingRefused("Enter the number of days, like 4 or 0.5.")
     try:
-        days = Decimal(text)
-    except InvalidOperation:
-        raise SettingRefused("Enter a number of days, like 4 or 0.5.") from None
-    if not days.is_finite():
-        raise SettingRefused("Enter a number of days, like 4 or 0.5.")
+        days = parse_number(text, example="a number of days, like 4 or 0,5")  # the app's one number reader
+    except NumberRefused as refused:
+        raise SettingRefused(refused.message) from None
     if days <= 0:
         raise SettingRefused("Enter more than 0 days.")
     if days > MAX_LIMIT_DAYS:
