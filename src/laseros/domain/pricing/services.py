@@ -33,6 +33,7 @@ from laseros.domain.runs.calibration import Calibration, calibration_for
 
 MAX_QUANTITY = 10_000
 CENT = Decimal("0.01")
+NO_MONEY = Decimal("0.00")
 MINUTE_PLACES = Decimal("0.01")
 REANALYSE_SECONDS = 30.0
 
@@ -103,14 +104,14 @@ class Breakdown:
     stock_item: InventoryItem | None = None
     rates: dict[str, Decimal] = field(default_factory=dict)
     lines: list[Line] = field(default_factory=list)
-    material_cost: Decimal = Decimal(0)
-    machine_cost: Decimal = Decimal(0)
-    setup_fee: Decimal = Decimal(0)
+    material_cost: Decimal = NO_MONEY
+    machine_cost: Decimal = NO_MONEY
+    setup_fee: Decimal = NO_MONEY
     minimum_applied: bool = False
-    markup: Decimal = Decimal(0)
-    subtotal: Decimal = Decimal(0)  # the price before VAT
-    vat: Decimal = Decimal(0)
-    total: Decimal = Decimal(0)
+    markup: Decimal = NO_MONEY
+    subtotal: Decimal = NO_MONEY  # the price before VAT
+    vat: Decimal = NO_MONEY
+    total: Decimal = NO_MONEY
 
     @property
     def priced(self) -> bool:
