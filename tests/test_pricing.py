@@ -240,3 +240,19 @@ def test_who_may_see_the_pricing(login_as, priced, role, status):
     client = login_as(role)
     assert client.get(f"/projects/{project_id}/pricing").status_code == status
     assert client.get(f"/projects/{project_id}/pricing?format=json").status_code == status
+
+
+def test_the_pricing_settings_are_checked():
+    from laseros.domain.kernel import registry
+    from laseros.domain.kernel.settings import SettingRefused
+
+    assert registry.MACHINE_RATE_PER_HOUR.clean("R 1,800.50") == "1800.5"
+    assert registry.RAPID_SPEED_MM_MIN.read(None) == Decimal(20000)
+    assert registry.PART_GAP_MM.read(None) == Decimal(5) and registry.VAT_RATE.read(None) == Decimal(15)
+    for setting, bad in (
+        (registry.MARKUP_PERCENT, "-1"),
+        (registry.VAT_RATE, "abc"),
+        (registry.RAPID_SPEED_MM_MIN, "1.5"),
+    ):
+        with pytest.raises(SettingRefused):
+            setting.clean(bad)
