@@ -282,7 +282,7 @@ def bbox(points: Iterable[Point]) -> tuple[float, float, float, float] | None:
 
 # Beyond this many contours the nearest-neighbour tour would cost too much at upload: the starts are
 # visited in a serpentine sweep instead (bands of 50 mm, alternating direction), close to it in length.
-NEAREST_NEIGHBOUR_LIMIT = 20_000
+NEAREST_NEIGHBOUR_LIMIT = 5_000
 SWEEP_BAND = 50.0
 
 
