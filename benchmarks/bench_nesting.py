@@ -18,8 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from laseros.domain.files.geometry import NEAREST_NEIGHBOUR_LIMIT, rapid_travel  # noqa: E402
-from laseros.domain.pricing.nesting import Part, nest, pack_rectpack, pack_shelf  # noqa: E402
+from laseros.domain.files.geometry import NEAREST_NEIGHBOUR_LIMIT, rapid_travel
+from laseros.domain.pricing.nesting import Part, nest, pack_rectpack, pack_shelf
 
 SHEET = (3000.0, 1500.0)
 GAP, MARGIN = 5.0, 10.0
