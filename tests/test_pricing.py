@@ -165,6 +165,9 @@ def test_the_packers_directly():
     # Out of time: the shelf packing answers.
     fallback = run(nest(squares, sheet, 10, 10, seconds=0))
     assert fallback.method == "shelf" and fallback.sheets == 1
+    # Very many parts: the shelf packing straight away (10 a sheet).
+    many = run(nest([Part(1, 500, 500)] * 5_010, sheet, 10, 10))
+    assert many.method == "shelf" and many.sheets == 501
 
 
 def test_two_hundred_parts_nest_quickly():

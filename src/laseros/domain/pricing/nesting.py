@@ -19,6 +19,9 @@ from dataclasses import dataclass
 from rectpack import MaxRectsBssf, PackingBin, PackingMode, newPacker
 
 NEST_SECONDS = 4.0  # the packer's time limit; 200 parts take well under a second
+# More parts than this go straight to the shelf packing: a packer thread that outlives its time
+# limit cannot be stopped, and would keep a core busy after the page was answered.
+MAX_PACKED = 5_000
 SCALE = 10  # tenths of a millimetre
 
 
@@ -111,6 +114,8 @@ async def nest(
     started = loop.time()
     fit, too_large = split(parts, sheet, gap, margin)
     method = "rectpack"
+    if len(fit) > MAX_PACKED:
+        return Nesting(pack_shelf(fit, sheet, gap, margin), len(fit), too_large, "shelf", loop.time() - started)
     try:
         sheets = await asyncio.wait_for(asyncio.to_thread(pack_rectpack, fit, sheet, gap, margin), seconds)
     except TimeoutError:  # the worker thread finishes on its own; its answer is not waited for
