@@ -63,6 +63,7 @@ PAGES = [
     Visit("log a run", "/projects", links=(r"/projects/\d+", r"/queue/runs/new/\d+")),
     Visit("project new", "/projects/new"),
     Visit("project detail", "/projects", links=(r"/projects/\d+",)),
+    Visit("project pricing", "/projects", links=(r"/projects/\d+", r"/projects/\d+/pricing")),
     Visit("queue", "/queue"),
     Visit("queue detail", "/queue", links=(r"/queue/\d+",)),
     Visit("queue cancel", "/queue", links=(r"/queue/\d+", r"/queue/\d+/cancel")),

@@ -24,6 +24,8 @@ PC_PAGES = [
     "/clients/{client_id}",
     "/projects",
     "/projects/{project_id}",
+    "/projects/{project_id}/pricing",
+    "/projects/{project_id}/pricing?format=json",
     "/queue",
     "/queue?filter=all",
     "/queue/{item_id}",

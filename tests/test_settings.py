@@ -345,7 +345,9 @@ def test_the_input_is_normalised():
         "whatsapp_country_code": "27",
         "sheet_sizes": "3000x1500\n2500x1250",
     }
-    assert set(BY_KEY) == {*DEFAULT_FORM, "company_name", "login_log_days", *BILLING_KEYS}
+    pricing = {"rapid_speed_mm_min", "part_gap_mm", "sheet_margin_mm", "machine_rate_per_hour", "setup_fee"}
+    pricing |= {"minimum_charge", "markup_percent"}  # tests/test_pricing.py
+    assert set(BY_KEY) == {*DEFAULT_FORM, "company_name", "login_log_days", *BILLING_KEYS, *pricing}
     with pytest.raises(InvalidInput) as refused:
         ShopSettingsInput.parse({"limit_quote_days": "0", "materials": ""})
     assert set(refused.value.errors) == {"limit_quote_days", "materials"}

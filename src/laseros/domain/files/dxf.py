@@ -15,7 +15,18 @@ from pathlib import Path
 from typing import Any
 
 from laseros.domain.files.fastdxf import read_flat
-from laseros.domain.files.geometry import TAU, Arc, Contour, Line, Piece, Point, Polyline, chain, point_in_polygon
+from laseros.domain.files.geometry import (
+    TAU,
+    Arc,
+    Contour,
+    Line,
+    Piece,
+    Point,
+    Polyline,
+    chain,
+    point_in_polygon,
+    rapid_travel,
+)
 
 # $INSUNITS → millimetres per drawing unit (0 = unset: assumed mm).
 UNIT_MM: dict[int, tuple[str, float]] = {
@@ -64,6 +75,9 @@ class Analysis:
     open_ends_mm: list[tuple[float, float]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     recovered: bool = False
+    # Rapid travel between the contours in nearest-neighbour order from the box's lower-left corner
+    # (geometry.rapid_travel), in mm; None in analyses stored before it was measured.
+    rapid_mm: float | None = None
 
     def warnings(self, sheet_mm: tuple[float, float] | None = None) -> list[str]:
         """The preflight: what a programmer fixes (or knowingly accepts) before cutting."""
@@ -459,6 +473,14 @@ def analyse(path: Path) -> Result:
         open_ends_mm=[(round(x * f, 1), round(y * f, 1)) for x, y in open_ends[:50]],
         notes=sorted(collector.notes),
         recovered=recovered,
+        rapid_mm=round(
+            rapid_travel(
+                [c.pieces[0][0].start if not c.pieces[0][1] else c.pieces[0][0].end for c in contours if c.pieces],
+                (extent[0], extent[1]),
+            )
+            * f,
+            3,
+        ),
     )
     if recovered:
         analysis.notes.insert(0, "The file had errors; it was read in ezdxf's recovery mode. Check the preview.")

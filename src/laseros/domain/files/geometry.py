@@ -7,10 +7,13 @@ far below a cut's kerf.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+
+import numpy as np
 
 Point = tuple[float, float]
 TAU = 2 * math.pi
@@ -275,3 +278,35 @@ def bbox(points: Iterable[Point]) -> tuple[float, float, float, float] | None:
     if not xs:
         return None
     return min(xs), min(ys), max(xs), max(ys)
+
+
+# Beyond this many contours the nearest-neighbour tour would cost too much at upload: the starts are
+# visited in a serpentine sweep instead (bands of 50 mm, alternating direction), close to it in length.
+NEAREST_NEIGHBOUR_LIMIT = 5_000
+SWEEP_BAND = 50.0
+
+
+def rapid_travel(starts: Sequence[Point], origin: Point) -> float:
+    """The head's travel with the beam off: from ``origin`` to the nearest contour start, then on to
+    the nearest unvisited start, until every contour was visited (no return). A closed contour ends
+    where it starts, so its start stands for where the head is after cutting it."""
+    if not starts:
+        return 0.0
+    if len(starts) > NEAREST_NEIGHBOUR_LIMIT:
+        ordered = sorted(
+            starts, key=lambda p: (int(p[1] // SWEEP_BAND), p[0] if int(p[1] // SWEEP_BAND) % 2 == 0 else -p[0])
+        )
+        path = [origin, *ordered]
+        return float(sum(math.dist(a, b) for a, b in itertools.pairwise(path)))
+    points = np.asarray(starts, dtype=float)
+    left = np.ones(len(points), dtype=bool)
+    here = np.asarray(origin, dtype=float)
+    total = 0.0
+    for _ in range(len(points)):
+        distances = np.hypot(points[:, 0] - here[0], points[:, 1] - here[1])
+        distances[~left] = np.inf
+        nearest = int(np.argmin(distances))
+        total += float(distances[nearest])
+        left[nearest] = False
+        here = points[nearest]
+    return total

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import time, timedelta
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from laseros.domain.kernel.fields import NumberRefused, parse_number
@@ -27,7 +27,8 @@ MESSAGES = Group("messages", "Client messages")
 LISTS = Group("lists", "Materials and sheets")
 RECORDS = Group("records", "Records")
 BILLING = Group("billing", "Quotes and invoices")
-GROUPS: tuple[Group, ...] = (COMPANY, ALERTS, DAILY_REPORT, MESSAGES, LISTS, RECORDS, BILLING)
+PRICING = Group("pricing", "Pricing from the drawing")
+GROUPS: tuple[Group, ...] = (COMPANY, ALERTS, DAILY_REPORT, MESSAGES, LISTS, RECORDS, BILLING, PRICING)
 
 # -- how values are checked and read ----------------------------------------------------------------
 
@@ -349,6 +350,26 @@ def _optional_text(max_length: int) -> Any:
             raise SettingRefused("This contains a control character; type the text again.")
         return text or None
 
+
+# -- pricing from the drawing (domain/pricing, docs/pricing.md) ------------------------------------
+
+
+def _number(low: Decimal, high: Decimal, places: int, example: str) -> Any:
+    """A cleaner for a decimal setting between ``low`` and ``high`` with at most ``places`` decimals."""
+    step = Decimal(1).scaleb(-places)
+
+    def clean(raw: str) -> str:
+        text = raw.strip().replace(" ", "").replace(",", "").removeprefix("R")
+        try:
+            value = Decimal(text)
+        except InvalidOperation:
+            raise SettingRefused(f"Enter a number, like {example}.") from None
+        if not value.is_finite() or not low <= value <= high:
+            raise SettingRefused(f"Enter a number from {format_days(low)} to {format_days(high)}.")
+        if value != value.quantize(step):
+            raise SettingRefused(f"Use at most {places} decimal places.")
+        return format_days(value)
+
     return clean
 
 
@@ -410,6 +431,43 @@ COMPANY_BANK_DETAILS: Setting[str] = Setting(
     widget="lines",
 )
 
+
+def _load_decimal(stored: str) -> Decimal:
+    value = Decimal(stored)
+    if not value.is_finite() or value < 0:
+        raise ValueError(stored)
+    return value
+
+
+def _pricing(key: str, label: str, help_text: str, default: str, high: str, places: int = 2) -> Setting[Decimal]:
+    return Setting(
+        key, PRICING, label, help_text, default, _number(Decimal(0), Decimal(high), places, default), _load_decimal
+    )
+
+
+RAPID_SPEED_MM_MIN = _pricing(
+    "rapid_speed_mm_min",
+    "Rapid travel speed (mm/min)",
+    "How fast the head moves between contours with the beam off.",
+    "20000",
+    "1000000",
+    0,
+)
+PART_GAP_MM = _pricing("part_gap_mm", "Gap between parts (mm)", "Left between nested parts on a sheet.", "5", "500")
+SHEET_MARGIN_MM = _pricing(
+    "sheet_margin_mm", "Sheet margin (mm)", "The border of the sheet no part is nested into.", "10", "500"
+)
+MACHINE_RATE_PER_HOUR = _pricing(
+    "machine_rate_per_hour", "Machine rate per hour (R)", "Charged per hour of cutting time.", "1500", "1000000"
+)
+SETUP_FEE = _pricing("setup_fee", "Setup fee (R)", "Added once per job.", "250", "1000000")
+MINIMUM_CHARGE = _pricing(
+    "minimum_charge", "Minimum charge (R)", "A job's price before VAT is at least this.", "500", "1000000"
+)
+MARKUP_PERCENT = _pricing("markup_percent", "Markup (%)", "Added on material, machine time and setup.", "0", "1000")
+# (VAT: the one ``VAT_RATE`` above, shared by pricing, quotes and invoices.)
+
+
 # Every setting, in the settings page's order.
 SETTINGS: tuple[Setting[Any], ...] = (
     COMPANY_NAME,
@@ -430,6 +488,13 @@ SETTINGS: tuple[Setting[Any], ...] = (
     COMPANY_ADDRESS,
     COMPANY_VAT_NUMBER,
     COMPANY_BANK_DETAILS,
+    RAPID_SPEED_MM_MIN,
+    PART_GAP_MM,
+    SHEET_MARGIN_MM,
+    MACHINE_RATE_PER_HOUR,
+    SETUP_FEE,
+    MINIMUM_CHARGE,
+    MARKUP_PERCENT,
 )
 BY_KEY: dict[str, Setting[Any]] = {setting.key: setting for setting in SETTINGS}
 assert len(BY_KEY) == len(SETTINGS), "two settings share a key"
