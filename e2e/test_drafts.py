@@ -19,6 +19,7 @@ from e2e.helpers import (
     log_in_to_pc,
     mark_pop_received,
     queue_move,
+    settled,
     unique,
     url,
 )
@@ -38,16 +39,24 @@ def create_client_with_phone(page: Page, phone: str) -> tuple[str, str]:
 
 
 def finish_from_the_queue(page: Page, code: str) -> None:
-    """On the project page: follow its queue item to /queue and press Start, then Complete."""
+    """On the project page: follow its queue item to /queue and press Start, then Complete (in the row's
+    editor on a desktop; on a phone, where the queue table scrolls sideways, on the item's own page)."""
     item_href = page.locator("#queue-panel").get_by_role("link", name="Queue item details").get_attribute("href")
     assert item_href is not None
     row = page.locator(f"#queue-item-{item_href.rsplit('/', 1)[1]}")
     go_via_sidebar(page, "Queue", "/queue")
     expect(row).to_contain_text(code)
+    narrow = (page.viewport_size or {"width": 1366})["width"] < 800
     for button in ("Start", "Complete"):
-        queue_move(page, row, button)
-        if button == "Start":
-            expect(row.locator(".job-state")).to_have_text("Cutting — no run going")
+        if narrow:
+            page.goto(item_href)
+            page.get_by_role("button", name=button, exact=True).click()
+            settled(page)
+        else:
+            queue_move(page, row, button)
+            if button == "Start":
+                expect(row.locator(".job-state")).to_have_text("Cutting — no run going")
+    page.goto("/queue")
     expect(row).to_have_count(0)  # a completed job leaves the active queue
 
 

@@ -167,7 +167,7 @@ def test_a_second_start_names_the_run_already_going(new_context: NewContext, pla
     )
     expect(other_job.first).to_be_visible()
     other_id = other_job.first.get_attribute("id")
-    other_status = stale.locator(f"#{other_id} .badge[class*='queue-']").all_inner_texts()
+    other_status = stale.locator(f"#{other_id} .badge.job-state").all_inner_texts()
     assert other_status, f"{other_id} shows no queue status"
 
     run_url = start_run(phone, project_id, code)
@@ -181,9 +181,7 @@ def test_a_second_start_names_the_run_already_going(new_context: NewContext, pla
     banner = stale.locator("a.running-banner")
     expect(banner).to_contain_text(code)
     expect(banner).to_have_attribute("href", run_path)
-    assert stale.locator(f"#{other_id} .badge[class*='queue-']").all_inner_texts() == other_status, (
-        "the refused job changed"
-    )
+    assert stale.locator(f"#{other_id} .badge.job-state").all_inner_texts() == other_status, "the refused job changed"
     expect(stale.get_by_role("button", name=START)).to_have_count(0)
 
     # The banner opens the run that is going, and it can be ended from there.
@@ -279,8 +277,9 @@ def test_the_office_logs_a_run_cut_earlier(new_context: NewContext) -> None:
     office.get_by_role("link", name="+ Log a run").click()
     expect(office).to_have_url(url(f"/queue/runs/new/{project_id}"))
     operator = office.get_by_role("combobox", name="Operator", exact=True)
-    expect(operator.locator("option:checked")).to_have_text("Pieter Manager (You)")
-    expect(operator.locator("option", has_text="Sipho Operator")).to_have_count(1)
+    # A new job: the form starts on whoever logged the shop's last run (the demo's runs are Sipho's).
+    expect(operator.locator("option:checked")).to_have_text("Sipho Operator")
+    expect(operator.locator("option", has_text="Pieter Manager (You)")).to_have_count(1)
     expect(office.get_by_label("Preset").locator("option:checked")).to_contain_text("Galvanised")
     note = unique("Logged from the job card")
     office.get_by_label("Cut time (minutes)").fill("25")
