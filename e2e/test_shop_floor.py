@@ -292,7 +292,7 @@ def test_the_office_logs_a_run_cut_earlier(new_context: NewContext) -> None:
     expect(office.locator("#flash")).to_contain_text(f"Run logged on {code}: 2 sheets")
     run_row = office.locator("#runs-panel tbody tr", has_text=note)
     expect(run_row).to_have_count(1)
-    expect(run_row).to_contain_text("Pieter Manager")
+    expect(run_row).to_contain_text("Sipho Operator")
     expect(run_row).to_contain_text("Completed")
     expect(run_row.locator("td.num").nth(1)).to_have_text("2")
     expect(office.locator("#queue-panel")).to_contain_text("2 of 3")
