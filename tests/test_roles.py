@@ -61,6 +61,11 @@ PC_PAGES = [
     "/reports/efficiency",
     "/reports/inventory",
     "/reports/clients",
+    "/products",
+    "/products/{product_id}",
+    "/files/{file_id}",
+    "/files/{file_id}/preview.svg",
+    "/files/{file_id}/analysis",
 ]
 # The business reports' CSV: admins and managers only (the shop's data leaving the app).
 REPORT_EXPORTS = [
@@ -70,11 +75,6 @@ REPORT_EXPORTS = [
     "/reports/efficiency?format=csv&table=calibration",
     "/reports/inventory?format=csv&table=valuation",
     "/reports/clients?format=csv",
-    "/products",
-    "/products/{product_id}",
-    "/files/{file_id}",
-    "/files/{file_id}/preview.svg",
-    "/files/{file_id}/analysis",
 ]
 # The bell's pages: every role reads them, operators included (in their phone layout).
 ALL_ROLE_PAGES = [
@@ -110,6 +110,8 @@ ADMIN_PAGES = [
     "/admin/activity",
     "/admin/activity?entity_type=client&action=created",
     "/admin/activity?format=csv",
+    "/comms/templates/new",
+    "/comms/templates/{template_id}/edit",
 ]
 # User administration (SPEC §8.6): changes only an admin may make (valid bodies, so a 303 means it went through).
 ADMIN_WRITES = [
@@ -129,8 +131,6 @@ ADMIN_WRITES = [
     ),
     ("/admin/users/{user_id}/reset-password", {"password": "quiet-harbour-lamp-4"}),
     ("/admin/users/{user_id}/unlock", {}),
-    "/comms/templates/new",
-    "/comms/templates/{template_id}/edit",
 ]
 # Pages only editors may open.
 EDIT_PAGES = [
