@@ -108,4 +108,4 @@ def test_manager_takes_a_new_job_from_request_to_cutting(page: Page, form_factor
     page.locator(f"#{row_id}").get_by_role("link", name=code).click()
     expect(page).to_have_url(project_url)
     expect(stage).to_have_text("Cutting")
-    expect(page.locator("#queue-panel")).to_contain_text("In Progress")
+    expect(page.locator("#queue-panel")).to_contain_text("Cutting — no run going")  # the one job state
