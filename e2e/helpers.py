@@ -353,3 +353,39 @@ def queue_row(page: Page, code: str) -> Locator:
             break
         page.goto(next_page.first.get_attribute("href") or "")
     raise AssertionError(f"{code} is not on the active queue")
+
+
+# -- drafts ----------------------------------------------------------------------------------------
+
+
+def create_client_with_phone(page: Page, phone: str) -> tuple[str, str]:
+    page.goto("/clients/new")
+    name = unique("E2E Drafts")
+    page.get_by_role("textbox", name="Name", exact=True).fill(name)
+    page.get_by_role("textbox", name="Phone").fill(phone)
+    page.get_by_role("textbox", name="Email").fill("drafts@example.com")
+    page.get_by_role("button", name="Create client").click()
+    expect(page).to_have_url(url(r"/clients/\d+"))
+    return page.url.rsplit("/", 1)[1], name
+
+
+def finish_from_the_queue(page: Page, code: str) -> None:
+    """On the project page: follow its queue item to /queue and press Start, then Complete (in the row's
+    editor on a desktop; on a phone, where the queue table scrolls sideways, on the item's own page)."""
+    item_href = page.locator("#queue-panel").get_by_role("link", name="Queue item details").get_attribute("href")
+    assert item_href is not None
+    row = page.locator(f"#queue-item-{item_href.rsplit('/', 1)[1]}")
+    go_via_sidebar(page, "Queue", "/queue")
+    expect(row).to_contain_text(code)
+    narrow = (page.viewport_size or {"width": 1366})["width"] < 800
+    for button in ("Start", "Complete"):
+        if narrow:
+            page.goto(item_href)
+            page.get_by_role("button", name=button, exact=True).click()
+            settled(page)
+        else:
+            queue_move(page, row, button)
+            if button == "Start":
+                expect(row.locator(".job-state")).to_have_text("Cutting — no run going")
+    page.goto("/queue")
+    expect(row).to_have_count(0)  # a completed job leaves the active queue

@@ -9,8 +9,16 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from e2e.helpers import create_project, go_via_sidebar, log_in_to_pc, mark_pop_received, unique, url
-from e2e.test_drafts import create_client_with_phone, finish_from_the_queue
+from e2e.helpers import (
+    create_client_with_phone,
+    create_project,
+    finish_from_the_queue,
+    go_via_sidebar,
+    log_in_to_pc,
+    mark_pop_received,
+    unique,
+    url,
+)
 
 pytestmark = pytest.mark.e2e
 

@@ -106,3 +106,31 @@ def dxf_bytes(radius: float = 10, units: int = 4) -> bytes:
 def upload(client: ShopClient, url: str, name: str, content: bytes, **kwargs: Any):  # type: ignore[no-untyped-def]
     headers = {"x-csrftoken": client.csrf()}
     return client.post(url, files={"file": (name, content)}, headers=headers, follow_redirects=False, **kwargs)
+
+
+# -- presets ----------------------------------------------------------------------------------------
+
+PRESET = {
+    "name": "MS 3 mm O2",
+    "material_type": "Mild Steel",
+    "thickness_mm": "3.00",
+    "power_w": "3000",
+    "speed_mm_min": "2800",
+    "frequency_hz": "5000",
+    "gas": "O2",
+    "pressure_bar": "0.60",
+    "nozzle_mm": "1.20",
+    "focus_mm": "-1.50",
+    "pierce_time_s": "0.80",
+    "is_active": "1",
+    "notes": "Standard mild steel cut",
+}
+
+
+def create_preset(admin, **fields: str | None) -> int:
+    data = {k: v for k, v in {**PRESET, **fields}.items() if v is not None}
+    response = admin.post_form("/presets/new", data)
+    assert response.status_code == 303, response.text[:2000]
+    match = re.fullmatch(r"/presets/(\d+)", response.headers["location"])
+    assert match, response.headers["location"]
+    return int(match.group(1))

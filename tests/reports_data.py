@@ -6,8 +6,11 @@ are worked out by hand in the comments beside each run (and in docs/reports.md's
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Callable
 from dataclasses import dataclass
+from html.parser import HTMLParser
 
 from tests.factories import create_client, paid_project
 from tests.support import ShopClient
@@ -126,3 +129,50 @@ def build_march(manager: ShopClient, sql: Callable[..., list[tuple]]) -> Shop:
     complete(sql, c, "2026-03-05 10:00")
     complete(sql, d, "2026-02-28 20:00")  # 22:00 on 28 February in the shop
     return Shop(karoo, cape, a, b, c, d, e, operator_id, manager_id, extra_id)
+
+
+# -- reading a report back: its tables on the page, and its CSV ---------------------------------
+
+
+class TableReader(HTMLParser):
+    """The text of each cell of the table with the given id (rows of the body only)."""
+
+    def __init__(self, table_id: str) -> None:
+        super().__init__()
+        self.table_id, self.depth, self.inside, self.section = table_id, 0, False, ""
+        self.rows: list[list[str]] = []
+        self.cell: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):  # type: ignore[no-untyped-def]
+        if tag == "table" and dict(attrs).get("id") == self.table_id:
+            self.inside = True
+        elif self.inside and tag in ("thead", "tbody", "tfoot"):
+            self.section = tag
+        elif self.inside and self.section == "tbody" and tag == "tr":
+            self.rows.append([])
+        elif self.inside and self.section == "tbody" and tag == "td":
+            self.cell = []
+
+    def handle_endtag(self, tag):  # type: ignore[no-untyped-def]
+        if self.inside and tag == "td" and self.cell is not None:
+            self.rows[-1].append(" ".join("".join(self.cell).split()))
+            self.cell = None
+        elif tag == "table" and self.inside:
+            self.inside = False
+
+    def handle_data(self, data):  # type: ignore[no-untyped-def]
+        if self.cell is not None:
+            self.cell.append(data)
+
+
+def page_rows(html: str, key: str) -> list[list[str]]:
+    reader = TableReader(f"data-{key}")
+    reader.feed(html)
+    return reader.rows
+
+
+def csv_rows(client, path: str) -> list[list[str]]:  # type: ignore[no-untyped-def]
+    response = client.get(path)
+    assert response.status_code == 200, response.text[:500]
+    assert response.headers["content-type"].startswith("text/csv")
+    return list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))

@@ -8,32 +8,15 @@ import re
 
 import pytest
 
-from tests.factories import PROJECT_DEFAULTS, create_client, create_project, paid_project, results
-
-PRESET = {
-    "name": "MS 3 mm O2",
-    "material_type": "Mild Steel",
-    "thickness_mm": "3.00",
-    "power_w": "3000",
-    "speed_mm_min": "2800",
-    "frequency_hz": "5000",
-    "gas": "O2",
-    "pressure_bar": "0.60",
-    "nozzle_mm": "1.20",
-    "focus_mm": "-1.50",
-    "pierce_time_s": "0.80",
-    "is_active": "1",
-    "notes": "Standard mild steel cut",
-}
-
-
-def create_preset(admin, **fields: str | None) -> int:
-    data = {k: v for k, v in {**PRESET, **fields}.items() if v is not None}
-    response = admin.post_form("/presets/new", data)
-    assert response.status_code == 303, response.text[:2000]
-    match = re.fullmatch(r"/presets/(\d+)", response.headers["location"])
-    assert match, response.headers["location"]
-    return int(match.group(1))
+from tests.factories import (
+    PRESET,
+    PROJECT_DEFAULTS,
+    create_client,
+    create_preset,
+    create_project,
+    paid_project,
+    results,
+)
 
 
 def preset_panel(page: str) -> str:

@@ -17,10 +17,9 @@ import ezdxf
 import pytest
 
 from laseros.domain.pricing.nesting import Part, nest, pack_rectpack, pack_shelf
-from tests.factories import create_client, create_project, paid_project, upload
+from tests.factories import create_client, create_preset, create_project, paid_project, upload
 from tests.reports_data import add_run, complete
 from tests.support import run
-from tests.test_presets import create_preset
 
 
 def part_dxf(width: float = 100, height: float = 50, hole: float | None = 10) -> bytes:

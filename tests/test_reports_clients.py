@@ -17,8 +17,7 @@ from laseros.domain.reports.analytics.period import (
     this_month,
     this_year,
 )
-from tests.reports_data import MARCH, build_march
-from tests.test_reports_production import csv_rows, page_rows
+from tests.reports_data import MARCH, build_march, csv_rows, page_rows
 
 
 @pytest.fixture

@@ -8,9 +8,8 @@ import pytest
 
 from laseros.domain.runs.calibration import calibration_factors, calibration_for
 from tests.factories import create_client, paid_project
-from tests.reports_data import MARCH, add_run, build_march, complete
+from tests.reports_data import MARCH, add_run, build_march, complete, csv_rows, page_rows
 from tests.support import run
-from tests.test_reports_production import csv_rows, page_rows
 
 
 @pytest.fixture

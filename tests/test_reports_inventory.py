@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.reports_data import MARCH, stamp
-from tests.test_reports_production import csv_rows, page_rows
+from tests.reports_data import MARCH, csv_rows, page_rows, stamp
 
 
 def _item(admin, **fields: str) -> int:  # type: ignore[no-untyped-def]

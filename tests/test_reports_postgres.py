@@ -11,8 +11,8 @@ import pytest
 from laseros.app import create_app
 from laseros.settings import Settings
 from tests.factories import create_client, paid_project
+from tests.reports_data import csv_rows
 from tests.support import PASSWORDS, ShopClient
-from tests.test_reports_production import csv_rows
 
 
 @pytest.fixture

@@ -2,57 +2,9 @@
 
 from __future__ import annotations
 
-import csv
-import io
-from html.parser import HTMLParser
-
 import pytest
 
-from tests.reports_data import MARCH, build_march
-
-
-class TableReader(HTMLParser):
-    """The text of each cell of the table with the given id (rows of the body only)."""
-
-    def __init__(self, table_id: str) -> None:
-        super().__init__()
-        self.table_id, self.depth, self.inside, self.section = table_id, 0, False, ""
-        self.rows: list[list[str]] = []
-        self.cell: list[str] | None = None
-
-    def handle_starttag(self, tag, attrs):  # type: ignore[no-untyped-def]
-        if tag == "table" and dict(attrs).get("id") == self.table_id:
-            self.inside = True
-        elif self.inside and tag in ("thead", "tbody", "tfoot"):
-            self.section = tag
-        elif self.inside and self.section == "tbody" and tag == "tr":
-            self.rows.append([])
-        elif self.inside and self.section == "tbody" and tag == "td":
-            self.cell = []
-
-    def handle_endtag(self, tag):  # type: ignore[no-untyped-def]
-        if self.inside and tag == "td" and self.cell is not None:
-            self.rows[-1].append(" ".join("".join(self.cell).split()))
-            self.cell = None
-        elif tag == "table" and self.inside:
-            self.inside = False
-
-    def handle_data(self, data):  # type: ignore[no-untyped-def]
-        if self.cell is not None:
-            self.cell.append(data)
-
-
-def page_rows(html: str, key: str) -> list[list[str]]:
-    reader = TableReader(f"data-{key}")
-    reader.feed(html)
-    return reader.rows
-
-
-def csv_rows(client, path: str) -> list[list[str]]:  # type: ignore[no-untyped-def]
-    response = client.get(path)
-    assert response.status_code == 200, response.text[:500]
-    assert response.headers["content-type"].startswith("text/csv")
-    return list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+from tests.reports_data import MARCH, build_march, csv_rows, page_rows
 
 
 @pytest.fixture
