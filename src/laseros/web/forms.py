@@ -30,6 +30,12 @@ async def form_list(request: Request, name: str) -> list[str]:
     return [str(v) for v in form.getall(name)] if name in form else []
 
 
+async def form_ids(request: Request, name: str) -> list[int]:
+    """Every ``name`` field as an id, in order; [] when any of them is not one (the service then refuses)."""
+    ids = [filter_id(raw) for raw in await form_list(request, name)]
+    return [] if None in ids else [i for i in ids if i is not None]
+
+
 @dataclass
 class FormState:
     """What a form page renders: the values to show and a message per bad field."""

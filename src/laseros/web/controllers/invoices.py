@@ -18,7 +18,7 @@ from laseros.domain.kernel.fields import MAX_TEXT, FieldReader
 from laseros.web.deps import Calendar, Clients, Db, DbSession, Invoices, PageSize
 from laseros.web.documents import document_response
 from laseros.web.export import csv_export
-from laseros.web.forms import FormState, filter_date, filter_id, form_list, form_values
+from laseros.web.forms import FormState, filter_date, filter_id, form_ids, form_values
 from laseros.web.guards import requires, unsafe_methods_require
 from laseros.web.htmx import Page, redirect, render
 
@@ -170,8 +170,7 @@ class InvoiceController(Controller):
 
     @post("/{invoice_id:int}/lines/reorder")
     async def reorder_lines(self, request: Request, invoice_id: FromPath[int], invoices: Invoices) -> Response[Any]:
-        order = [filter_id(v) for v in await form_list(request, "line")]
-        await invoices.reorder_lines(invoice_id, [v for v in order if v is not None] if None not in order else [])
+        await invoices.reorder_lines(invoice_id, await form_ids(request, "line"))
         return redirect(request, f"/invoices/{invoice_id}", "Lines reordered.")
 
     @post("/{invoice_id:int}/status")

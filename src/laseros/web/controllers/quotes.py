@@ -17,7 +17,7 @@ from laseros.domain.kernel.errors import InvalidInput
 from laseros.web.deps import Clients, Db, DbSession, Invoices, PageSize, Projects, Quotes
 from laseros.web.documents import document_response
 from laseros.web.export import csv_export
-from laseros.web.forms import FormState, filter_date, filter_id, form_list, form_values
+from laseros.web.forms import FormState, filter_date, filter_id, form_ids, form_values
 from laseros.web.guards import requires, unsafe_methods_require
 from laseros.web.htmx import Page, redirect, render
 
@@ -152,8 +152,7 @@ class QuoteController(Controller):
 
     @post("/{quote_id:int}/lines/reorder")
     async def reorder_lines(self, request: Request, quote_id: FromPath[int], quotes: Quotes) -> Response[Any]:
-        order = [filter_id(v) for v in await form_list(request, "line")]
-        await quotes.reorder_lines(quote_id, [v for v in order if v is not None] if None not in order else [])
+        await quotes.reorder_lines(quote_id, await form_ids(request, "line"))
         return redirect(request, f"/quotes/{quote_id}", "Lines reordered.")
 
     @post("/{quote_id:int}/status")
