@@ -23,6 +23,7 @@ from laseros.domain.files.models import StoredFile
 from laseros.domain.inventory.models import Category, InventoryItem
 from laseros.domain.kernel import registry
 from laseros.domain.kernel.errors import InvalidInput, NotFound
+from laseros.domain.kernel.money import to_cents
 from laseros.domain.kernel.settings import SettingsService
 from laseros.domain.kernel.shop import thickness_label
 from laseros.domain.presets.models import Preset
@@ -36,11 +37,6 @@ CENT = Decimal("0.01")
 NO_MONEY = Decimal("0.00")
 MINUTE_PLACES = Decimal("0.01")
 REANALYSE_SECONDS = 30.0
-
-
-def _cents(amount: Decimal) -> Decimal:
-    """Money to the cent, half up (the one rounding of this module; kernel/money.py takes it over)."""
-    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def _minutes(value: Decimal) -> Decimal:
@@ -351,7 +347,7 @@ def _money(out: Breakdown) -> None:
     rates = out.rates
     unit_cost = out.stock_item.unit_cost if out.stock_item else None
     if unit_cost is not None and out.sheets:
-        out.material_cost = _cents(unit_cost * out.sheets)
+        out.material_cost = to_cents(unit_cost * out.sheets)
         out.lines.append(
             Line(
                 "material",
@@ -362,7 +358,7 @@ def _money(out: Breakdown) -> None:
         )
     else:
         out.lines.append(Line("material", "Material", "no material price", Decimal("0.00")))
-    out.machine_cost = _cents(out.calibrated_minutes / 60 * rates["machine_rate_per_hour"])
+    out.machine_cost = to_cents(out.calibrated_minutes / 60 * rates["machine_rate_per_hour"])
     out.lines.append(
         Line(
             "machine",
@@ -372,19 +368,19 @@ def _money(out: Breakdown) -> None:
             out.machine_cost,
         )
     )
-    out.setup_fee = _cents(rates["setup_fee"])
+    out.setup_fee = to_cents(rates["setup_fee"])
     out.lines.append(Line("setup", "Setup", "once per job", out.setup_fee))
     base = out.material_cost + out.machine_cost + out.setup_fee
-    minimum = _cents(rates["minimum_charge"])
+    minimum = to_cents(rates["minimum_charge"])
     if base < minimum:
         out.minimum_applied = True
         out.lines.append(
             Line("minimum", "Minimum charge", f"R {minimum:,.2f} instead of R {base:,.2f}", minimum - base)
         )
         base = minimum
-    out.markup = _cents(base * rates["markup_percent"] / 100)
+    out.markup = to_cents(base * rates["markup_percent"] / 100)
     if out.markup:
         out.lines.append(Line("markup", "Markup", f"{rates['markup_percent']}% of R {base:,.2f}", out.markup))
     out.subtotal = base + out.markup
-    out.vat = _cents(out.subtotal * rates["vat_rate"] / 100)
+    out.vat = to_cents(out.subtotal * rates["vat_rate"] / 100)
     out.total = out.subtotal + out.vat
