@@ -33,7 +33,6 @@ from laseros.domain.projects.models import Project
 from laseros.domain.runs.calibration import Calibration, calibration_for
 
 MAX_QUANTITY = 10_000
-CENT = Decimal("0.01")
 NO_MONEY = Decimal("0.00")
 MINUTE_PLACES = Decimal("0.01")
 REANALYSE_SECONDS = 30.0
