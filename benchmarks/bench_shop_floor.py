@@ -87,7 +87,7 @@ from laseros.domain.projects.stages import QueueStatus, Stage
 from laseros.domain.runs.models import RunStatus
 
 # Bump when the data the build produces changes, so a stale cached database is not reused.
-DATA_VERSION = 1
+DATA_VERSION = 3
 
 TARGET_END_P95_MS = 50.0
 OPERATOR_PASSWORD = "operator-password"
@@ -95,7 +95,9 @@ OPERATOR_COUNT = 20  # logins created in the data; --operators may use fewer
 FORMER_OPERATORS = 10  # inactive logins that cut the runs older than four years
 THINK_S = (0.0, 0.2)  # between Start Run and End Run
 JOB_FINISHED_SHARE = 0.25
-TOP_UP_TO = 1500  # sheets per item at the end of the history: enough that the runs never empty a shelf
+TOP_UP_TO = (
+    1500  # free sheets per item at the end of the history, beyond what the queue claims: runs never empty a shelf
+)
 
 # The sheet rack: (material, thickness, size, share of jobs, unit cost). Thicknesses come from the
 # one thickness list (laseros.domain.kernel.shop.THICKNESSES_MM); mild steel does most of the work.
@@ -397,6 +399,16 @@ def fill_shop_floor(db_path: Path, users: dict[str, Any], args: argparse.Namespa
     by_item: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
     for event in events:
         by_item[event[1]].append(event)
+    # What the active queue claims of each item: Start Run asks before cutting into another job's sheets.
+    claimed = dict(
+        conn.execute(
+            "SELECT i.id, sum(max(coalesce(p.sheets_required, 0) - q.sheets_cut, 0)) FROM inventory_items i "
+            "JOIN projects p ON p.material_type = i.material_type AND p.thickness_mm = i.thickness_mm "
+            "AND p.sheet_size = i.sheet_size JOIN queue_items q ON q.project_id = p.id "
+            "WHERE q.status IN (?, ?) GROUP BY i.id",
+            (QueueStatus.QUEUED.value, QueueStatus.IN_PROGRESS.value),
+        ).fetchall()
+    )
     ledger = []
     purchase_number = 0
     for item in items:
@@ -407,7 +419,7 @@ def fill_shop_floor(db_path: Path, users: dict[str, Any], args: argparse.Namespa
         item_events = sorted(by_item[item], key=lambda e: e[0])
         for event in [*item_events, (now - 2 * 86400, item, "TopUp", 0, None, None, manager_id, manager_name, "", "")]:
             when, change = event[0], event[3]
-            want = TOP_UP_TO - balance if event[2] == "TopUp" else 0
+            want = TOP_UP_TO + claimed.get(item, 0) - balance if event[2] == "TopUp" else 0
             if event[2] != "TopUp" and balance + change < 20:
                 want = reorder * (1 + (20 - balance - change) // reorder)
             if want > 0:
@@ -876,6 +888,7 @@ async def probe(
                 t0 = time.perf_counter()
                 if kind == "start":
                     response = await phone.post("/phone/run/start", data={"project_id": jobs.pop()})
+                    assert response.status_code == 303, (response.status_code, response.text[:800])
                     run_id = response.headers["location"].rsplit("/", 1)[1]
                 elif kind == "end":
                     form = {"run_id": run_id, "sheets_used": rng.randint(1, 3), "parts_produced": 10}
@@ -915,6 +928,7 @@ async def probe(
                 t0 = time.perf_counter()
                 if kind == "start":
                     response = await phone.post("/phone/run/start", data={"project_id": jobs.pop()})
+                    assert response.status_code == 303, (response.status_code, response.text[:800])
                     run_id = response.headers["location"].rsplit("/", 1)[1]
                 else:
                     response = await phone.post("/phone/run/end", data={"run_id": run_id, "sheets_used": 1})

@@ -20,7 +20,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
-from contextlib import asynccontextmanager
+from contextlib import AbstractContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase, Mapped, ORMExecuteState, Session, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from laseros import sqlite_driver
 from laseros.settings import Settings
 
 NAMING_CONVENTION = {
@@ -175,12 +176,14 @@ class UnitOfWork(AsyncSession):
         await self.rollback()
         self.info["writing"] = True
         try:
-            yield
-            if self.in_transaction():
-                await self.commit()
-        except BaseException:
-            await self.rollback()
-            raise
+            with sqlite_driver.statements_inline():  # the writer's statements run on the loop: one stretch
+                try:
+                    yield
+                    if self.in_transaction():
+                        await self.commit()
+                except BaseException:
+                    await self.rollback()
+                    raise
         finally:
             self.info["writing"] = False
 
@@ -219,11 +222,10 @@ class UnitOfWork(AsyncSession):
 def _tune_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Hand transaction control to SQLAlchemy's "begin" event below.
-        dbapi_connection.isolation_level = None
+        # Transaction control is SQLAlchemy's "begin" event below (the connection is made with
+        # isolation_level=None, busy_timeout as sqlite_driver.BUSY_TIMEOUT_MS).
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
@@ -239,6 +241,7 @@ def create_engine(settings: Settings, *, writer: bool = False) -> AsyncEngine:
         kwargs["pool_size"] = 1 if writer else 10
         kwargs["max_overflow"] = 0 if writer else 20
         kwargs["pool_timeout"] = 60
+        kwargs["async_creator"] = sqlite_driver.connector(settings.database_url, writer=writer)
     engine = create_async_engine(settings.database_url, **kwargs)
     if settings.is_sqlite:
         _tune_sqlite(engine)
@@ -296,6 +299,16 @@ class Database:
         await self.engine.dispose()
         if self.write_engine is not self.engine:
             await self.write_engine.dispose()
+
+
+def quick_reads() -> AbstractContextManager[None]:
+    """Reads known to be short (bounded by an index) run where the code is, without a thread hop each.
+
+    On SQLite every other read goes to a thread and back once per statement (``sqlite_driver``); a
+    handful of tiny ones on every request — the session lookup, the header's count, the active
+    queue — cost more in hops than in SQL. Anything that may scan stays outside this block.
+    """
+    return sqlite_driver.statements_inline()
 
 
 class HasSession(Protocol):

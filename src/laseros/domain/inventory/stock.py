@@ -24,11 +24,8 @@ from laseros.domain.kernel.actor import Actor
 from laseros.domain.kernel.shop import sheet_label
 from laseros.domain.projects.lifecycle import set_stage
 from laseros.domain.projects.models import Project
-from laseros.domain.projects.stages import ACTIVE_QUEUE_STATUSES, CLAIMING_STAGES, Stage
+from laseros.domain.projects.stages import CLAIMING_STAGES, Stage
 from laseros.domain.queue.models import QueueItem
-
-# Stages whose queue items hold stock for themselves.
-_ACTIVE = [s.value for s in ACTIVE_QUEUE_STATUSES]
 
 
 class StockBadge(StrEnum):
@@ -86,7 +83,7 @@ async def claimed_sheets(session: AsyncSession, spec: SheetSpec, *, excluding_pr
         .select_from(QueueItem)
         .join(Project, Project.id == QueueItem.project_id)
         .where(
-            QueueItem.status.in_(_ACTIVE),
+            QueueItem.is_active(),
             Project.stage.in_(CLAIMING_STAGES),
             Project.id != excluding_project,
             _same_spec(spec),
@@ -144,7 +141,7 @@ def _waiting_on(spec: SheetSpec) -> Select[Project]:
         select(Project)
         .join(Project.queue_item)
         .options(contains_eager(Project.queue_item))
-        .where(Project.stage == Stage.WAITING_MATERIAL.value, QueueItem.status.in_(_ACTIVE), _same_spec(spec))
+        .where(Project.stage == Stage.WAITING_MATERIAL.value, QueueItem.is_active(), _same_spec(spec))
         .order_by(Project.pop_received_date, QueueItem.rank, Project.id)
     )
 
@@ -185,7 +182,7 @@ async def rebalance(session: UnitOfWork, stock: InventoryItem, actor: Actor, *, 
             select(Project)
             .join(Project.queue_item)
             .options(contains_eager(Project.queue_item))
-            .where(Project.stage == Stage.QUEUED.value, QueueItem.status.in_(_ACTIVE), _same_spec(spec))
+            .where(Project.stage == Stage.QUEUED.value, QueueItem.is_active(), _same_spec(spec))
             .order_by(Project.pop_received_date.desc(), QueueItem.rank.desc(), Project.id.desc())
         )
     ).unique()
@@ -258,7 +255,7 @@ async def queue_badges(session: AsyncSession, items: list[QueueItem]) -> dict[in
         )
         .join(Project, Project.id == QueueItem.project_id)
         .where(
-            QueueItem.status.in_(_ACTIVE),
+            QueueItem.is_active(),
             Project.stage.in_(CLAIMING_STAGES),
             QueueItem.rank <= last_rank,
             tuple_(*spec_columns).in_(keys),

@@ -24,6 +24,8 @@ class Project(TimestampedBase):
         Index("ix_projects_stage_created", "stage", "created_at"),
         Index("ix_projects_client_created", "client_id", "created_at"),
         Index("ix_projects_material_thickness", "material_type", "thickness_mm", "estimated_cut_time"),  # calibration
+        # The jobs on one sheet in one stage: stock claims, releases and hold-backs (covering: the sheets too).
+        Index("ix_projects_sheet_stage", "material_type", "thickness_mm", "sheet_size", "stage", "sheets_required"),
     )
 
     project_code: Mapped[str] = mapped_column(String(40), unique=True)

@@ -107,7 +107,7 @@ class QueueService:
             .options(contains_eager(QueueItem.project).contains_eager(Project.client))
             .order_by(QueueItem.rank, QueueItem.id)
         )
-        return stmt if show_all else stmt.where(QueueItem.status.in_(_ACTIVE))
+        return stmt if show_all else stmt.where(QueueItem.is_active())
 
     def export(self, show_all: bool = False) -> Export:
         """The queue in order as ``EXPORT_COLUMNS`` rows, streamed."""
@@ -117,7 +117,15 @@ class QueueService:
         return Export("queue.csv", EXPORT_COLUMNS, self.listing_query(show_all).with_only_columns(*columns))
 
     async def list(self, show_all: bool = False, page: int = 1, per_page: int = 100) -> Page[QueueItem]:
-        return await paginate(self.session, self.listing_query(show_all), page, per_page)
+        # Counted on the queue alone (every item has its project and client): no join for the total.
+        count = select(func.count(QueueItem.id))
+        return await paginate(
+            self.session,
+            self.listing_query(show_all),
+            page,
+            per_page,
+            count=count if show_all else count.where(QueueItem.is_active()),
+        )
 
     async def stock_badges(self, items: builtins.list[QueueItem]) -> dict[int, str]:
         """ok / short / blocked per listed item (see ``inventory.stock.queue_badges``)."""
@@ -128,6 +136,14 @@ class QueueService:
     async def day_loads(self, days: int = 10) -> builtins.list[DayLoad]:
         """What each scheduled day holds: jobs, estimated minutes and sheets still to cut (one GROUP BY)."""
         left = func.coalesce(Project.sheets_required, 0) - QueueItem.sheets_cut
+        # Only the first ``days`` dates (and the undated) are added up, not the whole queue's.
+        first_days = (
+            select(QueueItem.scheduled_date)
+            .where(QueueItem.is_active(), QueueItem.scheduled_date.is_not(None))
+            .distinct()
+            .order_by(QueueItem.scheduled_date)
+            .limit(days)
+        )
         rows = await self.session.execute(
             select(
                 QueueItem.scheduled_date,
@@ -136,7 +152,10 @@ class QueueService:
                 func.coalesce(func.sum(case((left > 0, left), else_=0)), 0),
             )
             .join(Project, Project.id == QueueItem.project_id)
-            .where(QueueItem.status.in_(_ACTIVE))
+            .where(
+                QueueItem.is_active(),
+                QueueItem.scheduled_date.is_(None) | QueueItem.scheduled_date.in_(first_days.scalar_subquery()),
+            )
             .group_by(QueueItem.scheduled_date)
             .order_by(QueueItem.scheduled_date.is_(None), QueueItem.scheduled_date)
             .limit(days)
@@ -170,7 +189,7 @@ class QueueService:
         return list((await self.session.scalars(self.listing_query(False).limit(limit))).unique())
 
     async def active_count(self) -> int:
-        return await self.session.scalar(select(func.count(QueueItem.id)).where(QueueItem.status.in_(_ACTIVE))) or 0
+        return await self.session.scalar(select(func.count(QueueItem.id)).where(QueueItem.is_active())) or 0
 
     async def position(self, item: QueueItem) -> int | None:
         """1-based place among active items, or None if the item is not active."""
@@ -178,7 +197,7 @@ class QueueService:
             return None
         ahead = await self.session.scalar(
             select(func.count(QueueItem.id)).where(
-                QueueItem.status.in_(_ACTIVE),
+                QueueItem.is_active(),
                 (QueueItem.rank < item.rank) | ((QueueItem.rank == item.rank) & (QueueItem.id < item.id)),
             )
         )
@@ -299,14 +318,14 @@ class QueueService:
         ):  # dropped first in the shown list: the neighbour above may be on an earlier page
             low = await self.session.scalar(
                 select(func.max(QueueItem.rank)).where(
-                    QueueItem.status.in_(_ACTIVE), QueueItem.rank < high, QueueItem.id != moved
+                    QueueItem.is_active(), QueueItem.rank < high, QueueItem.id != moved
                 )
             )
             low = high - 2 * RANK_GAP if low is None else low
         if high is None and low is not None:
             high = await self.session.scalar(
                 select(func.min(QueueItem.rank)).where(
-                    QueueItem.status.in_(_ACTIVE), QueueItem.rank > low, QueueItem.id != moved
+                    QueueItem.is_active(), QueueItem.rank > low, QueueItem.id != moved
                 )
             )
             high = low + 2 * RANK_GAP if high is None else high

@@ -31,7 +31,7 @@ from laseros.domain.notifications.rules import STAGE_ALERTS, project_alerts
 from laseros.domain.operators.models import ExtraOperator
 from laseros.domain.presets.models import Preset
 from laseros.domain.projects.models import Project
-from laseros.domain.projects.stages import ACTIVE_QUEUE_STATUSES, CLAIMING_STAGES, QueueStatus, Stage
+from laseros.domain.projects.stages import CLAIMING_STAGES, QueueStatus, Stage
 from laseros.domain.queue.models import QueueItem
 from laseros.domain.reports.daily.data import (
     CUT_LIST_MAX,
@@ -59,7 +59,6 @@ NEXT_ACTIONS: dict[Stage, str] = {
     Stage.CUTTING: "check the machine / log the run",
     Stage.READY: "call client to collect",
 }
-_ACTIVE = [s.value for s in ACTIVE_QUEUE_STATUSES]
 # The project and client columns most sections show, labelled apart (both tables have ``name``).
 _PROJECT_CODE = Project.project_code.label("project_code")
 _PROJECT_NAME = Project.name.label("project_name")
@@ -87,7 +86,7 @@ async def _cut_today(session: AsyncSession, data: ReportData, short: set[int]) -
             .join(Project, Project.id == QueueItem.project_id)
             .join(Client, Client.id == Project.client_id)
             .outerjoin(Preset, Preset.id == Project.preset_id)
-            .where(QueueItem.status.in_(_ACTIVE))
+            .where(QueueItem.is_active())
             .order_by(QueueItem.rank, QueueItem.id)
         )
     ).all()  # fmt: skip
@@ -122,7 +121,7 @@ async def _short_jobs(session: AsyncSession) -> set[int]:
                 .join(QueueItem.project)
                 .options(contains_eager(QueueItem.project))
                 .where(
-                    QueueItem.status.in_(_ACTIVE),
+                    QueueItem.is_active(),
                     Project.stage.in_(CLAIMING_STAGES),
                     Project.stage != Stage.WAITING_MATERIAL.value,
                 )
