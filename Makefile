@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: run worker test lint chromium
+.PHONY: run worker test lint chromium bench
 
 run: $(VENV)/.installed
 	$(BIN)/laseros serve
@@ -19,6 +19,10 @@ test: $(VENV)/.installed-test chromium
 	# session, so the unit and integration tests, which call asyncio.run, go first in a session of their own.
 	$(BIN)/pytest tests
 	$(BIN)/pytest e2e
+
+# Every benchmark (ten years of a busy shop; a quiet machine), then one screen of targets met and missed.
+bench: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/run_all.py
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests e2e benchmarks migrations
