@@ -8,6 +8,7 @@ results come back whole in batches; and the write connection leaves WAL checkpoi
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 import threading
 import time
@@ -183,3 +184,20 @@ def test_the_writer_leaves_wal_checkpoints_to_a_thread(settings, monkeypatch):
     thread, left = checkpoints[0]
     assert thread != threading.get_ident()
     assert left == 0
+
+
+def test_a_process_forked_after_reading_still_reads(settings):
+    async def count(db: Database) -> int:
+        async with db.session(write=False) as session:
+            return int((await session.execute(text("SELECT count(*) FROM code_sequences"))).scalar_one())
+
+    asyncio.run(count(Database.from_settings(settings)))  # the parent's pool threads now exist
+    child = os.fork()
+    if child == 0:  # the child: a fresh loop and engine, reading through the module's thread pool
+        try:
+            code = 0 if asyncio.run(asyncio.wait_for(count(Database.from_settings(settings)), 10)) >= 0 else 1
+        except BaseException:
+            code = 1
+        os._exit(code)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

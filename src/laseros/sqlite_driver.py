@@ -10,8 +10,8 @@ with aiosqlite's surface but two ways of running a statement:
 
 * **Inline**, on the event loop itself, for the write connection while a user action holds it
   (``statements_inline()``, entered by ``UnitOfWork.action``), and for a few reads known to be
-  short (the session lookup on every request, the page header's count, the active queue). The action's statements take
-  microseconds to a millisecond each and the write lock is ours, so running them where the
+  short (the session lookup on every request, the page header's count, the active queue). The
+  action's statements take microseconds to a millisecond each and the write lock is ours, so running them where the
   Python already is makes the whole transaction one stretch of work: the write connection is held
   for the action's own time, not for every other request's Python in between. A statement that
   must wait for a lock (``BEGIN IMMEDIATE`` while another process — the worker, the CLI — writes)
@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sqlite3
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
@@ -53,6 +54,15 @@ CHECKPOINT_EVERY = 200  # commits of the write connection between passive WAL ch
 _inline: ContextVar[bool] = ContextVar("laseros_sqlite_inline", default=False)
 # Statements of all connections in the process share these threads (renders use anyio's own).
 _executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="sqlite")
+
+
+def _fresh_executor() -> None:
+    """A forked child has none of its parent's threads: it gets a pool of its own."""
+    global _executor
+    _executor = ThreadPoolExecutor(max_workers=_executor._max_workers, thread_name_prefix="sqlite")
+
+
+os.register_at_fork(after_in_child=_fresh_executor)
 
 
 @contextmanager
@@ -181,12 +191,10 @@ class Connection:
         self._conn.create_function(*args, **kwargs)
 
     async def close(self) -> None:
-        if self._connection is not None:
-            self._connection = None
-            self._conn.close()
+        self.stop()
 
     def stop(self) -> None:
-        """Force-close (the pool's terminate)."""
+        """Close now (also the pool's terminate); closing twice is harmless."""
         if self._connection is not None:
             self._connection = None
             self._conn.close()

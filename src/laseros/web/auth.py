@@ -8,7 +8,6 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
-from laseros.db import quick_reads
 from laseros.domain.admin.models import UserSession
 from laseros.domain.admin.roles import ROLE_LABELS, Permission, Role, role_can
 from laseros.domain.admin.services import AuthService
@@ -70,8 +69,7 @@ class SessionAuthMiddleware(AbstractAuthenticationMiddleware):
             raise NotAuthorizedException("Please log in.")
         state = connection.app.state
         async with state.db.session(write=False) as session:
-            with quick_reads():  # one unique-index lookup, on every request
-                record = await AuthService(session, state.settings.session_days).session_for(token)
+            record = await AuthService(session, state.settings.session_days).session_for(token)
             if record is None:
                 raise NotAuthorizedException("Your session has ended; please log in again.")
             user = CurrentUser.from_session(record)

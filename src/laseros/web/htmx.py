@@ -15,7 +15,6 @@ from litestar.plugins.htmx import ClientRedirect
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_303_SEE_OTHER
 
-from laseros.db import quick_reads
 from laseros.domain.kernel.registry import COMPANY_NAME
 from laseros.domain.kernel.settings import SettingsService
 from laseros.domain.notifications.bell import open_count
@@ -67,10 +66,9 @@ async def render(
     else:
         async with request.app.state.db.session(write=False) as session:
             # The header: the shop's name (a setting) and, for a logged-in user, the bell's count.
-            with quick_reads():
-                values["company_name"] = await SettingsService(session).get(COMPANY_NAME)
-                if logged_in:
-                    values["bell_count"] = await open_count(session)
+            values["company_name"] = await SettingsService(session).get(COMPANY_NAME)
+            if logged_in:
+                values["bell_count"] = await open_count(session)
         values["flashes"] = read_flashes(request)
         if values["flashes"]:
             cookies.append(Cookie(key=FLASH_COOKIE, value="", max_age=0, path="/"))
@@ -81,8 +79,7 @@ async def render(
 async def bell_count(request: Request) -> int:
     """The open-notification count for the header's bell: one COUNT on a partial index."""
     async with request.app.state.db.session(write=False) as session:
-        with quick_reads():  # a COUNT on a partial index
-            return await open_count(session)
+        return await open_count(session)
 
 
 def read_flashes(request: Request) -> list[dict[str, str]]:

@@ -17,7 +17,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from laseros.db import action, utcnow
+from laseros.db import action, quick_reads, utcnow
 from laseros.domain.admin.models import LoginAttempt, User, UserSession
 from laseros.domain.admin.passwords import password_problem
 from laseros.domain.admin.roles import Role
@@ -309,7 +309,8 @@ class AuthService:
 
     async def session_for(self, token: str) -> UserSession | None:
         """The live session behind a cookie token, with its user; None if unknown, expired or inactive."""
-        record = await self.session.scalar(select(UserSession).where(UserSession.token_hash == hash_token(token)))
+        with quick_reads():  # one unique-index lookup, on every request
+            record = await self.session.scalar(select(UserSession).where(UserSession.token_hash == hash_token(token)))
         if record is None or record.expires_at <= utcnow() or not record.user.is_active:
             return None
         return record

@@ -17,6 +17,7 @@ from typing import Any, Generic, Literal, TypeVar
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from laseros.db import quick_reads
 from laseros.domain.kernel.models import ShopSetting
 
 log = logging.getLogger(__name__)
@@ -86,7 +87,8 @@ class SettingsService:
         self.session = session
 
     async def get(self, setting: Setting[T]) -> T:
-        stored = await self.session.scalar(select(ShopSetting.value).where(ShopSetting.key == setting.key))
+        with quick_reads():  # a primary-key lookup (the header's shop name on every page)
+            stored = await self.session.scalar(select(ShopSetting.value).where(ShopSetting.key == setting.key))
         return setting.read(stored)
 
     async def stored(self, settings: Iterable[Setting[Any]]) -> dict[str, str]:

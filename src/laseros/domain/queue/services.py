@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import contains_eager
 from sqlalchemy.orm.attributes import set_committed_value
 
-from laseros.db import UnitOfWork, action, utcnow
+from laseros.db import UnitOfWork, action, quick_reads, utcnow
 from laseros.domain.clients.models import Client
 from laseros.domain.kernel.activity import record_activity
 from laseros.domain.kernel.actor import Actor
@@ -119,13 +119,12 @@ class QueueService:
     async def list(self, show_all: bool = False, page: int = 1, per_page: int = 100) -> Page[QueueItem]:
         # Counted on the queue alone (every item has its project and client): no join for the total.
         count = select(func.count(QueueItem.id))
-        return await paginate(
-            self.session,
-            self.listing_query(show_all),
-            page,
-            per_page,
-            count=count if show_all else count.where(QueueItem.is_active()),
-        )
+        if show_all:  # ten years of items: may read far, so on a thread
+            return await paginate(self.session, self.listing_query(show_all), page, per_page, count=count)
+        with quick_reads():  # the active queue: its partial index bounds both statements
+            return await paginate(
+                self.session, self.listing_query(show_all), page, per_page, count=count.where(QueueItem.is_active())
+            )
 
     async def stock_badges(self, items: builtins.list[QueueItem]) -> dict[int, str]:
         """ok / short / blocked per listed item (see ``inventory.stock.queue_badges``)."""
@@ -144,30 +143,32 @@ class QueueService:
             .order_by(QueueItem.scheduled_date)
             .limit(days)
         )
-        rows = await self.session.execute(
-            select(
-                QueueItem.scheduled_date,
-                func.count(QueueItem.id),
-                func.coalesce(func.sum(QueueItem.estimated_minutes), 0),
-                func.coalesce(func.sum(case((left > 0, left), else_=0)), 0),
+        with quick_reads():  # bounded by the active queue's day index
+            rows = await self.session.execute(
+                select(
+                    QueueItem.scheduled_date,
+                    func.count(QueueItem.id),
+                    func.coalesce(func.sum(QueueItem.estimated_minutes), 0),
+                    func.coalesce(func.sum(case((left > 0, left), else_=0)), 0),
+                )
+                .join(Project, Project.id == QueueItem.project_id)
+                .where(
+                    QueueItem.is_active(),
+                    QueueItem.scheduled_date.is_(None) | QueueItem.scheduled_date.in_(first_days.scalar_subquery()),
+                )
+                .group_by(QueueItem.scheduled_date)
+                .order_by(QueueItem.scheduled_date.is_(None), QueueItem.scheduled_date)
+                .limit(days)
             )
-            .join(Project, Project.id == QueueItem.project_id)
-            .where(
-                QueueItem.is_active(),
-                QueueItem.scheduled_date.is_(None) | QueueItem.scheduled_date.in_(first_days.scalar_subquery()),
-            )
-            .group_by(QueueItem.scheduled_date)
-            .order_by(QueueItem.scheduled_date.is_(None), QueueItem.scheduled_date)
-            .limit(days)
-        )
         return [DayLoad(day, int(jobs), int(minutes or 0), int(sheets or 0)) for day, jobs, minutes, sheets in rows]
 
     async def job_states(self, items: builtins.list[QueueItem]) -> dict[int, JobState]:
         """Each listed item's job state (stage, stock, the run going), in two queries for the whole list."""
         from laseros.domain.inventory.stock import StockBadge, queue_badges  # inventory builds on the queue
 
-        badges = await queue_badges(self.session, items)
-        running = await running_by_project(self.session, (item.project_id for item in items))
+        with quick_reads():  # both bounded: the active queue up to the listed items, the listed projects' runs
+            badges = await queue_badges(self.session, items)
+            running = await running_by_project(self.session, (item.project_id for item in items))
         return {
             item.id: JobState(
                 Stage(item.project.stage),

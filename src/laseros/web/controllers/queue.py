@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
@@ -10,7 +9,6 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Stream
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
-from laseros.db import quick_reads
 from laseros.domain.admin.roles import Permission
 from laseros.domain.kernel.errors import Conflict, InvalidInput, PermissionDenied
 from laseros.domain.projects.lifecycle import running_runs
@@ -57,15 +55,14 @@ class QueueController(Controller):
         error: str | None = None,
         status_code: int = 200,
     ) -> Page:
-        with quick_reads() if not show_all else nullcontext():  # the active queue: bounded by its partial indexes
-            listing = await queue.list(show_all=show_all, page=page)
-            context = {
-                "page": listing,
-                "show_all": show_all,
-                "error": error,
-                "states": await queue.job_states(listing.items),
-                "days": [] if show_all else await queue.day_loads(),
-            }
+        listing = await queue.list(show_all=show_all, page=page)
+        context = {
+            "page": listing,
+            "show_all": show_all,
+            "error": error,
+            "states": await queue.job_states(listing.items),
+            "days": [] if show_all else await queue.day_loads(),
+        }
         return await render(request, "queue/index.html", context, block="queue_section", status_code=status_code)
 
     @staticmethod
