@@ -262,3 +262,42 @@ def test_the_fast_reader_and_ezdxf_agree(tmp_path, monkeypatch):
         assert getattr(fast.analysis, name) == pytest.approx(getattr(full.analysis, name)), name
     assert fast.analysis.entity_counts == full.analysis.entity_counts
     assert "<svg" in dxf.render_svg(fast)
+
+
+@pytest.mark.parametrize("offset", [0.0199, -0.0201, 0.02 * 7 + 0.0099, 123.4567])
+def test_ends_within_the_tolerance_join_across_grid_cells(offset):
+    from laseros.domain.files.geometry import Line, Piece, chain
+
+    tolerance = 0.01
+    # A triangle whose corners are drawn 0.008 apart, straddling the snapping grid's cell edges.
+    a, b, c = (offset, offset), (offset + 10, offset), (offset, offset + 10)
+    nudge = (0.008, -0.0001)
+    pieces = [
+        Piece([Line(a, b)]),
+        Piece([Line((b[0] + nudge[0], b[1] + nudge[1]), c)]),
+        Piece([Line((c[0] - nudge[1], c[1] - nudge[0]), (a[0] + nudge[0], a[1]))]),
+    ]
+    contours = chain(pieces, tolerance)
+    assert [c.closed for c in contours] == [True]
+    # Ends further apart than the tolerance stay open.
+    far = [Piece([Line(a, b)]), Piece([Line((b[0] + 0.011, b[1]), c)])]
+    assert [c.closed for c in chain(far, tolerance)] == [False, False]
+
+
+def test_the_garbage_collector_is_back_after_an_analysis(tmp_path):
+    import gc
+
+    plate(tmp_path / "plate.dxf")
+    (tmp_path / "bad.dxf").write_bytes(b"hello world")
+    assert gc.isenabled()
+    dxf.analyse(tmp_path / "plate.dxf")
+    assert gc.isenabled()
+    with pytest.raises(dxf.DxfUnreadable):
+        dxf.analyse(tmp_path / "bad.dxf")
+    assert gc.isenabled()
+    gc.disable()  # a caller that had it off keeps it off
+    try:
+        dxf.analyse(tmp_path / "plate.dxf")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -42,7 +42,7 @@ def read_flat(path: Path, is_not_cut_layer: LayerTest) -> FlatDrawing | None:
     data = path.read_bytes()
     if data.startswith(b"AutoCAD Binary DXF"):
         return None
-    lines = [line.strip() for line in data.decode("utf-8", "replace").splitlines()]
+    lines = list(map(str.strip, data.decode("utf-8", "replace").splitlines()))
     try:
         return _parse(lines, is_not_cut_layer)
     except (_Fallback, ValueError, IndexError, ZeroDivisionError, OverflowError):
@@ -92,35 +92,37 @@ def _entity(
     if kind in NEEDS_EZDXF:
         raise _Fallback
     drawing.counts[kind] += 1
-    layer = "0"
-    paper = False
-    tags: dict[str, str] = {}
     xs: list[float] = []
     ys: list[float] = []
     bulges: list[float] = []
-    for code, value in zip(lines[start:stop:2], lines[start + 1 : stop : 2], strict=False):
-        if code == "8":
-            layer = value
-        elif code == "67":
-            paper = value == "1"
-        elif kind == "LWPOLYLINE" and code in ("10", "20", "42"):
+    if kind == "LWPOLYLINE":
+        # The vertices in order: each 10 starts one, its 20 and 42 (bulge) follow.
+        tags: dict[str, str] = {}
+        for code, value in zip(lines[start:stop:2], lines[start + 1 : stop : 2], strict=False):
             if code == "10":
                 xs.append(float(value))
                 bulges.append(0.0)
             elif code == "20":
                 ys.append(float(value))
-            else:
+            elif code == "42":
                 bulges[-1] = float(value)
-        else:
-            tags[code] = value
+            else:
+                tags[code] = value
+    else:
+        # Every other entity's tags each appear once: the last one of a code wins, as in a loop.
+        tags = dict(zip(lines[start:stop:2], lines[start + 1 : stop : 2], strict=False))
+    layer = tags.get("8", "0")
+    paper = tags.get("67") == "1"
     if paper:
         drawing.counts[kind] -= 1
         return
     drawing.layers.add(layer)
     if kind not in CUT or is_not_cut_layer(layer):
         return
-    if float(tags.get("230", "1")) != 1.0 or float(tags.get("210", "0")) or float(tags.get("220", "0")):
-        raise _Fallback
+    if ("230" in tags or "210" in tags or "220" in tags) and (
+        float(tags.get("230", "1")) != 1.0 or float(tags.get("210", "0")) or float(tags.get("220", "0"))
+    ):
+        raise _Fallback  # an extrusion other than +Z
     piece: Piece | None
     if kind == "LINE":
         p0 = (float(tags["10"]), float(tags["20"]))

@@ -47,8 +47,10 @@ class Arc:
     end: Point = field(init=False)
 
     def __post_init__(self) -> None:
-        self.start = self.at(self.start_angle)
-        self.end = self.at(self.start_angle + self.sweep)
+        (cx, cy), r, a0 = self.center, self.radius, self.start_angle
+        a1 = a0 + self.sweep
+        self.start = (cx + r * math.cos(a0), cy + r * math.sin(a0))
+        self.end = (cx + r * math.cos(a1), cy + r * math.sin(a1))
 
     def at(self, angle: float) -> Point:
         cx, cy = self.center
@@ -151,27 +153,35 @@ class Contour:
 
 
 class _Snap:
-    """Points within ``tolerance`` of each other become one node (a grid with neighbour look-up)."""
+    """Points within ``tolerance`` of each other become one node: the same point again is a dict hit;
+    another is looked for in a grid of cells twice the tolerance wide, where a point's circle of
+    radius ``tolerance`` reaches at most four cells (its own and the neighbours on its nearer sides)."""
 
     def __init__(self, tolerance: float) -> None:
         self.tolerance = tolerance
+        self.size = 2 * tolerance
+        self.exact: dict[Point, int] = {}
         self.cells: dict[tuple[int, int], list[tuple[Point, int]]] = defaultdict(list)
         self.count = 0
 
     def node(self, point: Point) -> int:
-        t = self.tolerance
-        cx, cy = math.floor(point[0] / t), math.floor(point[1] / t)
-        for other, node in self.cells.get((cx, cy), ()):
-            if math.dist(other, point) <= t:
-                return node
-        for dx in (-1, 0, 1):
-            for dy in (-1, 0, 1):
-                for other, node in self.cells.get((cx + dx, cy + dy), ()):
-                    if math.dist(other, point) <= t:
-                        return node
+        found = self.exact.get(point)
+        if found is not None:
+            return found
+        t, size, cells = self.tolerance, self.size, self.cells
+        fx, fy = point[0] / size, point[1] / size
+        cx, cy = math.floor(fx), math.floor(fy)
+        nx = cx - 1 if fx - cx < 0.5 else cx + 1
+        ny = cy - 1 if fy - cy < 0.5 else cy + 1
+        for cell in ((cx, cy), (nx, cy), (cx, ny), (nx, ny)):
+            for other, node in cells.get(cell, ()):
+                if math.dist(other, point) <= t:
+                    self.exact[point] = node
+                    return node
         node = self.count
         self.count += 1
-        self.cells[(cx, cy)].append((point, node))
+        cells[(cx, cy)].append((point, node))
+        self.exact[point] = node
         return node
 
 
