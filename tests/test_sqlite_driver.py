@@ -67,6 +67,8 @@ def test_an_actions_statements_run_on_the_loop_and_other_reads_on_a_thread(setti
     assert [thread for sql, thread in seen if sql.startswith("INSERT")] == [loop_thread]
     assert where["SELECT 'a quick read'"] == loop_thread
     assert where["SELECT 'a job'"] != loop_thread
+    # Closing a session rolls its read back on the loop: no thread hop at the end of every request.
+    assert {thread for sql, thread in seen if sql == "ROLLBACK"} == {loop_thread}
     assert db_query("SELECT last_value FROM code_sequences WHERE name = 'probe'") == [(7,)]
 
 

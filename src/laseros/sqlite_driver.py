@@ -185,7 +185,10 @@ class Connection:
             self._checkpoints.committed()
 
     async def rollback(self) -> None:
-        await self.run(self._conn.rollback)
+        # Always on the loop: a rollback takes no lock and waits for nothing (WAL: the transaction's
+        # pages are simply dropped), and every session's close ends with one — a thread hop here
+        # cost each request one or two waits for the GIL under load.
+        self._conn.rollback()
 
     async def create_function(self, *args: Any, **kwargs: Any) -> None:
         self._conn.create_function(*args, **kwargs)
