@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from litestar.connection import ASGIConnection
 from litestar.exceptions import PermissionDeniedException
@@ -12,7 +12,8 @@ from laseros.domain.admin.roles import Permission, pc_mode_refusal, role_can
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
-Guard = Callable[[ASGIConnection, BaseRouteHandler], None]
+# Async, so Litestar calls them on the loop: it runs a plain function guard on a thread, one hop each.
+Guard = Callable[[ASGIConnection, BaseRouteHandler], Awaitable[None]]
 
 _MESSAGES = {
     Permission.PC_VIEW: "PC mode is for the office.",
@@ -41,7 +42,7 @@ def refuse_unless(connection: ASGIConnection, permission: Permission) -> None:
 
 
 def requires(permission: Permission) -> Guard:
-    def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    async def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
         role = connection.user.role
         if not role_can(role, permission):
             reason = pc_mode_refusal(role) if permission == Permission.PC_VIEW else None
@@ -54,7 +55,7 @@ def requires(permission: Permission) -> Guard:
 def unsafe_methods_require(permission: Permission) -> Guard:
     """For controllers whose reads are open to more roles than their writes."""
 
-    def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    async def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
         if connection.scope.get("method") not in SAFE_METHODS and not role_can(connection.user.role, permission):
             raise PermissionDeniedException(_MESSAGES[permission])
 
