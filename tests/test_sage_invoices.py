@@ -14,6 +14,7 @@ from decimal import Decimal
 import pytest
 from alembic import command
 
+from laseros.domain.accounting.backends import line_vat
 from laseros.domain.accounting.client import SageUnavailable
 from laseros.jobs.tasks import run_now
 from laseros.migrate import alembic_config
@@ -76,6 +77,14 @@ def za_ready(admin: ShopClient, fake: FakeSage, settings: Settings, name: str = 
     client_id = add_client(admin, name, f"{name.split()[0].lower()}@example.com")
     assert job(settings, "sage-sync-customers")["created_in_sage"] == 1
     return client_id
+
+
+def test_the_lines_vat_adds_up_to_the_invoices_vat_rounded_once_on_the_subtotal():
+    cents = [Decimal("0.10")] * 3  # 1.5 c VAT each rounds up to 2 c; on the 30 c subtotal VAT is 5 c
+    assert line_vat(cents, Decimal(15), Decimal("0.05")) == [Decimal("0.01"), Decimal("0.02"), Decimal("0.02")]
+    nets = [Decimal("300.00"), Decimal("333.33")]
+    assert line_vat(nets, Decimal(15), VAT) == [Decimal("45.00"), Decimal("50.00")]
+    assert line_vat([], Decimal(15), Decimal(0)) == []
 
 
 # -- South Africa --------------------------------------------------------------------------------------
