@@ -2,7 +2,8 @@
 
 The fixtures every test module may ask for live here, once: the app and its settings, a client
 per role (``admin``, ``manager``, ``operator``, ``viewer``, ``login_as(role)``), the database,
-Redis namespaces and the PostgreSQL database. Helpers that are not fixtures are in ``tests.support``.
+Redis namespaces, the fake Sage server and the PostgreSQL database. Helpers that are not fixtures
+are in ``tests.support`` (and ``tests.sage_support``).
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ from laseros.domain.inventory.services import InventoryService  # noqa: E402
 from laseros.domain.kernel.actor import SYSTEM  # noqa: E402
 from laseros.domain.kernel.shop import DEFAULT_MATERIALS, DEFAULT_SHEET_SIZES, ShopCalendar  # noqa: E402
 from laseros.settings import Settings  # noqa: E402
+from tests.fake_sage import FakeSage, FakeSageServer  # noqa: E402
+from tests.sage_support import endpoints_for  # noqa: E402
 from tests.support import (  # noqa: E402
     DISPLAY_NAMES,
     PASSWORDS,
@@ -46,6 +49,7 @@ from tests.support import (  # noqa: E402
     REDIS_URL,
     STOCKED_SHEET,
     ShopClient,
+    browser,
     make_settings,
     run,
 )
@@ -162,6 +166,30 @@ def db_query(settings: Settings) -> Callable[..., list[tuple]]:
             return conn.execute(statement, params).fetchall()
 
     return query
+
+
+# -- Sage ----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeSage]:
+    """The fake Sage server (both back ends), on a free port for this test."""
+    with FakeSageServer() as server:
+        yield server
+
+
+@pytest.fixture
+def sage_settings(settings: Settings, fake: FakeSage) -> Settings:
+    """The test's settings with every Sage endpoint pointed at the fake, and no pacing."""
+    return make_settings(settings.data_dir, sage=endpoints_for(fake))
+
+
+@pytest.fixture
+def admin_on_sage(sage_settings: Settings) -> Iterator[ShopClient]:
+    """An admin on an app talking to the fake Sage."""
+    client = browser(sage_settings, "admin")
+    yield client
+    client.__exit__(None, None, None)
 
 
 # -- Redis ----------------------------------------------------------------------------------------------

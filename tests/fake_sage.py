@@ -5,11 +5,13 @@ It speaks both back ends the app uses, with their failure modes:
 - South Africa (SA API 2.0.0) under ``/za/api/2.0.0``: HTTP Basic with the Sage login plus
   ``apikey`` in the query string (401 otherwise), ``companyid`` on company calls, ``Company/Get``,
   ``Customer/Get`` (``$skip``/``$top``, never more than 100 rows), ``Customer/Save``,
-  ``TaxInvoice/Get`` (by id, or ``$filter=DocumentNumber eq '…'``) and ``TaxInvoice/Save``.
+  ``Account/Get`` and ``TaxType/Get`` (what invoice lines post to), ``TaxInvoice/Get`` (by id, or
+  ``$filter=DocumentNumber eq '…'``) and ``TaxInvoice/Save`` (totals worked out from the lines).
 - International (v3.1): ``/oauth/auth`` (not browsed: tests take the state from the redirect and ask
   :meth:`FakeSage.issue_code` for a code), ``/oauth/token`` (authorization_code and refresh_token
   grants; refresh tokens are single-use and rotate), and under ``/v31`` ``user``, ``businesses``,
-  ``contacts`` (paged with ``page``/``items_per_page``, ``$next``) with a bearer token that expires.
+  ``contacts`` (paged with ``page``/``items_per_page``, ``$next``), ``ledger_accounts``, ``tax_rates``
+  and ``sales_invoices`` (create, ``search`` by reference, read one) with a bearer token that expires.
 
 :meth:`FakeSage.fail` makes the next matching requests answer with a status (429, 503, …) or
 answer late (a timeout for the client), optionally after doing the work (a write that happened but
@@ -63,12 +65,37 @@ class FakeSage:
     companies: list[dict[str, Any]] = field(default_factory=lambda: [{"ID": 7001, "Name": "Laser Shop (Pty) Ltd"}])
     za_customers: list[dict[str, Any]] = field(default_factory=list)
     za_invoices: list[dict[str, Any]] = field(default_factory=list)
+    za_accounts: list[dict[str, Any]] = field(
+        default_factory=lambda: [
+            {"ID": 4100, "Name": "Sales", "Active": True},
+            {"ID": 4200, "Name": "Interest Received", "Active": True},
+        ]
+    )
+    za_tax_types: list[dict[str, Any]] = field(
+        default_factory=lambda: [
+            {"ID": 150191, "Name": "Zero Rate", "Percentage": 0.0, "IsDefault": False, "Active": True},
+            {"ID": 150189, "Name": "Standard Rate", "Percentage": 15.0, "IsDefault": True, "Active": True},
+        ]
+    )
     client_id: str = "fake-sage-client"
     client_secret: str = "fake-sage-client-secret-123"
     access_lifetime_s: float = 300.0
     businesses: list[dict[str, Any]] = field(default_factory=lambda: [{"id": "biz-0d40342d", "name": "Laser Ltd"}])
     contacts: list[dict[str, Any]] = field(default_factory=list)
     v31_page_cap: int = 200
+    ledger_accounts: list[dict[str, Any]] = field(
+        default_factory=lambda: [
+            {"id": "la-other", "name": "Other Income", "displayed_as": "Other Income (4900)", "type": "OTHER_INCOME"},
+            {"id": "la-sales", "name": "Sales", "displayed_as": "Sales (4000)", "type": "SALES"},
+        ]
+    )
+    tax_rates: list[dict[str, Any]] = field(
+        default_factory=lambda: [
+            {"id": "GB_STANDARD", "displayed_as": "Standard 20.00%", "percentage": 20.0},
+            {"id": "ZA_STANDARD", "displayed_as": "Standard 15.00%", "percentage": 15.0},
+        ]
+    )
+    sales_invoices: list[dict[str, Any]] = field(default_factory=list)
     user: dict[str, str] = field(
         default_factory=lambda: {"first_name": "Val", "last_name": "Owner", "email": "val@laser.example"}
     )
@@ -214,8 +241,19 @@ class FakeSage:
                 if not isinstance(body, dict) or not body.get("Name"):
                     return 400, {"Message": "Name is required."}, {}
                 return 201, self._new_za_customer(body), {}
+            if resource == "Account/Get" and method == "GET":
+                return 200, self._za_page(self.za_accounts, query), {}
+            if resource == "TaxType/Get" and method == "GET":
+                return 200, self._za_page(self.za_tax_types, query), {}
             if resource == "TaxInvoice/Save" and method == "POST":
-                row = {**body, "ID": self._id(), "AmountDue": body.get("Total", 0)}
+                problem = self._za_invoice_problem(body)
+                if problem:
+                    return 400, {"Message": problem}, {}
+                exclusive = sum(round(line["Quantity"] * line["UnitPriceExclusive"], 2) for line in body["Lines"])
+                tax = sum(line["Tax"] for line in body["Lines"])
+                total = round(exclusive + tax, 2)
+                row = {**body, "ID": self._id(), "Exclusive": round(exclusive, 2), "Tax": round(tax, 2),
+                       "Total": total, "AmountDue": total}  # fmt: skip
                 self.za_invoices.append(row)
                 return 201, row, {}
             if resource.startswith("TaxInvoice/Get") and method == "GET":
@@ -227,6 +265,22 @@ class FakeSage:
                     rows = [r for r in rows if r.get("DocumentNumber") == found.group(1).replace("''", "'")]
                 return 200, self._za_page(rows, query), {}
         return 404, {"Message": "No such method"}, {}
+
+    def _za_invoice_problem(self, body: Any) -> str:
+        if not isinstance(body, dict) or not body.get("Lines"):
+            return "An invoice needs lines."
+        if body.get("CustomerId") not in {c["ID"] for c in self.za_customers}:
+            return "Invalid customer."
+        accounts = {a["ID"] for a in self.za_accounts}
+        tax_types = {t["ID"] for t in self.za_tax_types}
+        for line in body["Lines"]:
+            if line.get("LineType") == 1 and line.get("Quantity") != 1:
+                return "Accounts with a quantity greater than one will result in a validation message."
+            if line.get("SelectionId") not in accounts or line.get("TaxTypeId") not in tax_types:
+                return "Valid Selection Required"
+            if len(line.get("Description", "")) > 100:
+                return "Description too long."
+        return ""
 
     @staticmethod
     def _za_page(rows: list[dict[str, Any]], query: dict[str, str]) -> dict[str, Any]:
@@ -258,12 +312,65 @@ class FakeSage:
                 more = page * per_page < len(rows)
                 next_page = f"/contacts?page={page + 1}&items_per_page={per_page}" if more else None
                 return 200, {"$total": len(rows), "$page": page, "$next": next_page, "$items": items}, {}
+            if resource == "ledger_accounts" and method == "GET":
+                wanted = query.get("ledger_account_type_id")
+                rows = [a for a in self.ledger_accounts if wanted in (None, a["type"])]
+                return 200, self._v31_page(rows, query, "ledger_accounts"), {}
+            if resource == "tax_rates" and method == "GET":
+                return 200, self._v31_page(self.tax_rates, query, "tax_rates"), {}
+            if resource == "sales_invoices" and method == "POST":
+                invoice = (body or {}).get("sales_invoice") if isinstance(body, dict) else None
+                problem = self._v31_invoice_problem(invoice)
+                if problem:
+                    return 422, [{"$severity": "error", "$message": problem}], {}
+                assert isinstance(invoice, dict)
+                return 201, self._new_sales_invoice(invoice), {}
+            if resource == "sales_invoices" and method == "GET":
+                term = query.get("search", "").casefold()
+                rows = [r for r in self.sales_invoices if term in r.get("reference", "").casefold()]
+                return 200, self._v31_page(rows, query, "sales_invoices"), {}
+            if match := re.fullmatch(r"sales_invoices/([\w-]+)", resource):
+                rows = [r for r in self.sales_invoices if r["id"] == match.group(1)]
+                return (200, rows[0], {}) if rows else (404, [{"$message": "Not found"}], {})
             if resource == "contacts" and method == "POST":
                 contact = (body or {}).get("contact") if isinstance(body, dict) else None
                 if not isinstance(contact, dict) or not contact.get("name"):
                     return 422, [{"$severity": "error", "$message": "name is required"}], {}
                 return 201, self._new_contact(contact), {}
         return 404, [{"$message": "No such resource"}], {}
+
+    @staticmethod
+    def _v31_page(rows: list[dict[str, Any]], query: dict[str, str], path: str) -> dict[str, Any]:
+        per_page = int(query.get("items_per_page") or 20)
+        page = int(query.get("page") or 1)
+        items = rows[(page - 1) * per_page : page * per_page]
+        more = page * per_page < len(rows)
+        return {"$total": len(rows), "$page": page, "$next": f"/{path}?page={page + 1}" if more else None,
+                "$items": items}  # fmt: skip
+
+    def _v31_invoice_problem(self, invoice: Any) -> str:
+        if not isinstance(invoice, dict) or not invoice.get("invoice_lines") or not invoice.get("date"):
+            return "contact_id, date and invoice_lines are required"
+        if invoice.get("contact_id") not in {c["id"] for c in self.contacts}:
+            return "contact is invalid"
+        accounts = {a["id"] for a in self.ledger_accounts}
+        rates = {r["id"] for r in self.tax_rates}
+        for line in invoice["invoice_lines"]:
+            if not line.get("description") or line.get("ledger_account_id") not in accounts:
+                return "description and ledger_account_id are required"
+            if line.get("tax_rate_id") not in rates or "tax_amount" not in line:
+                return "tax_rate_id and tax_amount are required"
+        return ""
+
+    def _new_sales_invoice(self, invoice: dict[str, Any]) -> dict[str, Any]:
+        number = self._id()
+        net = round(sum(round(line["quantity"] * line["unit_price"], 2) for line in invoice["invoice_lines"]), 2)
+        tax = round(sum(line["tax_amount"] for line in invoice["invoice_lines"]), 2)
+        row = {**invoice, "id": f"si-{number}", "invoice_number": f"SI-{number}", "displayed_as": f"SI-{number}",
+               "net_amount": net, "tax_amount": tax, "total_amount": round(net + tax, 2),
+               "outstanding_amount": round(net + tax, 2), "status": {"id": "UNPAID"}}  # fmt: skip
+        self.sales_invoices.append(row)
+        return row
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -200,7 +200,7 @@ def wait_for_heartbeat(client: redis.Redis, ns: str, proc: Proc | None = None, t
 # -- the task list and the cron table ----------------------------------------------------------------
 
 
-def test_one_task_list_names_the_seven_jobs():
+def test_one_task_list_names_the_nine_jobs():
     assert list(JOBS) == [
         "daily-report",
         "evaluate-notifications",
@@ -208,6 +208,7 @@ def test_one_task_list_names_the_seven_jobs():
         "prune-login-log",
         "billing-day",
         "sage-sync-customers",
+        "sage-sync-invoices",
         "sage-reconcile",
         "send-email",
     ]
@@ -218,6 +219,7 @@ def test_one_task_list_names_the_seven_jobs():
         "prune_login_log",
         "billing_day",
         "sage_sync_customers",
+        "sage_sync_invoices",
         "sage_reconcile",
         "send_email",
     ]
@@ -232,6 +234,7 @@ def test_cron_table_report_at_the_shop_time_evaluation_hourly_low_stock_every_si
         "prune_login_log": "15 3 * * *",
         "billing_day": "5 0 * * *",
         "sage_sync_customers": "20 * * * *",
+        "sage_sync_invoices": "25 * * * *",
         "sage_reconcile": "40 2 * * *",
     }
     assert table["daily_report"].kwargs == {"generated_by": "the 06:45 schedule"}
@@ -247,6 +250,7 @@ def test_cron_table_report_at_the_shop_time_evaluation_hourly_low_stock_every_si
         "15 3 * * *",
         "5 0 * * *",
         "20 * * * *",
+        "25 * * * *",
         "40 2 * * *",
     ]
 
@@ -343,6 +347,7 @@ def test_workers_schedule_the_cron_table_in_shop_time_once_however_many_run(sett
             "prune_login_log",
             "sage_reconcile",
             "sage_sync_customers",
+            "sage_sync_invoices",
         )
     ]
     wait_for(lambda: cron_keys() == expected, 20, "the cron table to be scheduled")
@@ -356,6 +361,7 @@ def test_workers_schedule_the_cron_table_in_shop_time_once_however_many_run(sett
         ("prune_login_log", "15 3 * * *"),
         ("billing_day", "5 0 * * *"),
         ("sage_sync_customers", "20 * * * *"),
+        ("sage_sync_invoices", "25 * * * *"),
         ("sage_reconcile", "40 2 * * *"),
     ]:
         record = job_record(ci_redis, namespace, f"cron:{key}")

@@ -430,6 +430,7 @@ SAGE_ADMIN_ROUTES = [
     ("POST", "/sage/company", {"company_id": "1"}, 409),  # not connected
     ("POST", "/sage/disconnect", {}, 303),
     ("POST", "/sage/sync/customers", {}, 303),
+    ("POST", "/sage/sync/invoices", {}, 303),
 ]
 
 
@@ -463,7 +464,7 @@ def test_an_admin_may_use_every_sage_route(login_as):
 def test_a_manager_sees_the_sage_status_without_the_admin_controls(login_as):
     text = login_as("manager").get("/sage").text
     assert "Sage is not connected." in text
-    for marker in ("/sage/za", "/sage/connect", "/sage/disconnect", "/sage/sync/customers"):
+    for marker in ("/sage/za", "/sage/connect", "/sage/disconnect", "/sage/sync/customers", "/sage/sync/invoices"):
         assert marker not in text, marker
     assert "/sage/za" in login_as("admin").get("/sage").text
 

@@ -10,10 +10,8 @@ import asyncio
 import itertools
 import logging
 import sqlite3
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -24,51 +22,9 @@ from laseros.domain.accounting.secrets import SecretBox
 from laseros.domain.accounting.sync import sync_customers
 from laseros.jobs.tasks import run_now
 from laseros.services import open_services
-from laseros.settings import SageEndpoints, Settings
-from tests.fake_sage import FakeSage, FakeSageServer
-from tests.support import ShopClient, browser, make_settings, run
-
-SECRET_KEY = "test-secret-key"
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeSage]:
-    with FakeSageServer() as server:
-        yield server
-
-
-def endpoints_for(fake: FakeSage, **overrides: object) -> SageEndpoints:
-    values: dict[str, object] = {
-        "za_url": fake.za_url,
-        "auth_url": fake.auth_url,
-        "token_url": fake.token_url,
-        "api_url": fake.api_url,
-        "client_id": fake.client_id,
-        "client_secret": fake.client_secret,
-        "pace_s": 0.0,
-        "timeout_s": 0.5,
-        "attempts": 3,
-        "backoff_s": 0.01,
-        "max_wait_s": 0.05,
-    }
-    return SageEndpoints(**{**values, **overrides})  # type: ignore[arg-type]
-
-
-@pytest.fixture
-def sage_settings(settings: Settings, fake: FakeSage) -> Settings:
-    return make_settings(settings.data_dir, sage=endpoints_for(fake))
-
-
-@pytest.fixture
-def admin_on_sage(sage_settings: Settings) -> Iterator[ShopClient]:
-    client = browser(sage_settings, "admin")
-    yield client
-    client.__exit__(None, None, None)
-
-
-def query(settings: Settings, statement: str, params: tuple = ()) -> list[tuple]:
-    with sqlite3.connect(Path(settings.data_dir) / "laseros.db") as conn:
-        return conn.execute(statement, params).fetchall()
+from laseros.settings import Settings
+from tests.sage_support import SECRET_KEY, add_client, connect_v31, connect_za, endpoints_for, query
+from tests.support import browser, make_settings, run
 
 
 def sync(settings: Settings) -> dict:
@@ -77,29 +33,6 @@ def sync(settings: Settings) -> dict:
             return await run_now("sage-sync-customers", services)
 
     return run(go())
-
-
-def connect_za(client: ShopClient, fake: FakeSage, **overrides: str):  # type: ignore[no-untyped-def]
-    form = {"username": fake.username, "password": fake.password, "api_key": fake.api_key, **overrides}
-    return client.post_form("/sage/za", form)
-
-
-def add_client(client: ShopClient, name: str, email: str = "") -> int:
-    response = client.post_form("/clients/new", {"name": name, "email": email})
-    assert response.status_code == 303, response.text
-    return int(response.headers["location"].rsplit("/", 1)[1])
-
-
-def connect_v31(client: ShopClient, fake: FakeSage):  # type: ignore[no-untyped-def]
-    start = client.get("/sage/connect", follow_redirects=False)
-    assert start.status_code == 302, start.text
-    location = start.headers["location"]
-    assert location.startswith(fake.base_url + "/oauth/auth?")
-    params = parse_qs(urlsplit(location).query)
-    assert params["filter"] == ["apiv3.1"] and params["client_id"] == [fake.client_id]
-    assert params["response_type"] == ["code"] and params["redirect_uri"][0].endswith("/sage/callback")
-    state = params["state"][0]
-    return client.get(f"/sage/callback?code={fake.issue_code()}&state={state}", follow_redirects=False), state
 
 
 # -- South Africa: connecting ------------------------------------------------------------------------
@@ -422,9 +355,12 @@ def test_the_sa_back_end_saves_a_tax_invoice_and_finds_it_by_number(fake, sage_s
             async with SageHttp("za", endpoints_for(fake), keep, Redactor()) as http:
                 backend = ZaBackend(http, fake.username, fake.password, fake.api_key, "7001")
                 customer = await backend.create_customer(NewCustomer("Inv Co", "", "", "", ""))
+                line = {"LineType": 1, "SelectionId": 4100, "TaxTypeId": 150189, "Description": "Cutting",
+                        "Quantity": 1, "UnitPriceExclusive": 1000.0, "Tax": 150.0}  # fmt: skip
                 saved = await backend.save_invoice(
-                    {"CustomerId": int(customer.id), "DocumentNumber": "INV-0001", "Total": 1150.0, "Lines": []}
+                    {"CustomerId": int(customer.id), "DocumentNumber": "INV-0001", "Lines": [line]}
                 )
+                assert saved.total == 1150
                 assert await backend.find_invoice("INV-0001") == saved
                 assert await backend.find_invoice("INV-9999") is None
                 assert (await backend.get_invoice(saved.id)).outstanding == saved.total

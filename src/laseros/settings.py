@@ -55,6 +55,8 @@ class SageEndpoints:
     attempts: int = 4
     backoff_s: float = 2.0
     max_wait_s: float = 60.0
+    # The income account invoice lines are posted to (SA: by name in Account/Get; v3.1: a SALES ledger account).
+    sales_account: str = "Sales"
 
     @classmethod
     def from_env(cls) -> SageEndpoints:
@@ -69,6 +71,7 @@ class SageEndpoints:
             client_secret=env("LASEROS_SAGE_CLIENT_SECRET", ""),
             redirect_url=env("LASEROS_SAGE_REDIRECT_URL", ""),
             pace_s=float(env("LASEROS_SAGE_PACE_S") or default.pace_s),
+            sales_account=env("LASEROS_SAGE_SALES_ACCOUNT") or default.sales_account,
         )
 
 

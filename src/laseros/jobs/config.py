@@ -33,6 +33,7 @@ from laseros.jobs.tasks import (
     prune_login_log,
     sage_reconcile,
     sage_sync_customers,
+    sage_sync_invoices,
 )
 from laseros.settings import Settings
 
@@ -72,8 +73,9 @@ def schedule_label(report_time: time, *, caught_up: bool = False) -> str:
 
 def cron_table(report_time: time = DEFAULT_REPORT_TIME) -> list[CronJob]:
     """The cron table: the daily report at the shop's report time, evaluation hourly, low stock every 6 hours,
-    the sign-in log pruned nightly, the Sage customer sync hourly and its reconciliation nightly (both do
-    nothing while Sage is not connected), the billing pass (quotes expire, invoices fall overdue) after midnight."""
+    the sign-in log pruned nightly, the Sage customer sync hourly with the invoice sync five minutes after it
+    and the reconciliation nightly (all do nothing while Sage is not connected), the billing pass (quotes
+    expire, invoices fall overdue) after midnight."""
     return [
         CronJob(
             daily_report,
@@ -114,6 +116,13 @@ def cron_table(report_time: time = DEFAULT_REPORT_TIME) -> list[CronJob]:
         CronJob(
             sage_sync_customers,
             cron="20 * * * *",
+            timeout=JOB_TIMEOUT_S,
+            heartbeat=JOB_HEARTBEAT_S,
+            retries=JOB_RETRIES,
+        ),
+        CronJob(
+            sage_sync_invoices,
+            cron="25 * * * *",
             timeout=JOB_TIMEOUT_S,
             heartbeat=JOB_HEARTBEAT_S,
             retries=JOB_RETRIES,

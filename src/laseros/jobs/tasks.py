@@ -149,6 +149,23 @@ async def sage_sync_customers(ctx: Context) -> dict[str, Any]:
     return result.as_dict()
 
 
+async def sage_sync_invoices(ctx: Context) -> dict[str, Any]:
+    """Issued invoices → Sage and payments back, when it is connected (hourly, and on demand from /sage).
+
+    The invoices area gives the sync its invoices (``BillingInvoiceSource``); Sage failing raises, so
+    SAQ tries the job again later, as for the customer sync.
+    """
+    from laseros.domain.accounting.invoice_sync import sync_invoices
+    from laseros.domain.billing.sage_source import BillingInvoiceSource
+
+    services = _services(ctx)
+    source = BillingInvoiceSource(services.db, services.calendar)
+    async with _alive(ctx):
+        result = await sync_invoices(services.db, services.settings.sage, services.settings.secret_key, source)
+    log.info("sage-sync-invoices: %s", result.summary())
+    return result.as_dict()
+
+
 async def sage_reconcile(ctx: Context) -> dict[str, Any]:
     """Nightly: list what differs between the clients and Sage's customers (shown on /sage)."""
     from laseros.domain.accounting.reconcile import reconcile_customers
@@ -192,6 +209,7 @@ JOBS: dict[str, Task] = {
     "prune-login-log": prune_login_log,
     "billing-day": billing_day,
     "sage-sync-customers": sage_sync_customers,
+    "sage-sync-invoices": sage_sync_invoices,
     "sage-reconcile": sage_reconcile,
     "send-email": send_email,
 }

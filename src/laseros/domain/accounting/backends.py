@@ -9,7 +9,7 @@ minutes, the business in ``X-Business``). The sync only sees :class:`AccountingB
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
@@ -17,7 +17,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 
-from laseros.domain.accounting.client import SageAuthError, SageHttp, SageRejected
+from laseros.domain.accounting.client import SageAuthError, SageHttp, SageRejected, SageSetupError
+from laseros.domain.accounting.invoices import IssuedInvoice
+from laseros.domain.kernel.money import vat_on
 from laseros.settings import SageEndpoints
 
 # The SA API returns at most 100 rows per list call, whatever $top asks for.
@@ -72,6 +74,18 @@ class AccountingBackend(Protocol):
     async def create_customer(self, customer: NewCustomer) -> RemoteCustomer: ...
 
 
+class InvoiceBackend(Protocol):
+    """What the invoice sync asks of a back end (both speak it)."""
+
+    name: str
+
+    async def create_invoice(self, invoice: IssuedInvoice, customer_id: str) -> RemoteInvoice: ...
+
+    async def find_invoice(self, number: str) -> RemoteInvoice | None: ...
+
+    async def get_invoice(self, invoice_id: str) -> RemoteInvoice: ...
+
+
 def _text(value: Any) -> str:
     return "" if value is None else str(value).strip()
 
@@ -81,6 +95,25 @@ def _money(value: Any) -> Decimal:
         return Decimal(str(value if value is not None else 0))
     except ArithmeticError:
         return Decimal(0)
+
+
+def _amount(value: Decimal) -> float:
+    # JSON numbers; every amount here is already whole cents, so the float prints back the same.
+    return float(value)
+
+
+def line_vat(nets: Sequence[Decimal], vat_rate: Decimal, vat_total: Decimal) -> list[Decimal]:
+    """Each line's VAT, so that they add up to the invoice's VAT (rounded once on the subtotal):
+    the rounding difference goes to the largest line."""
+    taxes = [vat_on(net, vat_rate) for net in nets]
+    if taxes:
+        largest = max(range(len(nets)), key=lambda i: nets[i])
+        taxes[largest] += vat_total - sum(taxes, Decimal(0))
+    return taxes
+
+
+def _quantity(value: Decimal) -> str:
+    return f"{value.normalize():f}"
 
 
 def _address_lines(address: str, count: int) -> list[str]:
@@ -104,6 +137,8 @@ class ZaBackend:
         self.auth = httpx.BasicAuth(username, password)
         self.api_key = api_key
         self.company_id = company_id
+        self._account_id: str | None = None
+        self._tax_types: dict[Decimal, str] = {}
         http.redact.add(password, api_key)
 
     async def _call(self, method: str, resource: str, *, company: bool = True, **kwargs: Any) -> Any:
@@ -121,18 +156,23 @@ class ZaBackend:
         rows = body.get("Results", []) if isinstance(body, dict) else body or []
         return [Company(_text(row.get("ID")), _text(row.get("Name"))) for row in rows if isinstance(row, dict)]
 
-    async def customers(self) -> list[RemoteCustomer]:
-        """Every customer, 100 at a time (``Customer/Get`` with ``$skip``/``$top``)."""
-        found: list[RemoteCustomer] = []
+    async def _rows(self, resource: str, **params: Any) -> list[dict[str, Any]]:
+        """Every row of a list call, 100 at a time (``$skip``/``$top``)."""
+        found: list[dict[str, Any]] = []
         skip = 0
         while True:
-            body = await self._call("GET", "Customer/Get", params={"$top": ZA_PAGE, "$skip": skip, "$orderby": "ID"})
+            query = {"$top": ZA_PAGE, "$skip": skip, "$orderby": "ID", **params}
+            body = await self._call("GET", resource, params=query)
             rows = [row for row in (body or {}).get("Results", []) if isinstance(row, dict)]
-            found.extend(self._customer(row) for row in rows)
+            found.extend(rows)
             total = int((body or {}).get("TotalResults") or 0)
             skip += len(rows)
             if not rows or skip >= total:
                 return found
+
+    async def customers(self) -> list[RemoteCustomer]:
+        """Every customer, 100 at a time (``Customer/Get`` with ``$skip``/``$top``)."""
+        return [self._customer(row) for row in await self._rows("Customer/Get")]
 
     async def create_customer(self, customer: NewCustomer) -> RemoteCustomer:
         """``Customer/Save`` without an ``ID``: a new customer."""
@@ -163,7 +203,75 @@ class ZaBackend:
             address=address,
         )
 
-    # Tax invoices: used by the invoice sync (docs/accounting.md, "InvoiceSource").
+    # Tax invoices: used by the invoice sync (docs/accounting.md, "Invoices to Sage").
+
+    async def _sales_account(self) -> str:
+        """``Account/Get``: the account named ``LASEROS_SAGE_SALES_ACCOUNT`` ("Sales"), once per run."""
+        if self._account_id is None:
+            wanted = self.http.endpoints.sales_account.strip().casefold()
+            rows = await self._rows("Account/Get")
+            found = next(
+                (r for r in rows if _text(r.get("Name")).casefold() == wanted and r.get("Active") is not False), None
+            )
+            if found is None or not _text(found.get("ID")):
+                raise SageSetupError(
+                    f"Sage has no account named “{self.http.endpoints.sales_account}” for the invoice lines: "
+                    "set LASEROS_SAGE_SALES_ACCOUNT to the sales account's name in Sage."
+                )
+            self._account_id = _text(found.get("ID"))
+        return self._account_id
+
+    async def _tax_type(self, vat_rate: Decimal) -> str:
+        """``TaxType/Get``: the tax type whose ``Percentage`` is the invoice's VAT rate (the default one first)."""
+        if vat_rate not in self._tax_types:
+            rows = await self._rows("TaxType/Get")
+            matching = [r for r in rows if _money(r.get("Percentage")) == vat_rate and r.get("Active") is not False]
+            matching.sort(key=lambda r: not r.get("IsDefault"))
+            if not matching:
+                raise SageSetupError(f"Sage has no tax type of {_quantity(vat_rate)} % for the invoices' VAT.")
+            self._tax_types[vat_rate] = _text(matching[0].get("ID"))
+        return self._tax_types[vat_rate]
+
+    async def create_invoice(self, invoice: IssuedInvoice, customer_id: str) -> RemoteInvoice:
+        """``TaxInvoice/Save`` without an ``ID``: account lines (``LineType`` 1, ``Quantity`` 1 as the API
+        wants for them) to the sales account, VAT by the tax type, numbered as here."""
+        account, tax_type = await self._sales_account(), await self._tax_type(invoice.vat_rate)
+        nets = [line.line_total for line in invoice.lines]
+        taxes = line_vat(nets, invoice.vat_rate, invoice.vat_amount)
+        lines = []
+        for line, tax in zip(invoice.lines, taxes, strict=True):
+            description = line.description
+            if line.quantity != 1:
+                description = f"{_quantity(line.quantity)} × {description} @ {line.unit_price:.2f}"
+            lines.append(
+                {
+                    "LineType": 1,
+                    "SelectionId": int(account) if account.isdigit() else account,
+                    "TaxTypeId": int(tax_type) if tax_type.isdigit() else tax_type,
+                    "Description": description[:100],
+                    "Quantity": 1,
+                    "UnitPriceExclusive": _amount(line.line_total),
+                    "Exclusive": _amount(line.line_total),
+                    "Tax": _amount(tax),
+                    "Total": _amount(line.line_total + tax),
+                }
+            )
+        body = {
+            "CustomerId": int(customer_id) if customer_id.isdigit() else customer_id,
+            "Date": invoice.issued_on.isoformat(),
+            "DueDate": invoice.due_on.isoformat(),
+            "DocumentNumber": invoice.number,
+            "Reference": invoice.number,
+            "Inclusive": False,
+            "Exclusive": _amount(invoice.subtotal),
+            "Tax": _amount(invoice.vat_amount),
+            "Total": _amount(invoice.total),
+            "Lines": lines,
+        }
+        saved = await self.save_invoice(body)
+        if not saved.id:
+            raise SageRejected("Sage saved the tax invoice but did not say its ID.")
+        return saved
 
     async def find_invoice(self, number: str) -> RemoteInvoice | None:
         """``TaxInvoice/Get`` filtered by ``DocumentNumber`` (after a timeout, before creating again)."""
@@ -260,6 +368,8 @@ class V31Backend:
         self.tokens = tokens
         self.save_tokens = save_tokens
         self.business_id = business_id
+        self._ledger_account_id: str | None = None
+        self._tax_rates: dict[Decimal, str] = {}
         http.redact.add(tokens.access_token, tokens.refresh_token, http.endpoints.client_secret)
 
     async def refresh(self) -> None:
@@ -365,4 +475,96 @@ class V31Backend:
             contact_person=_text(person.get("name")),
             phone=_text(row.get("telephone")) or _text(row.get("mobile")),
             address="\n".join(line for line in lines if line),
+        )
+
+    # Sales invoices: used by the invoice sync (docs/accounting.md, "Invoices to Sage").
+
+    async def _items(self, path: str, **params: Any) -> list[dict[str, Any]]:
+        """Every item of a list, page by page until ``$next`` is null."""
+        found: list[dict[str, Any]] = []
+        page = 1
+        while True:
+            body = await self._call("GET", path, params={"items_per_page": V31_PAGE, "page": page, **params}) or {}
+            items = [row for row in body.get("$items", []) if isinstance(row, dict)]
+            found.extend(items)
+            if not body.get("$next") or not items:
+                return found
+            page += 1
+
+    async def _sales_ledger_account(self) -> str:
+        """``GET ledger_accounts?ledger_account_type_id=SALES``: the one named like the setting, else the first."""
+        if self._ledger_account_id is None:
+            wanted = self.http.endpoints.sales_account.strip().casefold()
+            rows = await self._items("ledger_accounts", ledger_account_type_id="SALES", attributes="name")
+            named = [
+                r for r in rows if wanted in (_text(r.get("name")).casefold(), _text(r.get("displayed_as")).casefold())
+            ]
+            chosen = (named or rows or [{}])[0]
+            if not _text(chosen.get("id")):
+                raise SageSetupError("Sage has no sales ledger account for the invoice lines.")
+            self._ledger_account_id = _text(chosen.get("id"))
+        return self._ledger_account_id
+
+    async def _tax_rate(self, vat_rate: Decimal) -> str:
+        """``GET tax_rates``: the rate whose ``percentage`` is the invoice's VAT rate."""
+        if vat_rate not in self._tax_rates:
+            rows = await self._items("tax_rates", attributes="percentage")
+            found = next((r for r in rows if _money(r.get("percentage")) == vat_rate and _text(r.get("id"))), None)
+            if found is None:
+                raise SageSetupError(f"Sage has no tax rate of {_quantity(vat_rate)} % for the invoices' VAT.")
+            self._tax_rates[vat_rate] = _text(found.get("id"))
+        return self._tax_rates[vat_rate]
+
+    async def create_invoice(self, invoice: IssuedInvoice, customer_id: str) -> RemoteInvoice:
+        """``POST sales_invoices``: the contact, dates, our number as ``reference``, one invoice line per line."""
+        ledger_account, tax_rate = await self._sales_ledger_account(), await self._tax_rate(invoice.vat_rate)
+        nets = [line.line_total for line in invoice.lines]
+        taxes = line_vat(nets, invoice.vat_rate, invoice.vat_amount)
+        lines = [
+            {
+                "description": line.description,
+                "ledger_account_id": ledger_account,
+                "quantity": _amount(line.quantity),
+                "unit_price": _amount(line.unit_price),
+                "net_amount": _amount(line.line_total),
+                "tax_rate_id": tax_rate,
+                "tax_amount": _amount(tax),
+                "total_amount": _amount(line.line_total + tax),
+            }
+            for line, tax in zip(invoice.lines, taxes, strict=True)
+        ]
+        body = {
+            "sales_invoice": {
+                "contact_id": customer_id,
+                "date": invoice.issued_on.isoformat(),
+                "due_date": invoice.due_on.isoformat(),
+                "reference": invoice.number,
+                "invoice_lines": lines,
+            }
+        }
+        saved = self._invoice(await self._call("POST", "sales_invoices", json=body))
+        if not saved.id:
+            raise SageRejected("Sage saved the sales invoice but did not say its id.")
+        return saved
+
+    async def find_invoice(self, number: str) -> RemoteInvoice | None:
+        """``GET sales_invoices?search=…`` (searches the reference), the one whose reference is ``number``."""
+        rows = await self._items(
+            "sales_invoices", search=number, attributes="reference,total_amount,outstanding_amount"
+        )
+        found = [row for row in rows if _text(row.get("reference")) == number]
+        return self._invoice(found[0]) if found else None
+
+    async def get_invoice(self, invoice_id: str) -> RemoteInvoice:
+        """``GET sales_invoices/{id}``: the invoice with its ``outstanding_amount``."""
+        return self._invoice(await self._call("GET", f"sales_invoices/{invoice_id}"))
+
+    @staticmethod
+    def _invoice(row: Any) -> RemoteInvoice:
+        row = row if isinstance(row, dict) else {}
+        return RemoteInvoice(
+            _text(row.get("id")),
+            _text(row.get("reference")),
+            _money(row.get("total_amount")),
+            _money(row.get("outstanding_amount")),
         )

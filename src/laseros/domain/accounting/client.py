@@ -49,6 +49,10 @@ class SageRejected(SageError):
     """Sage refused the request itself (another 4xx); trying again will not help."""
 
 
+class SageSetupError(SageRejected):
+    """Sage lacks what every invoice needs (the sales account, a tax rate of the invoice's VAT): a person fixes it."""
+
+
 @dataclass(frozen=True)
 class CallRecord:
     """One attempt, as the audit log keeps it."""

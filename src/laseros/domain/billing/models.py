@@ -119,6 +119,8 @@ class Invoice(Totals, TimestampedBase):
     due_date: Mapped[date | None] = mapped_column(Date, default=None)
     amount_paid: Mapped[Decimal] = mapped_column(ScaledDecimal(2), default=ZERO)
     voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    # The invoice's id in Sage once the invoice sync sent it (docs/accounting.md); never sent twice.
+    sage_invoice_id: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True, default=None)
 
     lines: Mapped[list[InvoiceLine]] = relationship(
         cascade="all, delete-orphan", order_by="InvoiceLine.position", lazy="raise", passive_deletes=True

@@ -1,5 +1,6 @@
 """The Sage page: connect (South Africa with a login, international with Sage's sign-in), the company,
-disconnect, "Sync customers now"; the last syncs and the audit log of every call (docs/accounting.md)."""
+disconnect, "Sync customers now" and "Sync invoices now"; the last syncs and the audit log of every call
+(docs/accounting.md)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,11 @@ from laseros.web.forms import FormState, form_values
 from laseros.web.guards import requires
 from laseros.web.htmx import Page, redirect, render
 
-SYNC_JOB = "sage-sync-customers"
+# What each "Sync … now" button queues, and what the page then says.
+SYNC_JOBS = {
+    "customers": ("sage-sync-customers", "Customer sync queued"),
+    "invoices": ("sage-sync-invoices", "Invoice sync queued"),
+}
 
 
 def _redirect_uri(request: Request, settings: AppSettings) -> str:
@@ -102,11 +107,20 @@ class SageController(Controller):
 
     @post("/sync/customers", guards=[requires(Permission.SAGE_MANAGE)])
     async def sync_customers(self, request: Request, sage: Sage, jobs: Jobs) -> Response[Any]:
+        return await self._queue_sync(request, sage, jobs, "customers")
+
+    @post("/sync/invoices", guards=[requires(Permission.SAGE_MANAGE)])
+    async def sync_invoices(self, request: Request, sage: Sage, jobs: Jobs) -> Response[Any]:
+        return await self._queue_sync(request, sage, jobs, "invoices")
+
+    @staticmethod
+    async def _queue_sync(request: Request, sage: SageConnections, jobs: Jobs, what: str) -> Response[Any]:
         connection = await sage.status()
         if connection is None or not connection.connected:
             return redirect(request, "/sage", "Connect to Sage first.", level="error")
-        if await jobs.enqueue(SYNC_JOB, key="sage-sync-customers"):
-            return redirect(request, "/sage", "Customer sync queued: the list below shows it when it has run.")
+        job, queued = SYNC_JOBS[what]
+        if await jobs.enqueue(job, key=job):
+            return redirect(request, "/sage", f"{queued}: the list below shows it when it has run.")
         return redirect(
             request,
             "/sage",
