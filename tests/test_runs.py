@@ -12,6 +12,7 @@ from decimal import Decimal
 import httpx
 import pytest
 from argon2 import PasswordHasher
+from sqlalchemy import event
 
 from laseros.app import create_app
 from laseros.db import Database
@@ -119,6 +120,17 @@ def test_ending_a_finished_job_deducts_stock_and_makes_it_ready(operator, job, d
     assert (status, sheets, parts, finished) == ("completed", 3, 40, 1) and minutes is not None
     assert db_query("SELECT stage FROM projects WHERE id = ?", (job,)) == [("ready",)]
     assert db_query("SELECT status, sheets_cut FROM queue_items WHERE project_id = ?", (job,)) == [("Completed", 3)]
+
+
+def test_start_run_and_end_run_are_one_write_transaction_each(operator, job, db_query):
+    begins: list[str] = []
+    event.listen(operator.app.state.db.write_engine.sync_engine, "begin", lambda _conn: begins.append("BEGIN"))
+    run_id = started_run_id(start(operator, job))
+    assert begins == ["BEGIN"]  # not a second, empty one after the commit
+    begins.clear()
+    assert end(operator, run_id, job_finished="1").status_code == 303
+    assert begins == ["BEGIN"]
+    assert db_query("SELECT status FROM laser_runs WHERE id = ?", (run_id,)) == [("completed",)]
 
 
 def test_ending_a_run_without_finishing_keeps_the_job_cutting(operator, job, db_query):

@@ -290,7 +290,9 @@ class RunService:
         record_activity(self.session, self.actor, "run_started", "project", project.id, f"Run #{run.id}{who}{anyway}")
         watch_project(self.session, project.id)  # a start without the sheets raises the material alert at once
         await self.session.commit()
-        run.project = project
+        # For the caller's message, without dirtying the run: a change after the commit would make the
+        # action commit again, an empty write transaction of its own.
+        set_committed_value(run, "project", project)
         return run
 
     @action
