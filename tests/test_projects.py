@@ -140,6 +140,39 @@ def test_filters_by_stage_client_and_search(manager):
     assert fragment.text.lstrip().startswith('<div id="results">')
 
 
+def test_search_is_answered_by_the_trigram_index_kept_in_step_with_projects(manager, db_query):
+    client_id = create_client(manager, "Karoo")
+    shelf = create_project(manager, client_id, name="Shelf brackets")
+    create_project(manager, client_id, name="Gate panels")
+    odd = create_project(manager, client_id, name='50% off_cut "rush"')
+    gone = create_project(manager, client_id, name="Bracket spares")
+
+    def found(term: str) -> set[str]:
+        response = manager.get("/projects", params={"q": term})
+        assert response.status_code == 200, term
+        page = results(response.text)
+        return {name for name in ("Shelf brackets", "Gate panels", "50% off_cut", "Bracket spares") if name in page}
+
+    assert found("BRACKET") == {"Shelf brackets", "Bracket spares"}
+    assert found("ate pan") == {"Gate panels"}
+    assert found('t "ru') == {"50% off_cut"}  # quotes and wildcards are text, not query syntax
+    assert found("0% off_") == {"50% off_cut"} and found("%") == {"50% off_cut"} and found("_") == {"50% off_cut"}
+    assert found("CL0001") == {"Shelf brackets", "Gate panels", "50% off_cut", "Bracket spares"}
+    for hostile in ('"', '" OR "', "NEAR(a b)", "*", "a AND NOT b", "'; DROP TABLE projects; --", "\\"):
+        found(hostile)  # a plain search, never a 500
+    # Renamed and deleted projects leave the index with the table (the triggers).
+    renamed = {**PROJECT_DEFAULTS, "client_id": str(client_id), "name": "Wall hooks"}
+    assert manager.post_form(f"/projects/{shelf}/edit", renamed).status_code == 303
+    assert manager.post_form(f"/projects/{gone}/delete").status_code == 303
+    assert found("bracket") == set()
+    assert "Wall hooks" in results(manager.get("/projects", params={"q": "hooks"}).text)
+    indexed = db_query("SELECT rowid FROM projects_search WHERE projects_search MATCH '\"hook\"'")
+    assert indexed == [(shelf,)]
+    assert db_query("SELECT rowid FROM projects_search WHERE projects_search MATCH '\"rush\"'") == [(odd,)]
+    # The index holds every project, as the table does.
+    assert db_query("SELECT count(*) FROM projects_search") == db_query("SELECT count(*) FROM projects")
+
+
 def test_projects_list_is_paginated_newest_first(manager):
     client_id = create_client(manager)
     for number in range(27):

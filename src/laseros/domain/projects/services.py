@@ -20,7 +20,7 @@ from laseros.domain.kernel.actor import Actor
 from laseros.domain.kernel.errors import Conflict, InvalidInput, NotFound
 from laseros.domain.kernel.models import ActivityLog
 from laseros.domain.kernel.paging import Export, Page, paginate
-from laseros.domain.kernel.search import contains
+from laseros.domain.kernel.search import indexed_contains
 from laseros.domain.kernel.shop import POP_PAYMENT_DAYS, ShopCalendar
 from laseros.domain.notifications.watch import watch_project
 from laseros.domain.presets.services import active_preset_id
@@ -99,9 +99,8 @@ class ProjectService:
         if filters.client_id:
             stmt = stmt.where(Project.client_id == filters.client_id)
         if term := filters.q.strip():
-            stmt = stmt.where(
-                or_(contains(self.session, Project.name, term), contains(self.session, Project.project_code, term))
-            )
+            searched = [Project.name, Project.project_code]
+            stmt = stmt.where(indexed_contains(self.session, "projects_search", Project.id, searched, term))
         if filters.pop_expiring:
             today = self.calendar.today()
             stmt = stmt.where(
