@@ -43,14 +43,20 @@ async def render_document(request: Request, session: UnitOfWork, template: str, 
     return await anyio.to_thread.run_sync(lambda: page.render(values))
 
 
+async def document_pdf(request: Request, session: UnitOfWork, template: str, context: dict[str, Any]) -> bytes:
+    """The document's PDF bytes, exactly as its ``.pdf`` address serves them (for "Send by email")."""
+    html = await render_document(request, session, template, {**context, "for_pdf": True})
+    return await anyio.to_thread.run_sync(html_to_pdf, html)
+
+
 async def document_response(
     request: Request, session: UnitOfWork, template: str, context: dict[str, Any], *, pdf_name: str | None
 ) -> Response[bytes]:
     """The print view (``pdf_name`` None) or the PDF download named ``pdf_name``."""
-    html = await render_document(request, session, template, {**context, "for_pdf": pdf_name is not None})
     if pdf_name is None:
+        html = await render_document(request, session, template, {**context, "for_pdf": False})
         return Response(content=html.encode(), media_type=MediaType.HTML)
-    pdf = await anyio.to_thread.run_sync(html_to_pdf, html)
+    pdf = await document_pdf(request, session, template, context)
     return Response(
         content=pdf,
         media_type="application/pdf",

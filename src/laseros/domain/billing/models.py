@@ -119,6 +119,8 @@ class Invoice(Totals, TimestampedBase):
     due_date: Mapped[date | None] = mapped_column(Date, default=None)
     amount_paid: Mapped[Decimal] = mapped_column(ScaledDecimal(2), default=ZERO)
     voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    # When it was last sent to the client by email ("Send by email"; migration 0015).
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
     lines: Mapped[list[InvoiceLine]] = relationship(
         cascade="all, delete-orphan", order_by="InvoiceLine.position", lazy="raise", passive_deletes=True
