@@ -216,7 +216,7 @@ def test_the_quote_email_template_switched_off_sends_the_default_text(manager, s
 
 def test_the_seeded_templates_are_listed_with_the_shops_others(manager):
     page = manager.get("/comms/templates").text
-    assert "Quote by email" in page and "Invoice by email" in page and "Quote reminder" in page
+    assert "Quote by email" in page and "Invoice by email" in page and "Quote expiry reminder" in page
 
 
 # -- quote_expiring drafts a reminder, once per quote ------------------------------------------------------

@@ -51,7 +51,7 @@ TEMPLATES = [
     ),
     (
         "quote_reminder",
-        "Quote reminder",
+        "Quote expiry reminder",
         "Drafted when a sent quote has three days or fewer left.",
         "Your quote {{quote_number}} for {{project_name}}",
         "Hi {{client_name}}, a friendly reminder that our quote {{quote_number}} for {{project_name}} "
