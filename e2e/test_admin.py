@@ -91,8 +91,12 @@ def test_an_admin_uploads_the_documents_logo_and_removes_it(new_context: NewCont
     assert_accessible(page, "#documents-logo", label="settings, logo")
 
     # A quote's print view heads the document with it.
-    page.goto("/quotes")
-    page.locator("#results tbody tr a").first.click()
+    page.goto("/projects")
+    page.locator("#results tbody tr").first.get_by_role("link").first.click()
+    expect(page).to_have_url(url(r"/projects/\d+"))
+    page.locator("#project-billing").get_by_role("link", name="+ New quote").click()
+    page.get_by_role("button", name="Create draft quote").click()
+    expect(page).to_have_url(url(r"/quotes/\d+"))
     page.get_by_role("link", name="Print view").click()
     printed = page.locator("header.doc-head img.logo")
     expect(printed).to_be_visible()
