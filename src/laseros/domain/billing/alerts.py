@@ -133,8 +133,8 @@ async def refresh_billing_alerts(session: UnitOfWork, today: date) -> int:
             ],
         )  # fmt: skip
         changed += len(desired)
-    await quote_reminders(session, today)
-    if changed:
+    drafted = await quote_reminders(session, today)
+    if changed or drafted:
         announce_after_commit(session)
     return changed
 
