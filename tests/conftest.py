@@ -48,8 +48,10 @@ from tests.support import (  # noqa: E402
     REDIS_NAMESPACE,
     REDIS_URL,
     STOCKED_SHEET,
+    Inbox,
     ShopClient,
     browser,
+    free_port,
     make_settings,
     run,
 )
@@ -147,6 +149,21 @@ def operator(login_as: Callable[..., ShopClient]) -> ShopClient:
 def viewer(login_as: Callable[..., ShopClient]) -> ShopClient:
     """Vi Viewer, logged in on a PC."""
     return login_as("viewer")
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[Inbox, int]]:
+    """A real SMTP server (aiosmtpd) on loopback: what it received, and its port."""
+    from aiosmtpd.controller import Controller
+
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield inbox, port
+    finally:
+        controller.stop()
 
 
 @pytest.fixture

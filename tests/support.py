@@ -12,6 +12,10 @@ import socket
 import sqlite3
 import time
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field, replace
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -136,3 +140,38 @@ def browser(settings: Settings, role: str = "manager") -> ShopClient:
     client.__enter__()
     assert client.login(role, PASSWORDS[role], "pc").status_code == 303
     return client
+
+
+@dataclass
+class Inbox:
+    """What a real SMTP server (aiosmtpd, the ``smtp_server`` fixture) received in the test."""
+
+    messages: list[EmailMessage] = field(default_factory=list)
+    envelopes: list[Any] = field(default_factory=list)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.envelopes.append(envelope)
+        parsed = BytesParser(policy=policy.default).parsebytes(envelope.original_content)
+        assert isinstance(parsed, EmailMessage)
+        self.messages.append(parsed)
+        return "250 OK"
+
+
+def smtp_settings(settings: Settings, port: int) -> Settings:
+    """``settings`` sending through the SMTP server on loopback ``port`` (no retry waits)."""
+    return replace(
+        settings, smtp_host="127.0.0.1", smtp_port=port, smtp_starttls=False, smtp_from="shop@example.com",
+        smtp_retry_delay_s=0.0,
+    )  # fmt: skip
+
+
+def deliver_now(settings: Settings, communication_id: int) -> dict[str, Any]:
+    """Run the ``send-email`` job for one message, as the worker does."""
+    from laseros.jobs.tasks import run_now
+    from laseros.services import open_services
+
+    async def go() -> dict[str, Any]:
+        async with open_services(settings) as services:
+            return await run_now("send-email", services, communication_id=communication_id)
+
+    return run(go())

@@ -134,6 +134,7 @@ def test_the_draft_texts_are_templates_and_drafts_use_the_edited_one(admin, mana
         ("approval_followup", "Approval follow-up", "whatsapp"),
         ("ready_for_collection", "Ready for collection", "whatsapp"),
         ("material_delay", "Material delay", "whatsapp"),
+        ("quote_reminder", "Quote expiry reminder", "whatsapp"),  # drafted by billing (migration 0015)
     ]
     assert db_query("SELECT COUNT(*) FROM shop_settings WHERE key LIKE 'draft_template_%'") == [(0,)]
     [(template_id,)] = db_query("SELECT id FROM message_templates WHERE key = 'ready_for_collection'")

@@ -4,70 +4,22 @@ after three tries (the POP stays received), and the embedded outbox keeps mail a
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
-from email import policy
-from email.message import EmailMessage
-from email.parser import BytesParser
+from dataclasses import replace
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from laseros.db import Database
 from laseros.domain.comms import mail, outbox
 from laseros.domain.comms.services import POP_CONFIRMATION
 from laseros.jobs.tasks import run_now
 from laseros.services import open_services
-from laseros.settings import Settings
 from tests.factories import create_client, create_project
-from tests.support import free_port, run
+from tests.support import deliver_now, free_port, run, smtp_settings
 
 COMM_SQL = (
     "SELECT id, status, recipient, subject, body, message_id, attempts, error, kind, project_id FROM communications"
 )
-
-
-@dataclass
-class Inbox:
-    """What a real SMTP server (aiosmtpd) received in the test."""
-
-    messages: list[EmailMessage] = field(default_factory=list)
-    envelopes: list[Any] = field(default_factory=list)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.envelopes.append(envelope)
-        parsed = BytesParser(policy=policy.default).parsebytes(envelope.original_content)
-        assert isinstance(parsed, EmailMessage)
-        self.messages.append(parsed)
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp_server() -> Iterator[tuple[Inbox, int]]:
-    inbox = Inbox()
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield inbox, port
-    finally:
-        controller.stop()
-
-
-def _smtp(settings: Settings, port: int) -> Settings:
-    return replace(
-        settings, smtp_host="127.0.0.1", smtp_port=port, smtp_starttls=False, smtp_from="shop@example.com",
-        smtp_retry_delay_s=0.0,
-    )  # fmt: skip
-
-
-def _send(settings: Settings, communication_id: int) -> dict[str, Any]:
-    async def go() -> dict[str, Any]:
-        async with open_services(settings) as services:
-            return await run_now("send-email", services, communication_id=communication_id)
-
-    return run(go())
 
 
 def test_pop_confirmation_reaches_a_real_smtp_server_with_the_project_code(manager, settings, db_query, smtp_server):
@@ -83,7 +35,7 @@ def test_pop_confirmation_reaches_a_real_smtp_server_with_the_project_code(manag
     assert code in subject
     assert message_id.startswith("<laseros.") and message_id.endswith(">")
 
-    result = _send(_smtp(settings, port), comm_id)
+    result = deliver_now(smtp_settings(settings, port), comm_id)
     assert result == {"communication_id": comm_id, "status": "sent"}
     [message] = inbox.messages
     assert message["To"] == "johan@karoo.example"
@@ -95,7 +47,7 @@ def test_pop_confirmation_reaches_a_real_smtp_server_with_the_project_code(manag
     [(status, sent_at, attempts)] = db_query("SELECT status, sent_at, attempts FROM communications")
     assert status == "sent" and sent_at is not None and attempts == 1
     # Idempotent: a second run of the job sends nothing more.
-    assert _send(_smtp(settings, port), comm_id)["status"] == "sent"
+    assert deliver_now(smtp_settings(settings, port), comm_id)["status"] == "sent"
     assert len(inbox.messages) == 1
 
 
@@ -105,8 +57,8 @@ def test_smtp_down_ends_failed_with_the_error_after_three_tries_and_the_pop_stay
     assert manager.post_form(f"/projects/{project_id}/pop").status_code == 303
     [(comm_id,)] = db_query("SELECT id FROM communications")
 
-    down = _smtp(settings, free_port())  # nothing listens there
-    assert _send(down, comm_id)["status"] == "failed"
+    down = smtp_settings(settings, free_port())  # nothing listens there
+    assert deliver_now(down, comm_id)["status"] == "failed"
     [(status, attempts, error)] = db_query("SELECT status, attempts, error FROM communications")
     assert status == "failed" and attempts == mail.TRIES
     assert "Connect" in error or "refused" in error.lower()
@@ -149,7 +101,7 @@ def test_the_embedded_outbox_keeps_each_message_as_eml_and_a_second_process_shar
         with outbox.outbox_for(settings.data_dir, "") as shared:  # e.g. `laseros worker` on the same folder
             assert shared == port
         assert outbox.running_port(settings.data_dir) == port  # the sharer did not stop it
-        assert _send(local, comm_id)["status"] == "sent"
+        assert deliver_now(local, comm_id)["status"] == "sent"
         kept = outbox.read_kept(settings.data_dir, message_id)
         assert kept is not None and kept.path.parent == settings.data_dir / "outbox"
         assert kept.headers["To"] == "johan@karoo.example" and kept.headers["Message-ID"] == message_id
@@ -165,7 +117,7 @@ def test_no_mail_server_and_no_outbox_fails_with_a_plain_reason(manager, setting
     project_id = create_project(manager, client_id)
     assert manager.post_form(f"/projects/{project_id}/pop").status_code == 303
     [(comm_id,)] = db_query("SELECT id FROM communications")
-    assert _send(replace(settings, smtp_host="", smtp_retry_delay_s=0.0), comm_id)["status"] == "failed"
+    assert deliver_now(replace(settings, smtp_host="", smtp_retry_delay_s=0.0), comm_id)["status"] == "failed"
     [(error,)] = db_query("SELECT error FROM communications")
     assert "No mail server configured" in error
 
@@ -234,7 +186,7 @@ def test_run_job_send_email_sends_every_pending_email(manager, settings, db_quer
         assert manager.post_form(f"/projects/{create_project(manager, client_id, name=name)}/pop").status_code == 303
 
     async def go() -> dict[str, Any]:
-        async with open_services(_smtp(settings, port)) as services:
+        async with open_services(smtp_settings(settings, port)) as services:
             return await run_now("send-email", services)
 
     assert run(go()) == {"sent": 2, "failed": 0}

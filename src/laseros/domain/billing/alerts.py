@@ -5,6 +5,9 @@ and makes the live notifications of those two types match (raise new ones, updat
 close the ones whose condition ended). They carry a ``quote:ID`` / ``invoice:ID`` subject and no
 project id, so the project evaluator never touches them. Runs after each quote status change and
 payment, and in the nightly billing job.
+
+A quote that raises quote_expiring also gets a client reminder drafted (/comms/drafts), once per
+quote (event key ``quote:<id>``); it is withdrawn while still pending once the quote is no longer sent.
 """
 
 from __future__ import annotations
@@ -14,12 +17,22 @@ from datetime import date, timedelta
 from sqlalchemy import insert, select, update
 
 from laseros.db import UnitOfWork, utcnow
+from laseros.domain.billing.messages import DEFAULT_BODIES, QUOTE_REMINDER, quote_values
 from laseros.domain.billing.models import Invoice, InvoiceStatus, Quote, QuoteStatus
 from laseros.domain.clients.models import Client
+from laseros.domain.comms.templating import values_for
 from laseros.domain.kernel.actor import SYSTEM
+from laseros.domain.kernel.registry import COMPANY_NAME
+from laseros.domain.kernel.settings import SettingsService
 from laseros.domain.kernel.shop import ShopCalendar
 from laseros.domain.notifications.bell import announce_after_commit
-from laseros.domain.notifications.models import Notification
+from laseros.domain.notifications.drafting import (
+    DocumentDraftNeed,
+    ensure_document_drafts,
+    pending_document_drafts,
+    withdraw_drafts,
+)
+from laseros.domain.notifications.models import DraftKind, Notification
 from laseros.domain.notifications.rules import (
     BILLING_TYPES,
     QUOTE_EXPIRING_DAYS,
@@ -120,9 +133,53 @@ async def refresh_billing_alerts(session: UnitOfWork, today: date) -> int:
             ],
         )  # fmt: skip
         changed += len(desired)
-    if changed:
+    drafted = await quote_reminders(session, today)
+    if changed or drafted:
         announce_after_commit(session)
     return changed
+
+
+def quote_event(quote_id: int) -> str:
+    return f"quote:{quote_id}"
+
+
+async def quote_reminders(session: UnitOfWork, today: date) -> int:
+    """Draft the reminder of each quote raising quote_expiring (once per quote); withdraw the pending
+    reminders of quotes no longer sent. Caller's transaction; returns how many were drafted."""
+    rows = (
+        await session.execute(
+            select(Quote, Project, Client)
+            .join(Project, Project.id == Quote.project_id)
+            .join(Client, Client.id == Quote.client_id)
+            .where(
+                Quote.status == QuoteStatus.SENT.value,
+                Quote.valid_until >= today,
+                Quote.valid_until <= today + timedelta(days=QUOTE_EXPIRING_DAYS),
+            )
+        )
+    ).all()
+    pending = await pending_document_drafts(session, DraftKind.QUOTE_REMINDER)
+    if pending:
+        about = {draft_id: int(key.partition(":")[2] or 0) for draft_id, key in pending}
+        sent = set(
+            await session.scalars(
+                select(Quote.id).where(Quote.id.in_(set(about.values())), Quote.status == QuoteStatus.SENT.value)
+            )
+        )
+        await withdraw_drafts(session, [draft_id for draft_id, quote_id in about.items() if quote_id not in sent])
+    if not rows:
+        return 0
+    company = await SettingsService(session).get(COMPANY_NAME)
+    needs = [
+        DocumentDraftNeed(
+            quote.project_id,
+            quote.client_id,
+            quote_event(quote.id),
+            values_for(client, project, company, quote_values(quote)),
+        )
+        for quote, project, client in rows
+    ]
+    return await ensure_document_drafts(session, DraftKind.QUOTE_REMINDER, needs, DEFAULT_BODIES[QUOTE_REMINDER])
 
 
 async def billing_day(session: UnitOfWork, calendar: ShopCalendar) -> dict[str, int]:

@@ -121,6 +121,8 @@ class Invoice(Totals, TimestampedBase):
     voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     # The invoice's id in Sage once the invoice sync sent it (docs/accounting.md); never sent twice.
     sage_invoice_id: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True, default=None)
+    # When it was last sent to the client by email ("Send by email"; migration 0015).
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
     lines: Mapped[list[InvoiceLine]] = relationship(
         cascade="all, delete-orphan", order_by="InvoiceLine.position", lazy="raise", passive_deletes=True

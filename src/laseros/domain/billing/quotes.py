@@ -173,8 +173,11 @@ class QuoteService:
         return quote
 
     @action
-    async def create_with_lines(self, project_id: int, lines: Sequence[LineInput], notes: str = "") -> Quote:
-        """A new draft quote for a project holding ``lines`` in order (the seam "Quote from drawing" uses). Commits."""
+    async def create_with_lines(
+        self, project_id: int, lines: Sequence[LineInput], notes: str = "", origin: str = ""
+    ) -> Quote:
+        """A new draft quote for a project holding ``lines`` in order (the seam "Quote from drawing" uses;
+        ``origin`` ends its activity row, e.g. " from the drawing"). Commits."""
         project = await self._project(project_id)
         quote = await self._new_quote(project, None, notes)
         made = []
@@ -186,7 +189,7 @@ class QuoteService:
         if len(made) > doc_lines.MAX_LINES:
             raise InvalidInput({"description": f"A document holds at most {doc_lines.MAX_LINES} lines."})
         doc_lines.retotal(quote, made)
-        self._log(quote, "created", f"draft for {project.project_code} with {len(made)} line(s)")
+        self._log(quote, "created", f"draft for {project.project_code} with {len(made)} line(s){origin}")
         await self.session.commit()
         return quote
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 
 from laseros.db import UnitOfWork
 from laseros.domain.billing.invoices import InvoiceService
@@ -14,6 +15,7 @@ from laseros.domain.kernel.actor import SYSTEM
 from laseros.domain.kernel.registry import COMPANY_ADDRESS, COMPANY_BANK_DETAILS, COMPANY_NAME, COMPANY_VAT_NUMBER
 from laseros.domain.kernel.settings import SettingsService
 from laseros.domain.kernel.shop import ShopCalendar
+from laseros.domain.shop_settings.logo import LogoService
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,7 @@ class CompanyDetails:
     address: str
     vat_number: str
     bank_details: str
+    logo: str = ""  # the uploaded logo as a data: URL (the PDF renderer fetches nothing else), or empty
 
 
 async def project_billing(session: UnitOfWork, calendar: ShopCalendar, project_id: int) -> ProjectBilling:
@@ -56,11 +59,14 @@ async def billing_counts(session: UnitOfWork, calendar: ShopCalendar) -> Billing
     return BillingCounts(awaiting, awaiting_value, overdue, overdue_value)
 
 
-async def company_details(session: UnitOfWork) -> CompanyDetails:
+async def company_details(session: UnitOfWork, uploads_dir: Path | None = None) -> CompanyDetails:
+    """The shop's details printed on documents; with ``uploads_dir``, the logo too."""
     settings = SettingsService(session)
+    logo = await LogoService(session, SYSTEM, uploads_dir).current() if uploads_dir is not None else None
     return CompanyDetails(
         name=await settings.get(COMPANY_NAME),
         address=await settings.get(COMPANY_ADDRESS),
         vat_number=await settings.get(COMPANY_VAT_NUMBER),
         bank_details=await settings.get(COMPANY_BANK_DETAILS),
+        logo=logo.data_url() if logo is not None else "",
     )

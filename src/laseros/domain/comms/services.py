@@ -141,6 +141,56 @@ def _token() -> str:
     return secrets.token_hex(8)
 
 
+@dataclass(frozen=True)
+class OutgoingFile:
+    """A file to send with an email (``attach_files``): its name, its content type and its bytes."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+
+def attach_files(session: AsyncSession, data_dir: Path, comm: Communication, files: list[OutgoingFile]) -> list[Path]:
+    """Keep ``files`` under ``<data folder>/uploads/comms/<id>/`` as the email's attachments (caller's
+    transaction; ``deliver`` sends them). Returns the paths written, for the caller to remove should
+    its transaction fail."""
+    import hashlib
+
+    written: list[Path] = []
+    for index, item in enumerate(files, start=1):
+        relative = Path("uploads") / "comms" / str(comm.id) / f"out-{index:02d}-{item.filename}"
+        target = data_dir / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(item.data)
+        written.append(target)
+        session.add(
+            CommAttachment(
+                communication_id=comm.id,
+                filename=item.filename,
+                content_type=item.content_type,
+                size=len(item.data),
+                stored_path=relative.as_posix(),
+                sha256=hashlib.sha256(item.data).hexdigest(),
+            )
+        )
+    return written
+
+
+async def render_keyed(
+    session: AsyncSession, key: str, values: dict[str, Any], subject: str, body: str
+) -> tuple[str, str, int | None]:
+    """The subject and body of the shop's active template with ``key`` filled with ``values``, and its id;
+    the given default ``subject`` and ``body`` when it is switched off or fails to render."""
+    template = await active_template(session, key)
+    if template is not None:
+        try:
+            return (await render_text(template.subject, values), await render_text(template.body, values),
+                    template.id)  # fmt: skip
+        except RenderFailed:
+            log.warning("template %s does not render; the default text is used", key)
+    return await render_text(subject, values), await render_text(body, values), None
+
+
 async def active_template(session: AsyncSession, key: str) -> MessageTemplate | None:
     return await session.scalar(select(MessageTemplate).where(MessageTemplate.key == key, MessageTemplate.is_active))
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from jinja2 import TemplateError
 
-from laseros.domain.kernel.message_templates import render_in_thread
+from laseros.domain.kernel.message_templates import NO_DOCUMENT, render_in_thread
 
 if TYPE_CHECKING:
     from laseros.domain.clients.models import Client
@@ -22,9 +23,17 @@ def _date(value: date | None) -> str:
     return value.strftime("%d %b %Y") if value else "(not set)"
 
 
-def values_for(client: Client | None, project: Project | None, company_name: str) -> dict[str, Any]:
-    """The placeholders' values (``TEMPLATE_FIELDS``) for a message about ``project`` to ``client``."""
+def values_for(
+    client: Client | None, project: Project | None, company_name: str, documents: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """The placeholders' values (``TEMPLATE_FIELDS``) for a message about ``project`` to ``client``.
+
+    ``documents``: the quote's or invoice's placeholders (``billing.messages.quote_values`` …); the
+    ones not given are empty.
+    """
     return {
+        **NO_DOCUMENT,
+        **(documents or {}),
         "client_name": client.name if client else "",
         "project_code": project.project_code if project else "",
         "project_name": project.name if project else "",

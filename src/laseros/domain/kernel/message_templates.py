@@ -27,7 +27,7 @@ from jinja2 import Environment, StrictUndefined, TemplateError, TemplateSyntaxEr
 from jinja2.sandbox import SandboxedEnvironment
 
 # The placeholders every client message may use.
-TEMPLATE_FIELDS: tuple[str, ...] = (
+PROJECT_FIELDS: tuple[str, ...] = (
     "client_name",
     "project_code",
     "project_name",
@@ -35,6 +35,19 @@ TEMPLATE_FIELDS: tuple[str, ...] = (
     "due_date",
     "company_name",
 )
+# A quote's and an invoice's figures: filled in the messages about one (the quote and invoice emails,
+# the quote reminder draft); empty in any other message.
+DOCUMENT_FIELDS: tuple[str, ...] = (
+    "quote_number",
+    "quote_total",
+    "quote_valid_until",
+    "invoice_number",
+    "invoice_total",
+    "invoice_balance",
+    "invoice_due_date",
+)
+TEMPLATE_FIELDS: tuple[str, ...] = PROJECT_FIELDS + DOCUMENT_FIELDS
+NO_DOCUMENT: dict[str, str] = dict.fromkeys(DOCUMENT_FIELDS, "")
 PLACEHOLDERS = ", ".join("{{" + name + "}}" for name in TEMPLATE_FIELDS)
 
 MAX_RANGE = 1_000

@@ -7,6 +7,7 @@ this adds the drafts not made yet and withdraws the unsent ones whose job has mo
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from laseros.db import utcnow
 from laseros.domain.comms.models import MessageTemplate
-from laseros.domain.kernel.message_templates import render_in_thread
+from laseros.domain.kernel.message_templates import NO_DOCUMENT, render_in_thread
 from laseros.domain.kernel.registry import (
     COMPANY_NAME,
     MESSAGE_APPROVAL_FOLLOWUP,
@@ -45,6 +46,7 @@ def _date(value: date | None) -> str:
 
 def template_values(project: ProjectFacts, company_name: str) -> dict[str, Any]:
     return {
+        **NO_DOCUMENT,  # a project's stay in a stage is about no one quote or invoice
         "client_name": project.client_name,
         "project_code": project.project_code,
         "project_name": project.name,
@@ -82,7 +84,8 @@ async def withdraw_outdated(
     (delivered, cancelled, back to request) has nothing left to say.
     """
     pending = select(OutboundDraft.id, OutboundDraft.kind, OutboundDraft.project_id, OutboundDraft.event_key).where(
-        OutboundDraft.status == DraftStatus.PENDING.value
+        OutboundDraft.status == DraftStatus.PENDING.value,
+        OutboundDraft.kind.in_([kind.value for kind in DRAFT_STAGE]),  # a quote reminder is billing's to withdraw
     )
     if projects is None:
         rows = list((await session.execute(pending)).all())
@@ -151,3 +154,79 @@ async def ensure_drafts(session: AsyncSession, needs: Iterable[DraftNeed]) -> in
     if added:
         await session.flush()
     return added
+
+
+@dataclass(frozen=True)
+class DocumentDraftNeed:
+    """A client message about one document (a quote reminder), drafted once per ``event_key``."""
+
+    project_id: int
+    client_id: int
+    event_key: str  # "quote:12"
+    values: dict[str, Any]  # every placeholder's value
+
+
+async def ensure_document_drafts(
+    session: AsyncSession, kind: DraftKind, needs: Iterable[DocumentDraftNeed], default: str
+) -> int:
+    """Draft the messages not drafted yet (caller's transaction): the active template keyed ``kind``, else
+    ``default``. An event with a draft in any status (sent, deleted, withdrawn) is not drafted again."""
+    needs = list(needs)
+    if not needs:
+        return 0
+    made: set[tuple[int, str]] = {
+        (project_id, event_key)
+        for project_id, event_key in (
+            await session.execute(
+                select(OutboundDraft.project_id, OutboundDraft.event_key).where(
+                    OutboundDraft.kind == kind.value, OutboundDraft.event_key.in_([n.event_key for n in needs])
+                )
+            )
+        ).all()
+    }
+    source = await session.scalar(
+        select(MessageTemplate.body).where(MessageTemplate.key == kind.value, MessageTemplate.is_active)
+    )
+    added = 0
+    for need in needs:
+        if (need.project_id, need.event_key) in made:
+            continue
+        made.add((need.project_id, need.event_key))
+        try:
+            body = await render_in_thread(source or default, need.values)
+        except (TemplateError, ArithmeticError, ValueError, TypeError):  # a broken shop template drafts the default
+            body = await render_in_thread(default, need.values)
+        session.add(
+            OutboundDraft(
+                kind=kind.value,
+                project_id=need.project_id,
+                client_id=need.client_id,
+                event_key=need.event_key,
+                body_text=body,
+            )
+        )
+        added += 1
+    if added:
+        await session.flush()
+    return added
+
+
+async def pending_document_drafts(session: AsyncSession, kind: DraftKind) -> list[tuple[int, str]]:
+    """The pending ``kind`` drafts: (draft id, event key)."""
+    rows = await session.execute(
+        select(OutboundDraft.id, OutboundDraft.event_key).where(
+            OutboundDraft.kind == kind.value, OutboundDraft.status == DraftStatus.PENDING.value
+        )
+    )
+    return [(draft_id, event_key) for draft_id, event_key in rows.all()]
+
+
+async def withdraw_drafts(session: AsyncSession, draft_ids: Collection[int]) -> None:
+    """Withdraw these pending drafts: what they say is no longer true (caller's transaction)."""
+    ids = sorted(draft_ids)
+    for start in range(0, len(ids), 400):
+        await session.execute(
+            update(OutboundDraft)
+            .where(OutboundDraft.id.in_(ids[start : start + 400]), OutboundDraft.status == DraftStatus.PENDING.value)
+            .values(status=DraftStatus.WITHDRAWN.value, updated_at=utcnow())
+        )

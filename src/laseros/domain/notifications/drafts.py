@@ -47,6 +47,7 @@ EMAIL_SUBJECTS: dict[DraftKind, str] = {
     DraftKind.APPROVAL_FOLLOWUP: "Your quote for {name} ({code})",
     DraftKind.READY_FOR_COLLECTION: "{name} ({code}) is ready for collection",
     DraftKind.MATERIAL_DELAY: "Update on {name} ({code})",
+    DraftKind.QUOTE_REMINDER: "Your quote for {name} ({code})",
 }
 
 _SEPARATORS = re.compile(r"[\s\-().]")

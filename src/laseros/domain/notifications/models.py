@@ -117,6 +117,8 @@ class DraftKind(StrEnum):
     APPROVAL_FOLLOWUP = "approval_followup"
     READY_FOR_COLLECTION = "ready_for_collection"
     MATERIAL_DELAY = "material_delay"
+    # Drafted by billing when a sent quote raises quote_expiring; its event key is "quote:<id>".
+    QUOTE_REMINDER = "quote_reminder"
 
     @property
     def label(self) -> str:
@@ -127,6 +129,7 @@ DRAFT_LABELS: dict[DraftKind, str] = {
     DraftKind.APPROVAL_FOLLOWUP: "Approval follow-up",
     DraftKind.READY_FOR_COLLECTION: "Ready for collection",
     DraftKind.MATERIAL_DELAY: "Material delay",
+    DraftKind.QUOTE_REMINDER: "Quote reminder",
 }
 
 

@@ -8,18 +8,23 @@ from typing import Any
 
 import anyio.to_thread
 from litestar import Controller, Litestar, Request, Response, get, post
+from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery
-from litestar.response import Stream
+from litestar.response import File, Stream
 
+from laseros.db import UnitOfWork
 from laseros.domain.admin.activity import ActivityFilters, ActivityView
 from laseros.domain.admin.models import User
 from laseros.domain.admin.roles import PERMISSION_LABELS, PERMISSIONS, ROLE_LABELS, Permission, Role
 from laseros.domain.admin.users import UserAdmin, UserInput, parse_new_password, user_export
-from laseros.domain.kernel.errors import Conflict, InvalidInput
+from laseros.domain.files.services import FileTooLarge
+from laseros.domain.kernel.actor import SYSTEM
+from laseros.domain.kernel.errors import Conflict, InvalidInput, NotFound
 from laseros.domain.kernel.message_templates import PLACEHOLDERS
 from laseros.domain.kernel.registry import BY_KEY, DAILY_REPORT_TIME, GROUPS, SETTINGS
 from laseros.domain.kernel.shop import ShopCalendar
 from laseros.domain.notifications.rules import STAGE_ALERTS
+from laseros.domain.shop_settings.logo import MAX_LOGO_BYTES, LogoService, LogoTooLarge
 from laseros.domain.shop_settings.schemas import ShopSettingsInput
 from laseros.domain.shop_settings.services import SavedSettings, ShopSettingsEditor
 from laseros.web.deps import Calendar, CurrentActor, Db, DbSession, PageSize
@@ -27,6 +32,7 @@ from laseros.web.export import csv_export
 from laseros.web.forms import FormState, filter_date, filter_id, filter_page, form_values
 from laseros.web.guards import guard_permission, requires
 from laseros.web.htmx import Page, redirect, render
+from laseros.web.uploads import receive_file
 
 SETTINGS_URL = "/admin/settings"
 # The page's sections, each with its settings in the registry's order.
@@ -54,7 +60,43 @@ class AdminController(Controller):
         self, request: Request, db_session: DbSession, actor: CurrentActor, calendar: Calendar
     ) -> Page:
         current = await ShopSettingsEditor(db_session, actor).current()
-        return await self._page(request, calendar, FormState(current.values), current.customised)
+        return await self._page(request, db_session, calendar, FormState(current.values), current.customised)
+
+    # -- the company logo on quotes and invoices ----------------------------------------------------
+
+    @get("/settings/logo")
+    async def logo(self, db_session: DbSession, actor: CurrentActor, state: State) -> File:
+        logo = await LogoService(db_session, actor, state.settings.uploads_dir).current()
+        if logo is None:
+            raise NotFound("No logo has been uploaded.")
+        return File(path=logo.path, media_type=logo.media_type, content_disposition_type="inline",
+                    headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-cache"})  # fmt: skip
+
+    @post("/settings/logo", request_max_body_size=None, exclude_from_csrf=True)
+    async def upload_logo(
+        self, request: Request, db_session: DbSession, actor: CurrentActor, calendar: Calendar, state: State
+    ) -> Response[Any]:
+        """A PNG or JPEG for the documents' heading (streamed to disk; web/uploads.py checks the CSRF token)."""
+        logos = LogoService(db_session, actor, state.settings.uploads_dir)
+        try:
+            upload = await receive_file(request, logos.staging_path(), MAX_LOGO_BYTES, field="logo")
+            await logos.replace(upload.path, upload.filename)
+        except (InvalidInput, FileTooLarge, LogoTooLarge) as refused:
+            if isinstance(refused, InvalidInput):
+                message, status = "; ".join(refused.errors.values()), 422
+            else:
+                message, status = f"{refused}".replace("The file", "The logo"), 413
+            current = await ShopSettingsEditor(db_session, actor).current()
+            return await self._page(request, db_session, calendar, FormState(current.values), current.customised,
+                                    status_code=status, logo_error=message)  # fmt: skip
+        return redirect(request, SETTINGS_URL + "#s-documents", "Logo uploaded: it is on every quote and invoice now.")
+
+    @post("/settings/logo/delete")
+    async def remove_logo(
+        self, request: Request, db_session: DbSession, actor: CurrentActor, state: State
+    ) -> Response[Any]:
+        await LogoService(db_session, actor, state.settings.uploads_dir).remove()
+        return redirect(request, SETTINGS_URL + "#s-documents", "Logo removed from the documents.")
 
     @post("/settings")
     async def save_settings(
@@ -69,15 +111,20 @@ class AdminController(Controller):
         except InvalidInput as bad:
             current = await editor.current()
             form = FormState({**current.values, **values}, bad.errors)
-            return await self._page(request, calendar, form, current.customised, status_code=422)
+            return await self._page(request, db_session, calendar, form, current.customised, status_code=422)
         level = "warning" if saved.still_used else "success" if saved.changed else "info"
         return redirect(request, SETTINGS_URL, saved_message(saved), level)
 
     @staticmethod
     async def _page(
-        request: Request, calendar: ShopCalendar, form: FormState, customised: frozenset[str], status_code: int = 200
-    ) -> Page:
+        request: Request, session: UnitOfWork, calendar: ShopCalendar, form: FormState, customised: frozenset[str],
+        status_code: int = 200, logo_error: str = "",
+    ) -> Page:  # fmt: skip
+        logo = await LogoService(session, SYSTEM, request.app.state.settings.uploads_dir).current()
         context = {
+            "has_logo": logo is not None,
+            "logo_error": logo_error,
+            "max_logo_mb": MAX_LOGO_BYTES // (1024 * 1024),
             "form": form,
             "customised": customised,
             "groups": _GROUPED,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import State
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Stream
@@ -13,10 +14,11 @@ from laseros.domain.admin.roles import Permission
 from laseros.domain.billing.invoices import InvoiceFilters, PaymentFilters, missing_recipient_details
 from laseros.domain.billing.models import PAYMENT_METHODS, InvoiceStatus
 from laseros.domain.billing.schemas import InvoiceInput, LineInput, PaymentInput
+from laseros.domain.billing.sending import EMAILED_INVOICE_STATUSES, DocumentMailer, check_invoice
 from laseros.domain.kernel.errors import InvalidInput
 from laseros.domain.kernel.fields import MAX_TEXT, FieldReader
-from laseros.web.deps import Calendar, Clients, Db, DbSession, Invoices, PageSize
-from laseros.web.documents import document_response
+from laseros.web.deps import Calendar, Clients, CurrentActor, Db, DbSession, Invoices, PageSize
+from laseros.web.documents import document_pdf, document_response
 from laseros.web.export import csv_export
 from laseros.web.forms import FormState, filter_date, filter_id, form_ids, form_values
 from laseros.web.guards import requires, unsafe_methods_require
@@ -125,6 +127,7 @@ class InvoiceController(Controller):
             or FormState({"paid_on": calendar.today().isoformat(), "method": "EFT", "amount": f"{invoice.balance}"}),
             "missing": missing_recipient_details(invoice),
             "methods": [(m, m) for m in PAYMENT_METHODS],
+            "emailable": invoice.status_enum in EMAILED_INVOICE_STATUSES,
         }
         return await render(request, "invoices/detail.html", context, status_code=status_code)
 
@@ -199,3 +202,16 @@ class InvoiceController(Controller):
             f"/invoices/{invoice_id}",
             f"Payment recorded: {invoice.label} is {invoice.status_enum.label.lower()}.",
         )
+
+    @post("/{invoice_id:int}/email")
+    async def email(
+        self, request: Request, invoice_id: FromPath[int], invoices: Invoices, db_session: DbSession,
+        actor: CurrentActor, calendar: Calendar, state: State,
+    ) -> Response[Any]:  # fmt: skip
+        """Send by email: an issued invoice's PDF to the client (a draft is issued first)."""
+        invoice = await invoices.get(invoice_id)
+        address = check_invoice(invoice)  # 409 / 422 before the PDF is made
+        pdf = await document_pdf(request, db_session, "documents/invoice.html", {"invoice": invoice})
+        mailer = DocumentMailer(db_session, actor, calendar, state.settings.data_dir)
+        sent = await mailer.send_invoice(invoice_id, pdf)
+        return redirect(request, f"/invoices/{invoice_id}", f"{sent.label} sent by email to {address}.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import State
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Stream
@@ -13,9 +14,10 @@ from laseros.domain.admin.roles import Permission
 from laseros.domain.billing.models import QuoteStatus
 from laseros.domain.billing.quotes import QUOTE_TRANSITIONS, REVISABLE, QuoteFilters
 from laseros.domain.billing.schemas import LineInput, QuoteInput
+from laseros.domain.billing.sending import EMAILED_QUOTE_STATUSES, DocumentMailer, check_quote
 from laseros.domain.kernel.errors import InvalidInput
-from laseros.web.deps import Clients, Db, DbSession, Invoices, PageSize, Projects, Quotes
-from laseros.web.documents import document_response
+from laseros.web.deps import Calendar, Clients, CurrentActor, Db, DbSession, Invoices, PageSize, Projects, Quotes
+from laseros.web.documents import document_pdf, document_response
 from laseros.web.export import csv_export
 from laseros.web.forms import FormState, filter_date, filter_id, form_ids, form_values
 from laseros.web.guards import requires, unsafe_methods_require
@@ -110,6 +112,7 @@ class QuoteController(Controller):
             or FormState({"valid_until": quote.valid_until.isoformat(), "notes": quote.notes}),
             "moves": QUOTE_TRANSITIONS[quote.status_enum],
             "revisable": quote.status_enum in REVISABLE,
+            "emailable": quote.status_enum in EMAILED_QUOTE_STATUSES,
         }
         return await render(request, "quotes/detail.html", context, status_code=status_code)
 
@@ -175,3 +178,16 @@ class QuoteController(Controller):
     async def invoice(self, request: Request, quote_id: FromPath[int], invoices: Invoices) -> Response[Any]:
         invoice = await invoices.create_from_quote(quote_id)
         return redirect(request, f"/invoices/{invoice.id}", "Draft invoice made from the quote.")
+
+    @post("/{quote_id:int}/email")
+    async def email(
+        self, request: Request, quote_id: FromPath[int], quotes: Quotes, db_session: DbSession,
+        actor: CurrentActor, calendar: Calendar, state: State,
+    ) -> Response[Any]:  # fmt: skip
+        """Send by email: the quote's PDF to the client, then the same move as "mark sent"."""
+        quote = await quotes.get(quote_id)
+        address = check_quote(quote)  # 409 / 422 before the PDF is made
+        pdf = await document_pdf(request, db_session, "documents/quote.html", {"quote": quote})
+        mailer = DocumentMailer(db_session, actor, calendar, state.settings.data_dir)
+        sent = await mailer.send_quote(quote_id, pdf)
+        return redirect(request, f"/quotes/{quote_id}", f"{sent.quote_number} sent by email to {address}.")
