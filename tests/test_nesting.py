@@ -122,7 +122,7 @@ def test_out_of_time_the_boxes_answer(monkeypatch):
 def test_a_stopped_true_shape_thread_ends_and_is_not_waited_for(monkeypatch):
     # Many parts: libnest2d would take far longer than the limit; nest() answers in about the
     # limit with the boxes, and the worker thread stops at its next placement.
-    parts = [l_bracket(300, 80, key=i % 3) for i in range(300)]
+    parts = [l_bracket(300, 80, key=i % 3) for i in range(nesting.MAX_TRUE_SHAPE)]
     before = threading.active_count()
     started = time.monotonic()
     result = run(nest(parts, (3000.0, 1500.0), GAP, MARGIN, seconds=0.5))
@@ -175,6 +175,12 @@ def test_parts_larger_than_the_sheet_are_reported_not_nested():
     parts = [l_bracket(key=1)] * 2 + [l_bracket(600, 100, key=9)]
     result = run(nest(parts, (540.0, 540.0), GAP, MARGIN))
     assert result.too_large == [9] and result.placed == 2 and result.sheets == 1
+
+
+def test_too_many_parts_for_the_true_shapes_go_as_boxes(monkeypatch):
+    monkeypatch.setattr(nesting, "MAX_TRUE_SHAPE", 3)
+    result = run(nest([l_bracket()] * 4, (540.0, 540.0), GAP, MARGIN))
+    assert (result.method, result.sheets, result.timed_out) == ("rectpack", 4, False)
 
 
 def test_no_outline_is_the_box():

@@ -45,9 +45,10 @@ from laseros.domain.files.geometry import simplify_ring
 NEST_SECONDS = 4.5  # the time limit of both packers together; 200 parts take about 2.5 s of CPU
 # More parts than this go straight to the shelf packing.
 MAX_PACKED = 5_000
-# More parts than this skip the true-shape packer: it would not finish in time (1 000 parts take
-# about a minute) and its answer would be dropped anyway.
-MAX_TRUE_SHAPE = 400
+# More parts than this skip the true-shape packer: it would not finish in time and its answer would
+# be dropped anyway. Its time grows faster than the count: benchmarks/bench_nesting.py's mix takes
+# about 2.5 s of CPU for 200 parts, 5.6 s for 300, 9.5 s for 400.
+MAX_TRUE_SHAPE = 250
 # After the limit the true-shape thread is given this long to notice its stop flag.
 STOP_GRACE = 0.4
 ACCURACY = 0.1  # libnest2d's optimiser effort (see true_shape_layout)
