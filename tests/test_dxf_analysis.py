@@ -7,6 +7,7 @@ LWPOLYLINE with bulges), a Ø6 hole block inserted twice (once mirrored and rota
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from pathlib import Path
@@ -301,3 +302,55 @@ def test_the_garbage_collector_is_back_after_an_analysis(tmp_path):
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def _ring_area(points):
+    return abs(sum(x0 * y1 - x1 * y0 for (x0, y0), (x1, y1) in zip(points, [*points[1:], points[0]], strict=True))) / 2
+
+
+def test_the_outline_is_the_outer_contour_simplified(tmp_path):
+    a = dxf.analyse(plate(tmp_path / "plate.dxf")).analysis
+    outline = a.outline
+    assert outline is not None and 8 <= len(outline) <= dxf.OUTLINE_POINTS
+    xs, ys = [x for x, _ in outline], [y for _, y in outline]
+    assert (min(xs), min(ys)) == pytest.approx((0, 0), abs=0.01)
+    assert (max(xs), max(ys)) == pytest.approx((200, 100), abs=0.01)
+    # 200 × 100 less the four fillets' corners: within the simplification of the true area.
+    fillets = 4 * (10 * 10 - math.pi * 10 * 10 / 4)
+    assert _ring_area(outline) == pytest.approx(200 * 100 - fillets, abs=200 * 2 * a.outline_tolerance_mm * 3)
+    assert 0 < a.outline_tolerance_mm <= 0.5
+    # Stored as JSON and read back: the same points.
+    again = dxf.Analysis.from_dict(json.loads(json.dumps(a.to_dict())))
+    assert again.outline == outline
+    # The same plate drawn in inches: the outline in mm all the same.
+    inches = dxf.analyse(plate(tmp_path / "plate_in.dxf", units=1, scale=1 / 25.4)).analysis
+    assert inches.outline is not None
+    assert max(x for x, _ in inches.outline) == pytest.approx(200, abs=0.01)
+
+
+def test_no_outline_when_the_largest_contour_is_not_the_whole_drawing(tmp_path):
+    # Two separate parts side by side: neither contour is the drawing's outside.
+    doc = ezdxf.new(units=4)
+    msp = doc.modelspace()
+    msp.add_lwpolyline([(0, 0), (100, 0), (100, 100), (0, 100)], close=True)
+    msp.add_lwpolyline([(150, 0), (200, 0), (200, 50), (150, 50)], close=True)
+    doc.saveas(tmp_path / "two.dxf")
+    assert dxf.analyse(tmp_path / "two.dxf").analysis.outline is None
+    # An analysis stored before outlines were measured reads back without one.
+    old = dxf.analyse(plate(tmp_path / "plate.dxf")).analysis.to_dict()
+    del old["outline"], old["outline_tolerance_mm"]
+    assert dxf.Analysis.from_dict(old).outline is None
+
+
+def test_a_long_spline_outline_is_cut_down_to_the_point_limit(tmp_path):
+    doc = ezdxf.new(units=4)
+    # A wavy closed outline of 2 000 points: more than the limit even at the first tolerance.
+    points = [
+        ((300 + 20 * math.sin(40 * t)) * math.cos(t), (300 + 20 * math.sin(40 * t)) * math.sin(t))
+        for t in (math.tau * i / 2000 for i in range(2000))
+    ]
+    doc.modelspace().add_lwpolyline(points, close=True)
+    doc.saveas(tmp_path / "wavy.dxf")
+    a = dxf.analyse(tmp_path / "wavy.dxf").analysis
+    assert a.outline is not None and len(a.outline) <= dxf.OUTLINE_POINTS
+    assert a.outline_tolerance_mm > dxf.OUTLINE_TOLERANCE_MM  # the tolerance was raised to get there

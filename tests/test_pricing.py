@@ -11,11 +11,14 @@ The sheet Mild Steel 3 mm 3000x1500 costs R 1 450.00 (the test database's stocke
 from __future__ import annotations
 
 import io
+import json
+import time
 from decimal import Decimal
 
 import ezdxf
 import pytest
 
+from laseros.domain.pricing import nesting
 from laseros.domain.pricing.nesting import Part, nest, pack_rectpack, pack_shelf
 from tests.factories import create_client, create_preset, create_project, paid_project, upload
 from tests.reports_data import add_run, complete
@@ -151,6 +154,44 @@ def test_nesting_counts_sheets_with_gaps_and_margins(manager, priced, db_query):
     # And a 200 mm gap: 700 mm boxes on 2 400 (+200) → 3 across, 1 down: 4 sheets for 10.
     set_setting(db_query, "part_gap_mm", "200")
     assert pricing_json(manager, project_id, **{f"qty_{square_id}": "10"})["sheets"] == 4
+
+
+def gusset_dxf(size: float) -> bytes:
+    doc = ezdxf.new("R2010", units=4)
+    doc.modelspace().add_lwpolyline([(0, 0), (size, 0), (0, size)], close=True)
+    stream = io.StringIO()
+    doc.write(stream)
+    return stream.getvalue().encode()
+
+
+def test_parts_nest_by_their_outlines_and_old_analyses_by_their_boxes(manager, priced, db_query, monkeypatch):
+    project_id, _ = priced
+    db_query("DELETE FROM stored_files")
+    assert upload(manager, f"/projects/{project_id}/files", "gusset.dxf", gusset_dxf(1400)).status_code == 303
+    gusset_id = db_query("SELECT max(id) FROM stored_files")[0][0]
+    # Three 1 400 mm gussets: their boxes fit two on a 3000x1500 sheet; as triangles (two turned
+    # into a square), all three.
+    three = pricing_json(manager, project_id, **{f"qty_{gusset_id}": "3"})
+    assert three["sheets"] == 1 and three["nesting_method"] == "true-shape"
+    assert three["utilisation_percent"] == "65.3"  # 3 × 0.98 m² of 4.5 m²
+    assert not any("out of time" in flag for flag in three["flags"])
+    page = manager.get(f"/projects/{project_id}/pricing", params={f"qty_{gusset_id}": "3"})
+    assert "3 parts, true-shape" in page.text
+    # The true shapes out of time: the boxes, and the page says so.
+    monkeypatch.setattr(nesting, "NEST_SECONDS", 0.2)
+    monkeypatch.setattr(nesting, "pack_true_shape", lambda *args: time.sleep(1))
+    nesting._finished.clear()
+    late = pricing_json(manager, project_id, **{f"qty_{gusset_id}": "3"})
+    assert late["sheets"] == 2 and late["nesting_method"] == "rectpack"
+    assert "True-shape nesting ran out of time: the sheets are from the parts' bounding boxes." in late["flags"]
+    monkeypatch.undo()
+    # An analysis stored before outlines were measured: the box, as before.
+    stored = json.loads(db_query("SELECT analysis FROM stored_files WHERE id = ?", (gusset_id,))[0][0])
+    assert len(stored.pop("outline")) == 3
+    stored.pop("outline_tolerance_mm")
+    db_query("UPDATE stored_files SET analysis = ? WHERE id = ?", (json.dumps(stored), gusset_id))
+    old = pricing_json(manager, project_id, **{f"qty_{gusset_id}": "3"})
+    assert old["sheets"] == 2 and old["nesting_method"] == "rectpack"
 
 
 def test_the_packers_directly():

@@ -30,6 +30,7 @@ from laseros.domain.files.geometry import (
     chain,
     point_in_polygon,
     rapid_travel,
+    simplify_ring,
 )
 
 # $INSUNITS → millimetres per drawing unit (0 = unset: assumed mm).
@@ -82,6 +83,12 @@ class Analysis:
     # Rapid travel between the contours in nearest-neighbour order from the box's lower-left corner
     # (geometry.rapid_travel), in mm; None in analyses stored before it was measured.
     rapid_mm: float | None = None
+    # The part's outer contour for true-shape nesting (domain/pricing/nesting.py): the largest closed
+    # contour, simplified to at most OUTLINE_POINTS points, in mm from the box's lower-left corner;
+    # outline_tolerance_mm is how far it may lie inside the true edge. None when the largest contour
+    # does not span the whole drawing (several parts, open contours) and in analyses stored before it.
+    outline: list[tuple[float, float]] | None = None
+    outline_tolerance_mm: float = 0.0
 
     def warnings(self, sheet_mm: tuple[float, float] | None = None) -> list[str]:
         """The preflight: what a programmer fixes (or knowingly accepts) before cutting."""
@@ -120,6 +127,8 @@ class Analysis:
     def from_dict(cls, data: dict[str, Any]) -> Analysis:
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         known["open_ends_mm"] = [tuple(p) for p in known.get("open_ends_mm", [])]
+        if known.get("outline") is not None:
+            known["outline"] = [tuple(p) for p in known["outline"]]
         return cls(**known)
 
 
@@ -351,11 +360,10 @@ def _box(piece: Piece) -> tuple[float, float, float, float]:
     return _extent([piece]) or (0.0, 0.0, 0.0, 0.0)
 
 
-def _part_area(closed: list[Contour]) -> float:
+def _part_area(closed: list[Contour], areas: list[float]) -> float:
     """Outer contours minus holes (and islands in holes count again): by nesting depth."""
     if not closed:
         return 0.0
-    areas = [abs(c.signed_area()) for c in closed]
     boxes = []
     for contour in closed:
         piece_boxes = [_box(piece) for piece, _ in contour.pieces]
@@ -493,6 +501,8 @@ def _analyse(path: Path) -> Result:
     open_ends = [p for c in open_contours for p in c.open_ends]
     extent = _extent(pieces) or (0.0, 0.0, 0.0, 0.0)
     f = mm_per_unit
+    areas = [abs(c.signed_area()) for c in closed]
+    outline, outline_tolerance = _outline(closed, areas, extent, f)
     analysis = Analysis(
         units=units,
         units_assumed=assumed,
@@ -504,7 +514,7 @@ def _analyse(path: Path) -> Result:
         pierces=len(contours),
         contours=len(contours),
         open_contours=len(open_contours),
-        area_mm2=round(float(_part_area(closed)) * f * f, 2),
+        area_mm2=round(float(_part_area(closed, areas)) * f * f, 2),
         entity_counts=dict(sorted(collector.counts.items())),
         ignored_layers=sorted(collector.ignored_layers),
         duplicate_segments=_duplicates(pieces, tolerance),
@@ -519,10 +529,46 @@ def _analyse(path: Path) -> Result:
             * f,
             3,
         ),
+        outline=outline,
+        outline_tolerance_mm=outline_tolerance,
     )
     if recovered:
         analysis.notes.insert(0, "The file had errors; it was read in ezdxf's recovery mode. Check the preview.")
     return Result(analysis, doc, open_ends, pieces, mm_per_unit)
+
+
+OUTLINE_POINTS = 300
+OUTLINE_TOLERANCE_MM = 0.25  # the simplification's first try; doubled until the points are few enough
+OUTLINE_PER_TURN = 256  # arcs flattened to this many chords a turn before simplifying
+
+
+def _outline(
+    closed: list[Contour], areas: list[float], extent: tuple[float, float, float, float], f: float
+) -> tuple[list[tuple[float, float]] | None, float]:
+    """The largest closed contour as a simplified polygon in mm from the box's lower-left corner,
+    and how far it may lie inside the true edge (the simplification plus the arcs' chords)."""
+    if not closed:
+        return None, 0.0
+    largest = max(range(len(closed)), key=areas.__getitem__)
+    contour = closed[largest]
+    x0, y0, x1, y1 = extent
+    points = [((x - x0) * f, (y - y0) * f) for x, y in contour.polygon(OUTLINE_PER_TURN)]
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    # It must be the part's outside: its box is the drawing's box (else several parts, or stray lines).
+    slack = 0.5
+    if min(xs) > slack or min(ys) > slack or max(xs) < (x1 - x0) * f - slack or max(ys) < (y1 - y0) * f - slack:
+        return None, 0.0
+    radius = max((s.radius for piece, _ in contour.pieces for s in piece.segments if isinstance(s, Arc)), default=0.0)
+    chord = radius * f * (1 - math.cos(math.pi / OUTLINE_PER_TURN))
+    tolerance = OUTLINE_TOLERANCE_MM
+    while True:
+        simple = simplify_ring(points, tolerance)
+        if len(simple) <= OUTLINE_POINTS:
+            break
+        tolerance *= 2
+    if len(simple) < 3:
+        return None, 0.0
+    return [(round(x, 2), round(y, 2)) for x, y in simple], round(tolerance + chord + 0.01, 3)
 
 
 def _finite(piece: Piece, limit: float) -> bool:

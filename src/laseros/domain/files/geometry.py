@@ -320,3 +320,38 @@ def rapid_travel(starts: Sequence[Point], origin: Point) -> float:
         left[nearest] = False
         here = points[nearest]
     return total
+
+
+def simplify_ring(points: list[Point], tolerance: float) -> list[Point]:
+    """A closed polygon simplified by Douglas–Peucker: every dropped point within ``tolerance`` of the
+    edge that replaces it (the repeated closing point dropped)."""
+    if len(points) > 1 and math.dist(points[0], points[-1]) <= 1e-9:
+        points = points[:-1]
+    if len(points) <= 3:
+        return list(points)
+    # Split the ring at the point farthest from the first: two open chains, simplified each.
+    far = max(range(len(points)), key=lambda i: math.dist(points[0], points[i]))
+    first = _douglas_peucker(points[: far + 1], tolerance)
+    second = _douglas_peucker([*points[far:], points[0]], tolerance)
+    return first[:-1] + second[:-1]
+
+
+def _douglas_peucker(chain: list[Point], tolerance: float) -> list[Point]:
+    keep = [False] * len(chain)
+    keep[0] = keep[-1] = True
+    stack = [(0, len(chain) - 1)]
+    while stack:
+        lo, hi = stack.pop()
+        (ax, ay), (bx, by) = chain[lo], chain[hi]
+        dx, dy = bx - ax, by - ay
+        length = math.hypot(dx, dy)
+        worst, at = -1.0, -1
+        for i in range(lo + 1, hi):
+            px, py = chain[i]
+            d = abs(dy * (px - ax) - dx * (py - ay)) / length if length else math.hypot(px - ax, py - ay)
+            if d > worst:
+                worst, at = d, i
+        if at >= 0 and worst > tolerance:
+            keep[at] = True
+            stack.extend(((lo, at), (at, hi)))
+    return [p for p, k in zip(chain, keep, strict=True) if k]

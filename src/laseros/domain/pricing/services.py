@@ -58,6 +58,9 @@ class PartPrice:
     cut_minutes: Decimal  # one part: cut length ÷ speed
     pierce_minutes: Decimal  # one part: pierces × pierce time
     rapid_minutes: Decimal  # one part: rapid travel ÷ rapid speed
+    # The outer contour for true-shape nesting (dxf.Analysis.outline); None: the bounding box.
+    outline: tuple[tuple[float, float], ...] | None = None
+    outline_tolerance_mm: float = 0.0
 
     @property
     def minutes_each(self) -> Decimal:
@@ -296,6 +299,8 @@ async def price_project(
                 cut_minutes=Decimal(str(analysis.cut_length_mm)) / speed,
                 pierce_minutes=analysis.pierces * pierce_s / 60,
                 rapid_minutes=Decimal(str(rapid_mm)) / rapid_speed if rapid_speed > 0 else Decimal(0),
+                outline=tuple(analysis.outline) if analysis.outline else None,
+                outline_tolerance_mm=analysis.outline_tolerance_mm,
             )
         )
     if not out.parts:
@@ -310,13 +315,19 @@ async def price_project(
     if sheet is None:
         out.flags.append("The project has no sheet size: sheets and material are not counted.")
     else:
-        ordered = [Part(p.file_id, p.width_mm, p.height_mm) for p in out.parts for _ in range(p.quantity)]
+        ordered = [
+            Part(p.file_id, p.width_mm, p.height_mm, p.outline, p.outline_tolerance_mm)
+            for p in out.parts
+            for _ in range(p.quantity)
+        ]
         out.nesting = await nest(ordered, sheet, float(rates["part_gap_mm"]), float(rates["sheet_margin_mm"]))
         for file_id in out.nesting.too_large:
             name = next(p.name for p in out.parts if p.file_id == file_id)
             out.flags.append(f"{name} is larger than the {project.sheet_size} sheet: it is not nested.")
         if out.nesting.method == "shelf":
             out.flags.append("Nesting ran out of time: the sheets are from a simple shelf packing.")
+        elif out.nesting.timed_out:
+            out.flags.append("True-shape nesting ran out of time: the sheets are from the parts' bounding boxes.")
         if out.nesting.sheets:
             placed = sum(
                 Decimal(str(p.area_mm2 or p.width_mm * p.height_mm)) * p.quantity
