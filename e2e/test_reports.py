@@ -52,3 +52,16 @@ def test_a_manager_follows_a_red_job_from_the_efficiency_report_to_its_project(p
     row.get_by_role("link", name=code).click()
     expect(page).to_have_url(url(f"/projects/{project_id}"))
     expect(page.get_by_role("heading", level=1)).to_contain_text(name)
+
+
+@pytest.mark.parametrize("form_factor", ["desktop"])
+def test_the_clients_report_draws_revenue_per_month_beside_its_table(page: Page) -> None:
+    log_in_to_pc(page, "manager")
+    page.goto("/reports/clients")
+    chart = page.get_by_role("img", name="Revenue per month: invoiced and paid")
+    expect(chart).to_be_visible()
+    expect(chart.locator("text.chart-label", has_text="Invoiced")).to_have_count(1)  # the legend, in words
+    this_month = page.locator("#data-revenue_by_month tbody tr")
+    expect(this_month).to_have_count(1)
+    expect(page.locator("#chart-revenue-data tbody tr")).to_have_count(1)
+    expect(page.get_by_role("columnheader", name="Invoiced").first).to_be_visible()

@@ -11,8 +11,9 @@ import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from html.parser import HTMLParser
+from typing import Any
 
-from tests.factories import create_client, paid_project
+from tests.factories import add_quote_line, create_client, create_quote, paid_project
 from tests.support import ShopClient
 
 MARCH = "start=2026-03-01&end=2026-03-31"
@@ -176,3 +177,108 @@ def csv_rows(client, path: str) -> list[list[str]]:  # type: ignore[no-untyped-d
     assert response.status_code == 200, response.text[:500]
     assert response.headers["content-type"].startswith("text/csv")
     return list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+
+
+# -- revenue: quotes sent, invoices issued, payments received (made through the app, dated as stored) --------
+
+
+@dataclass
+class Revenue:
+    quotes: dict[str, int]  # name → quote id
+    invoices: dict[str, int]  # name → invoice id
+
+
+def _location_id(response: Any) -> int:
+    assert response.status_code == 303, response.text[:2000]
+    return int(response.headers["location"].rsplit("/", 1)[1])
+
+
+def build_revenue(manager: ShopClient, sql: Callable[..., list[tuple]], shop: Shop) -> Revenue:
+    """Quotes, invoices and payments on build_march's jobs, around March 2026 (hand-computed in the tests).
+
+    VAT is 15 %. Karoo: Q1 on A (R 4 000 → R 4 600) sent 1 March, accepted, invoiced as I1 on 5 March
+    and paid R 2 000 on 20 March and R 2 600 on 2 April; Q6 on C (R 100 → R 115) sent 12 March, declined;
+    I2 on D (its quoted R 1 000 → R 1 150) issued 25 February, paid 1 March; I3 on A a draft that
+    carries a March date; I4 on A issued 10 March then voided. Cape: Q2 on B (R 2 000 → R 2 300) sent
+    2 March, revised as Q3 (R 2 500 → R 2 875) sent 10 March, accepted, invoiced as I5 on 31 March and
+    paid R 250 on 28 February and R 500 on 31 March; Q4 on E (R 1 000 → R 1 150) sent at 00:00 on 1 April
+    in the shop; Q5 on B a draft; I6 on E (its quoted R 2 000 → R 2 300) issued 1 April.
+    """
+
+    def quote(project_id: int, *lines: tuple[str, str, str]) -> int:
+        quote_id = create_quote(manager, project_id)
+        for line in lines:
+            add_quote_line(manager, quote_id, *line)
+        return quote_id
+
+    def status(kind: str, record_id: int, value: str) -> None:
+        response = manager.post_form(f"/{kind}/{record_id}/status", {"status": value})
+        assert response.status_code == 303, response.text[:2000]
+
+    def invoice_from(quote_id: int) -> int:
+        return _location_id(manager.post_form(f"/quotes/{quote_id}/invoice"))
+
+    def invoice_for(project_id: int) -> int:
+        return _location_id(manager.post_form("/invoices/new", {"project_id": str(project_id)}))
+
+    def pay(invoice_id: int, amount: str, paid_on: str) -> None:
+        data = {"amount": amount, "paid_on": sql("SELECT date('now')")[0][0], "method": "EFT", "reference": "R"}
+        response = manager.post_form(f"/invoices/{invoice_id}/payments", data)
+        assert response.status_code == 303, response.text[:2000]
+        newest = sql("SELECT max(id) FROM payments WHERE invoice_id = ?", (invoice_id,))[0][0]
+        sql("UPDATE payments SET paid_on = ? WHERE id = ?", (paid_on, newest))
+
+    def sent_at(quote_id: int, utc: str) -> None:
+        sql("UPDATE quotes SET sent_at = ? WHERE id = ?", (stamp(utc), quote_id))
+
+    def issued_on(invoice_id: int, day: str) -> None:
+        sql("UPDATE invoices SET issued_on = ? WHERE id = ?", (day, invoice_id))
+
+    q1 = quote(shop.a, ("Gate panels", "1", "4000.00"))
+    status("quotes", q1, "sent")
+    status("quotes", q1, "accepted")
+    sent_at(q1, "2026-03-01 08:00")
+    q6 = quote(shop.c, ("Base plates", "1", "100.00"))
+    status("quotes", q6, "sent")
+    status("quotes", q6, "declined")
+    sent_at(q6, "2026-03-12 08:00")
+    q2 = quote(shop.b, ("Sign letters", "1", "2000.00"))
+    status("quotes", q2, "sent")
+    sent_at(q2, "2026-03-02 08:00")
+    q3 = _location_id(manager.post_form(f"/quotes/{q2}/revise"))
+    add_quote_line(manager, q3, "Mounting", "1", "500.00")
+    status("quotes", q3, "sent")
+    status("quotes", q3, "accepted")
+    sent_at(q3, "2026-03-10 08:00")
+    q4 = quote(shop.e, ("April job", "1", "1000.00"))
+    status("quotes", q4, "sent")
+    sent_at(q4, "2026-03-31 22:00")  # 00:00 on 1 April in the shop
+    q5 = quote(shop.b, ("Spare letters", "1", "900.00"))  # a draft: never sent
+
+    i1 = invoice_from(q1)
+    status("invoices", i1, "sent")
+    issued_on(i1, "2026-03-05")
+    pay(i1, "2000.00", "2026-03-20")
+    pay(i1, "2600.00", "2026-04-02")
+    i2 = invoice_for(shop.d)
+    status("invoices", i2, "sent")
+    issued_on(i2, "2026-02-25")
+    pay(i2, "1150.00", "2026-03-01")
+    i3 = invoice_for(shop.a)  # a draft: even one carrying a date is not revenue
+    issued_on(i3, "2026-03-15")
+    i4 = invoice_for(shop.a)
+    status("invoices", i4, "sent")
+    status("invoices", i4, "void")
+    issued_on(i4, "2026-03-10")
+    i5 = invoice_from(q3)
+    status("invoices", i5, "sent")
+    issued_on(i5, "2026-03-31")
+    pay(i5, "250.00", "2026-02-28")
+    pay(i5, "500.00", "2026-03-31")
+    i6 = invoice_for(shop.e)
+    status("invoices", i6, "sent")
+    issued_on(i6, "2026-04-01")
+    return Revenue(
+        quotes={"q1": q1, "q2": q2, "q3": q3, "q4": q4, "q5": q5, "q6": q6},
+        invoices={"i1": i1, "i2": i2, "i3": i3, "i4": i4, "i5": i5, "i6": i6},
+    )

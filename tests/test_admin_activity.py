@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import ast
 import csv
 import io
 import re
+from pathlib import Path
 
 import pytest
 
+import laseros
+from laseros.domain.shop_settings.services import ACTIVITY_ENTITY
+from laseros.web.controllers.admin import RECORD_URLS
 from tests.factories import create_client, create_project
 
 
@@ -64,6 +69,38 @@ def test_every_row_links_to_its_record(admin, shop):
         f"/admin/users/{shop['sam_id']}/edit",
     }:
         assert admin.get(url).status_code == 200, url
+
+
+def test_a_logged_call_and_an_edited_template_link_to_their_records(admin, shop, db_query):
+    call = {
+        "channel": "phone",
+        "direction": "in",
+        "client_id": str(shop["client_id"]),
+        "subject": "Called",
+        "body": "Wants 3 mm",
+    }
+    assert admin.post_form("/comms/log", call).status_code == 303
+    comm_id = db_query("SELECT max(id) FROM communications")[0][0]
+    template_id = db_query("SELECT min(id) FROM message_templates")[0][0]
+    assert admin.post_form(f"/comms/templates/{template_id}/activate", {"active": "0"}).status_code == 303
+    links = _ids_on_page(admin.get("/admin/activity").text)
+    assert f"/comms/{comm_id}" in links
+    assert f"/comms/templates/{template_id}/edit" in links
+    for url in (f"/comms/{comm_id}", f"/comms/templates/{template_id}/edit"):
+        assert admin.get(url).status_code == 200, url
+
+
+def test_every_kind_of_record_the_code_logs_has_its_page():
+    """Each entity type passed to record_activity in src/ (as a literal) is in RECORD_URLS."""
+    logged: set[str] = {ACTIVITY_ENTITY, "project", "product"}  # files log their project's or product's
+    for path in Path(laseros.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "record_activity":
+                kind = node.args[3] if len(node.args) > 3 else None
+                if isinstance(kind, ast.Constant) and isinstance(kind.value, str):
+                    logged.add(kind.value)
+    assert len(logged) > 12
+    assert sorted(logged - set(RECORD_URLS)) == []
 
 
 def test_filters_narrow_the_rows(admin, shop, db_query):

@@ -106,6 +106,28 @@ def test_the_sign_in_log_filters_and_exports(login_as, anon):
     assert len(rows) == 2 and ",zanele-typo," in rows[1]
 
 
+def test_the_sign_in_log_filters_by_address_and_by_shop_dates(login_as, anon, db_query):
+    for name in ("early-bird", "night-owl", "elsewhere"):
+        anon.post_form("/auth/login", {"username": name, "password": "wrong-password"})
+    admin = login_as("admin")
+    # 23:30 on 9 March and 00:30 on 10 March in the shop (UTC+2); the third from another address.
+    when = {"early-bird": "2026-03-09 21:30:00.000000", "night-owl": "2026-03-09 22:30:00.000000"}
+    for name, stamp in when.items():
+        db_query("UPDATE login_attempts SET created_at = ? WHERE username = ?", (stamp, name))
+    db_query("UPDATE login_attempts SET ip_address = '198.51.100.7' WHERE username = 'elsewhere'")
+
+    def names(**params: str) -> set[str]:
+        rows = admin.get("/admin/logins", params={"format": "csv", **params}).text.splitlines()[1:]
+        return {row.split(",")[1] for row in rows} & {"early-bird", "night-owl", "elsewhere"}
+
+    assert names(start="2026-03-10", end="2026-03-10") == {"night-owl"}
+    assert names(start="2026-03-09", end="2026-03-09") == {"early-bird"}
+    assert names(end="2026-03-10") == {"early-bird", "night-owl"}
+    assert names(address="198.51.100.7") == {"elsewhere"}
+    page = admin.get("/admin/logins", params={"address": "198.51.100.7"}).text
+    assert "elsewhere" in page and "night-owl" not in page
+
+
 def test_a_flood_of_wrong_passwords_does_not_hold_up_a_managers_save(served_app, monkeypatch, db_query):
     """The password check runs outside any write transaction: a slow check never holds the writer."""
     checking = threading.Event()

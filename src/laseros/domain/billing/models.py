@@ -64,7 +64,12 @@ class Totals:
 
 class Quote(Totals, TimestampedBase):
     __tablename__ = "quotes"
-    __table_args__ = (Index("ix_quotes_status_valid_until", "status", "valid_until"),)
+    __table_args__ = (
+        Index("ix_quotes_status_valid_until", "status", "valid_until"),
+        # The reports' quoted value: quotes sent in a period, and whether a sent revision replaced one (0016).
+        Index("ix_quotes_report_sent", "sent_at", "client_id", "total"),
+        Index("ix_quotes_revision_of_sent", "revision_of_id", "sent_at"),
+    )
 
     quote_number: Mapped[str] = mapped_column(String(20), unique=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
@@ -106,7 +111,11 @@ class QuoteLine(TimestampedBase):
 
 class Invoice(Totals, TimestampedBase):
     __tablename__ = "invoices"
-    __table_args__ = (Index("ix_invoices_status_due_date", "status", "due_date"),)
+    __table_args__ = (
+        Index("ix_invoices_status_due_date", "status", "due_date"),
+        # The reports' invoiced revenue: invoices issued in a period, per client (0016).
+        Index("ix_invoices_report_issued", "issued_on", "status", "client_id", "total"),
+    )
 
     # Empty while a draft; issuing gives the next INV-YYYY-0001 in the same transaction.
     invoice_number: Mapped[str | None] = mapped_column(String(20), unique=True, default=None)

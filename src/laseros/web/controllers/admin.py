@@ -154,6 +154,9 @@ RECORD_URLS: dict[str, str] = {
     "product": "/products/{id}",
     "quote": "/quotes/{id}",
     "invoice": "/invoices/{id}",
+    "communication": "/comms/{id}",
+    "template": "/comms/templates/{id}/edit",
+    "sage": "/sage",  # the one accounting connection: its page, whatever the row's id
 }
 # Entity types whose single record has no id of its own.
 _NO_ID = frozenset({"settings", "notification"})

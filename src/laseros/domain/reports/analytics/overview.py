@@ -15,7 +15,6 @@ from laseros.domain.reports.analytics.efficiency import badge, completed_jobs
 from laseros.domain.reports.analytics.inventory import low_stock_table, valuation_by_category
 from laseros.domain.reports.analytics.period import Period
 from laseros.domain.reports.analytics.production import Figures, production_totals
-from laseros.domain.reports.analytics.sql import hundredths, raw
 from laseros.domain.reports.analytics.tables import percent
 
 
@@ -28,11 +27,11 @@ class Headlines:
     efficiency: Decimal | None  # Σ estimated ÷ Σ actual over the measured jobs
     red_jobs: int
     projects_created: int
-    quoted_value: Decimal
+    quoted_value: Decimal  # Σ quotes sent in the period (revenue.py)
+    invoiced: Decimal  # Σ invoices issued in the period
+    paid: Decimal  # Σ payments dated in the period
     stock_value: Decimal
     low_stock: int
-    invoiced: Decimal | None  # None: no revenue source yet (revenue.client_revenue)
-    paid: Decimal | None
 
     @property
     def efficiency_badge(self) -> str:
@@ -46,16 +45,12 @@ async def headlines(session: AsyncSession, calendar: ShopCalendar, period: Perio
     measured = [job for job in jobs if job.measurable]
     estimated = sum((Decimal(job.estimated_minutes or 0) for job in measured), Decimal(0))
     actual = sum((job.actual_minutes for job in measured), Decimal(0))
-    created, quoted = (
-        await session.execute(
-            select(func.count(Project.id), func.sum(raw(Project.quoted_price))).where(
-                Project.created_at >= first, Project.created_at < last
-            )
-        )
-    ).one()
+    created = await session.scalar(
+        select(func.count(Project.id)).where(Project.created_at >= first, Project.created_at < last)
+    )
     _, stock_value, _ = await valuation_by_category(session)
     low = await low_stock_table(session)
-    money = await revenue.client_revenue(session, calendar, period, None)
+    money = (await revenue.client_revenue(session, calendar, period)).values()
     return Headlines(
         period=period,
         production=production,
@@ -64,9 +59,9 @@ async def headlines(session: AsyncSession, calendar: ShopCalendar, period: Perio
         efficiency=percent(estimated, actual),
         red_jobs=sum(1 for job in measured if job.badge == "red"),
         projects_created=int(created or 0),
-        quoted_value=hundredths(quoted),
+        quoted_value=sum((m.quoted for m in money), revenue.ZERO),
+        invoiced=sum((m.invoiced for m in money), revenue.ZERO),
+        paid=sum((m.paid for m in money), revenue.ZERO),
         stock_value=stock_value,
         low_stock=len(low.rows),
-        invoiced=None if money is None else sum((m.invoiced for m in money.values()), Decimal(0)),
-        paid=None if money is None else sum((m.paid for m in money.values()), Decimal(0)),
     )

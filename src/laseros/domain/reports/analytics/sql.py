@@ -1,4 +1,4 @@
-"""SQL pieces the reports share: scaled decimals summed as integers, runs bucketed by UTC hour."""
+"""SQL pieces the reports share: scaled decimals summed as integers, runs bucketed by UTC hour, dates by month."""
 
 from __future__ import annotations
 
@@ -32,6 +32,13 @@ def utc_hour(session: AsyncSession, column: Any) -> Any:
     if session.get_bind().dialect.name == "postgresql":
         return func.to_char(func.timezone("UTC", column), "YYYY-MM-DD HH24")
     return func.substr(type_coerce(column, String), 1, 13)
+
+
+def year_month(session: AsyncSession, column: Any) -> Any:
+    """'YYYY-MM' of a Date column (a shop date such as an invoice's ``issued_on``), on SQLite and PostgreSQL."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.to_char(column, "YYYY-MM")
+    return func.substr(type_coerce(column, String), 1, 7)
 
 
 def shop_day(bucket: str, calendar: ShopCalendar) -> date:
