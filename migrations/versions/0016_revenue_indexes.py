@@ -1,7 +1,7 @@
 """indexes for the reports' revenue: quotes sent, invoices issued in a period
 
 Revision ID: 0016
-Revises: 0013
+Revises: 0015
 Create Date: 2026-12-02 17:00:00.000000
 
 The clients report and the reports index sum the quotes sent, the invoices issued and the payments
@@ -17,7 +17,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0016"
-down_revision = "0013"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 

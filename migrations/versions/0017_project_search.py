@@ -1,7 +1,7 @@
 """a trigram full-text index of project names and codes (SQLite), for the projects search
 
 Revision ID: 0017
-Revises: 0015
+Revises: 0016
 Create Date: 2026-12-02 17:30:00
 
 "Contains" searches (``name LIKE '%term%'``) cannot use a b-tree index: the projects list's search
@@ -17,7 +17,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0017"
-down_revision = "0015"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
