@@ -314,29 +314,24 @@ def _extent(pieces: list[Piece]) -> tuple[float, float, float, float] | None:
 
 def _duplicates(pieces: list[Piece], tolerance: float) -> int:
     """Segments cut twice: identical lines, arcs and circles, and collinear lines that overlap."""
-
-    def key(p: Point) -> tuple[int, int]:
-        return (round(p[0] / tolerance), round(p[1] / tolerance))
-
     seen: set[tuple[Any, ...]] = set()
     duplicates = 0
     by_line: dict[tuple[int, int], list[tuple[float, float]]] = {}
+    atan2, cos, sin, pi = math.atan2, math.cos, math.sin, math.pi
     for piece in pieces:
         for seg in piece.segments:
-            if isinstance(seg, Line):
-                a, b = sorted((key(seg.start), key(seg.end)))
-                ident: tuple[Any, ...] = ("L", a, b)
-                dx, dy = seg.end[0] - seg.start[0], seg.end[1] - seg.start[1]
-                angle = math.atan2(dy, dx) % math.pi
-                ux, uy = math.cos(angle), math.sin(angle)
-                offset = -uy * seg.start[0] + ux * seg.start[1]
-                t0 = ux * seg.start[0] + uy * seg.start[1]
-                t1 = ux * seg.end[0] + uy * seg.end[1]
-                line_key = (round(angle * 1e6), round(offset / tolerance))
-                by_line.setdefault(line_key, []).append((min(t0, t1), max(t0, t1)))
-            elif isinstance(seg, Arc):
+            if type(seg) is Line:
+                (x0, y0), (x1, y1) = seg.start, seg.end
+                angle = atan2(y1 - y0, x1 - x0) % pi
+                ux, uy = cos(angle), sin(angle)
+                t0 = ux * x0 + uy * y0
+                t1 = ux * x1 + uy * y1
+                line_key = (round(angle * 1e6), round((-uy * x0 + ux * y0) / tolerance))
+                by_line.setdefault(line_key, []).append((t0, t1) if t0 <= t1 else (t1, t0))
+            elif type(seg) is Arc:
                 span = (round(seg.start_angle % TAU * 1e4), round(seg.sweep * 1e4)) if not seg.is_full else ("full",)
-                ident = ("A", key(seg.center), round(seg.radius / tolerance), span)
+                cx, cy = seg.center
+                ident = ("A", (round(cx / tolerance), round(cy / tolerance)), round(seg.radius / tolerance), span)
                 if ident in seen:
                     duplicates += 1
                 seen.add(ident)
@@ -360,13 +355,24 @@ def _box(piece: Piece) -> tuple[float, float, float, float]:
     return _extent([piece]) or (0.0, 0.0, 0.0, 0.0)
 
 
-def _part_area(closed: list[Contour], areas: list[float]) -> float:
-    """Outer contours minus holes (and islands in holes count again): by nesting depth."""
+Box = tuple[float, float, float, float]
+
+
+def _union(boxes: list[Box]) -> Box | None:
+    if not boxes:
+        return None
+    return min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes)
+
+
+def _part_area(closed: list[Contour], areas: list[float], piece_box: dict[int, Box]) -> float:
+    """Outer contours minus holes (and islands in holes count again): by nesting depth.
+
+    ``piece_box``: each piece's box by ``id(piece)``, worked out once for the drawing's extent too."""
     if not closed:
         return 0.0
     boxes = []
     for contour in closed:
-        piece_boxes = [_box(piece) for piece, _ in contour.pieces]
+        piece_boxes = [piece_box[id(piece)] for piece, _ in contour.pieces]
         boxes.append((min(b[0] for b in piece_boxes), min(b[1] for b in piece_boxes),
                       max(b[2] for b in piece_boxes), max(b[3] for b in piece_boxes)))  # fmt: skip
     polygons: dict[int, list[Point]] = {}
@@ -499,7 +505,8 @@ def _analyse(path: Path) -> Result:
     closed = [c for c in contours if c.closed]
     open_contours = [c for c in contours if not c.closed]
     open_ends = [p for c in open_contours for p in c.open_ends]
-    extent = _extent(pieces) or (0.0, 0.0, 0.0, 0.0)
+    piece_box = {id(piece): _box(piece) for piece in pieces}
+    extent = _union(list(piece_box.values())) or (0.0, 0.0, 0.0, 0.0)
     f = mm_per_unit
     areas = [abs(c.signed_area()) for c in closed]
     outline, outline_tolerance = _outline(closed, areas, extent, f)
@@ -514,7 +521,7 @@ def _analyse(path: Path) -> Result:
         pierces=len(contours),
         contours=len(contours),
         open_contours=len(open_contours),
-        area_mm2=round(float(_part_area(closed, areas)) * f * f, 2),
+        area_mm2=round(float(_part_area(closed, areas, piece_box)) * f * f, 2),
         entity_counts=dict(sorted(collector.counts.items())),
         ignored_layers=sorted(collector.ignored_layers),
         duplicate_segments=_duplicates(pieces, tolerance),
