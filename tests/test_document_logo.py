@@ -58,8 +58,8 @@ def test_an_admin_uploads_a_logo_the_documents_show_it_and_removing_it_works(adm
         ("settings_changed", "company_logo: uploaded logo.png")
     ]
     page = admin.get("/admin/settings").text
-    assert 'src="/admin/settings/logo"' in page and "Remove the logo" in page
-    image = admin.get("/admin/settings/logo")
+    assert 'src="/admin/settings/logo/image"' in page and "Remove the logo" in page
+    image = admin.get("/admin/settings/logo/image")
     assert image.status_code == 200 and image.content == png() and image.headers["content-type"] == "image/png"
 
     # The print view carries it inline (its own policy allows data: images); the PDF embeds it.
@@ -80,7 +80,7 @@ def test_an_admin_uploads_a_logo_the_documents_show_it_and_removing_it_works(adm
     assert 'class="logo"' not in manager.get(f"/quotes/{quote_id}/print").text
     pdf = PdfReader(io.BytesIO(manager.get(f"/quotes/{quote_id}.pdf").content))
     assert not any(page.images for page in pdf.pages)
-    assert admin.get("/admin/settings/logo").status_code == 404
+    assert admin.get("/admin/settings/logo/image").status_code == 404
 
 
 def test_a_jpeg_is_accepted_too(admin, db_query):

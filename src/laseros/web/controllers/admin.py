@@ -64,7 +64,7 @@ class AdminController(Controller):
 
     # -- the company logo on quotes and invoices ----------------------------------------------------
 
-    @get("/settings/logo")
+    @get("/settings/logo/image")
     async def logo(self, db_session: DbSession, actor: CurrentActor, state: State) -> File:
         logo = await LogoService(db_session, actor, state.settings.uploads_dir).current()
         if logo is None:
