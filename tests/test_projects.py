@@ -173,6 +173,24 @@ def test_search_is_answered_by_the_trigram_index_kept_in_step_with_projects(mana
     assert db_query("SELECT count(*) FROM projects_search") == db_query("SELECT count(*) FROM projects")
 
 
+@pytest.mark.parametrize("few_matches", [0, 1_000])
+def test_a_search_page_is_the_same_by_the_index_or_by_the_newest_first_walk(manager, monkeypatch, few_matches):
+    from laseros.domain.projects import services
+
+    monkeypatch.setattr(services, "FEW_MATCHES", few_matches)  # 0: always the walk; 1 000: always the index
+    client_id = create_client(manager, "Karoo")
+    for number in range(4):
+        create_project(manager, client_id, name=f"Bracket {number}")
+    create_project(manager, client_id, name="Gate panels")
+    page = results(manager.get("/projects", params={"q": "bracket", "per_page": "3"}).text)
+    shown = re.findall(r"Bracket \d", page)
+    assert "of 4" in page and shown[:3] == ["Bracket 3", "Bracket 2", "Bracket 1"], page[:400]
+    quoted = create_project(manager, client_id, name="Bracket quoted")
+    manager.post_form(f"/projects/{quoted}/status", {"stage": "quote"})
+    filtered = results(manager.get("/projects", params={"q": "bracket", "stage": "quote"}).text)
+    assert "Bracket quoted" in filtered and "Bracket 3" not in filtered and "of 1" in filtered
+
+
 def test_projects_list_is_paginated_newest_first(manager):
     client_id = create_client(manager)
     for number in range(27):

@@ -41,15 +41,23 @@ class Page(Generic[T]):
 
 
 async def paginate(
-    session: AsyncSession, stmt: Select[Any], page: int, per_page: int, *, count: Select[Any] | None = None
+    session: AsyncSession,
+    stmt: Select[Any],
+    page: int,
+    per_page: int,
+    *,
+    count: Select[Any] | None = None,
+    total: int | None = None,
 ) -> Page[Any]:
     """Run ``stmt`` for one page, with a COUNT over the same filters; a page past the last shows the last.
 
-    ``count``: a cheaper statement giving the same total (the rows without the joins that only add columns).
+    ``count``: a cheaper statement giving the same total (the rows without the joins that only add columns);
+    ``total``: the total, already counted by the caller.
     """
-    if count is None:
-        count = select(func.count()).select_from(stmt.order_by(None).subquery())
-    total = await session.scalar(count) or 0
+    if total is None:
+        if count is None:
+            count = select(func.count()).select_from(stmt.order_by(None).subquery())
+        total = await session.scalar(count) or 0
     page = min(max(1, page), max(1, -(-total // per_page)))
     rows = (await session.scalars(stmt.limit(per_page).offset((page - 1) * per_page))).unique().all()
     return Page(items=list(rows), total=total, page=page, per_page=per_page)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, column, literal_column, or_, select, table
+from sqlalchemy import ColumnElement, Select, column, func, literal_column, or_, select, table
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -43,8 +43,21 @@ def indexed_contains(
     any text a user types is a valid search. Shorter terms than a trigram, and PostgreSQL, use
     ``contains`` (a scan).
     """
-    if session.get_bind().dialect.name != "sqlite" or len(term) < TRIGRAM:
+    if not has_index(session, term):
         return or_(*(contains(session, c, term) for c in columns))
+    return key.in_(select(table(index, column("rowid")).c.rowid).where(_match(index, term)))
+
+
+def has_index(session: AsyncSession, term: str) -> bool:
+    """Whether ``indexed_contains`` answers ``term`` from the trigram index (SQLite, three or more characters)."""
+    return session.get_bind().dialect.name == "sqlite" and len(term) >= TRIGRAM
+
+
+def indexed_count(index: str, term: str) -> Select[int]:
+    """How many rows of ``index`` contain ``term`` (for a term ``has_index`` answers): the index alone."""
+    return select(func.count()).select_from(table(index)).where(_match(index, term))
+
+
+def _match(index: str, term: str) -> ColumnElement[bool]:
     phrase = '"' + term.replace('"', '""') + '"'
-    fts = table(index, column("rowid"))
-    return key.in_(select(fts.c.rowid).where(literal_column(index).op("MATCH")(phrase)))
+    return literal_column(index).op("MATCH")(phrase)

@@ -20,7 +20,7 @@ from laseros.domain.kernel.actor import Actor
 from laseros.domain.kernel.errors import Conflict, InvalidInput, NotFound
 from laseros.domain.kernel.models import ActivityLog
 from laseros.domain.kernel.paging import Export, Page, paginate
-from laseros.domain.kernel.search import indexed_contains
+from laseros.domain.kernel.search import contains, has_index, indexed_contains, indexed_count
 from laseros.domain.kernel.shop import POP_PAYMENT_DAYS, ShopCalendar
 from laseros.domain.notifications.watch import watch_project
 from laseros.domain.presets.services import active_preset_id
@@ -37,6 +37,12 @@ from laseros.domain.projects.stages import (
 )
 from laseros.domain.queue.services import QueueService, apply_queue_status
 from laseros.domain.runs.models import LaserRun
+
+# The projects' trigram index (migration 0017), and the number of matches up to which a search's page
+# is fetched through it rather than by the newest-first walk (measured on 50 000 projects: 4 000
+# matches take 9 ms through the index and 0.2 ms by the walk; none take 0.02 ms and 25 ms).
+SEARCH_INDEX = "projects_search"
+FEW_MATCHES = 300
 
 EXPORT_COLUMNS = (
     "id", "project_code", "client_id", "client_code", "client_name", "name", "description", "material_type",
@@ -90,7 +96,8 @@ class ProjectService:
 
     # -- reading -----------------------------------------------------------------------------
 
-    def search_query(self, filters: ProjectFilters) -> Select[Project]:
+    def search_query(self, filters: ProjectFilters, *, indexed: bool = True) -> Select[Project]:
+        """The filtered projects, newest first. ``indexed=False``: the text term as a plain LIKE (see ``list``)."""
         stmt = (
             select(Project).options(selectinload(Project.client)).order_by(Project.created_at.desc(), Project.id.desc())
         )
@@ -100,7 +107,10 @@ class ProjectService:
             stmt = stmt.where(Project.client_id == filters.client_id)
         if term := filters.q.strip():
             searched = [Project.name, Project.project_code]
-            stmt = stmt.where(indexed_contains(self.session, "projects_search", Project.id, searched, term))
+            if indexed:
+                stmt = stmt.where(indexed_contains(self.session, SEARCH_INDEX, Project.id, searched, term))
+            else:
+                stmt = stmt.where(or_(*(contains(self.session, column, term) for column in searched)))
         if filters.pop_expiring:
             today = self.calendar.today()
             stmt = stmt.where(
@@ -119,7 +129,20 @@ class ProjectService:
         return Export("projects.csv", EXPORT_COLUMNS, stmt)
 
     async def list(self, filters: ProjectFilters, page: int = 1, per_page: int = 25) -> Page[Project]:
-        return await paginate(self.session, self.search_query(filters), page, per_page)
+        term = filters.q.strip()
+        if not term or not has_index(self.session, term):
+            return await paginate(self.session, self.search_query(filters), page, per_page)
+        # A text search: counted from the trigram index. The page then comes from the index when the
+        # matches are few; when they are many, the newest-first walk meets a page of them at once,
+        # sooner than fetching and sorting thousands of matches (docs/performance.md).
+        only_text = not (filters.stage or filters.client_id or filters.pop_expiring)
+        if only_text:
+            total = await self.session.scalar(indexed_count(SEARCH_INDEX, term)) or 0
+        else:
+            counted = self.search_query(filters).order_by(None).subquery()
+            total = await self.session.scalar(select(func.count()).select_from(counted)) or 0
+        stmt = self.search_query(filters, indexed=total <= FEW_MATCHES)
+        return await paginate(self.session, stmt, page, per_page, total=total)
 
     async def get(self, project_id: int) -> Project:
         project = await self.session.scalar(
