@@ -21,11 +21,9 @@ from typing import Any
 
 from laseros.db import Database
 from laseros.domain.accounting.backends import InvoiceBackend, RemoteInvoice
-from laseros.domain.accounting.client import SageAuthError, SageError, SageRejected, SageSetupError, SageUnavailable
+from laseros.domain.accounting.client import SageRejected, SageSetupError, SageUnavailable
 from laseros.domain.accounting.invoices import InvoiceSource, IssuedInvoice
-from laseros.domain.accounting.services import SageConnections
-from laseros.domain.accounting.sync import DAILY_BUDGET, calls_today, finish_run, start_run
-from laseros.domain.kernel.actor import SYSTEM
+from laseros.domain.accounting.sync import run_sync
 from laseros.domain.kernel.money import ZERO, format_rand
 from laseros.settings import SageEndpoints
 
@@ -134,35 +132,12 @@ class InvoiceSync:
 async def sync_invoices(
     db: Database, endpoints: SageEndpoints, secret_key: str, source: InvoiceSource
 ) -> InvoiceSyncResult:
-    """The invoice sync, if Sage is connected. Raises :class:`SageError` when Sage failed (so the job is
-    tried again later); the failure is in the sync history and the audit log."""
-    connections = SageConnections(db, endpoints, secret_key, SYSTEM)
-    async with connections.open_backend() as backend:
-        if backend is None:
-            return InvoiceSyncResult(outcome="skipped", message="Sage is not connected.")
-        if backend.name == "za" and await calls_today(db) >= DAILY_BUDGET:
-            return InvoiceSyncResult(
-                outcome="skipped", message=f"{DAILY_BUDGET} calls to Sage today already: the sync waits for tomorrow."
-            )
-        sync_id = await start_run(db, "invoices")
-        if sync_id is None:
-            return InvoiceSyncResult(outcome="skipped", message="An invoice sync is already running.")
-        try:
-            result = await InvoiceSync(backend, source).run()
-        except SageAuthError as refused:
-            problem = f"Sage refused the connection ({refused}); connect again."
-            await connections.mark_broken(problem)
-            await finish_run(db, sync_id, "failed", problem)
-            return InvoiceSyncResult(outcome="failed", message=problem)
-        except SageSetupError as missing:
-            # Trying again will not help until someone fixes it in Sage (or the setting): say so and stop.
-            await finish_run(db, sync_id, "failed", str(missing))
-            return InvoiceSyncResult(outcome="failed", message=str(missing))
-        except SageError as failed:
-            await finish_run(db, sync_id, "failed", str(failed))
-            raise
-        except BaseException:
-            await finish_run(db, sync_id, "failed", "The sync stopped unexpectedly (see the worker's log).")
-            raise
-        await finish_run(db, sync_id, "ok", result.summary())
-        return result
+    """The invoice sync, if Sage is connected (``sync.run_sync``). A missing sales account or tax rate in
+    Sage (``SageSetupError``) fails the run with what to fix; trying again will not help until it is."""
+
+    async def work(backend: InvoiceBackend) -> InvoiceSyncResult:
+        return await InvoiceSync(backend, source).run()
+
+    return await run_sync(
+        db, endpoints, secret_key, "invoices", "An invoice sync", InvoiceSyncResult, work, final=(SageSetupError,)
+    )

@@ -10,9 +10,10 @@ Sage may have created it: the customers are read again and matched before anythi
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import delete, func, select
 
@@ -210,33 +211,71 @@ async def finish_run(db: Database, sync_id: int, outcome: str, summary: str) -> 
         await session.commit()
 
 
-async def sync_customers(db: Database, endpoints: SageEndpoints, secret_key: str) -> CustomerSyncResult:
-    """The customers ↔ clients sync, if Sage is connected. Raises :class:`SageError` when Sage failed
-    (so the job is tried again later); the failure is in the sync history and the audit log."""
+class SyncResult(Protocol):
+    outcome: str  # ok, skipped, failed
+    message: str
+
+    def summary(self) -> str: ...
+
+
+R = TypeVar("R", bound=SyncResult)
+
+
+async def run_sync(
+    db: Database,
+    endpoints: SageEndpoints,
+    secret_key: str,
+    kind: str,
+    what: str,
+    result: Callable[..., R],
+    work: Callable[[Any], Awaitable[R]],
+    *,
+    final: tuple[type[Exception], ...] = (),
+) -> R:
+    """One sync run of ``kind`` ("customers", "invoices"), if Sage is connected: ``work(backend)`` between
+    a sync-history row's start and finish. ``what`` names it ("A customer sync"); ``result(outcome=…,
+    message=…)`` makes a skipped or failed answer.
+
+    Raises :class:`SageError` when Sage failed (so the job is tried again later); the failure is in the
+    sync history and the audit log. A refused connection, and the ``final`` errors (trying again will
+    not help until someone fixes something in Sage), are recorded and answered instead.
+    """
     connections = SageConnections(db, endpoints, secret_key, SYSTEM)
     async with connections.open_backend() as backend:
         if backend is None:
-            return CustomerSyncResult(outcome="skipped", message="Sage is not connected.")
+            return result(outcome="skipped", message="Sage is not connected.")
         if backend.name == "za" and await calls_today(db) >= DAILY_BUDGET:
-            return CustomerSyncResult(
+            return result(
                 outcome="skipped", message=f"{DAILY_BUDGET} calls to Sage today already: the sync waits for tomorrow."
             )
-        sync_id = await start_run(db, "customers")
+        sync_id = await start_run(db, kind)
         if sync_id is None:
-            return CustomerSyncResult(outcome="skipped", message="A customer sync is already running.")
+            return result(outcome="skipped", message=f"{what} is already running.")
         try:
-            result = await CustomerSync(db, backend).run()
+            done = await work(backend)
         except SageAuthError as refused:
             problem = f"Sage refused the connection ({refused}); connect again."
             await connections.mark_broken(problem)
             await finish_run(db, sync_id, "failed", problem)
             # Trying again will not help: the connection now says "connect again" and the hourly run skips it.
-            return CustomerSyncResult(outcome="failed", message=problem)
+            return result(outcome="failed", message=problem)
+        except final as missing:
+            await finish_run(db, sync_id, "failed", str(missing))
+            return result(outcome="failed", message=str(missing))
         except SageError as failed:
             await finish_run(db, sync_id, "failed", str(failed))
             raise
         except BaseException:
             await finish_run(db, sync_id, "failed", "The sync stopped unexpectedly (see the worker's log).")
             raise
-        await finish_run(db, sync_id, "ok", result.summary())
-        return result
+        await finish_run(db, sync_id, "ok", done.summary())
+        return done
+
+
+async def sync_customers(db: Database, endpoints: SageEndpoints, secret_key: str) -> CustomerSyncResult:
+    """The customers ↔ clients sync, if Sage is connected (``run_sync``)."""
+
+    async def work(backend: AccountingBackend) -> CustomerSyncResult:
+        return await CustomerSync(db, backend).run()
+
+    return await run_sync(db, endpoints, secret_key, "customers", "A customer sync", CustomerSyncResult, work)

@@ -10,6 +10,7 @@ written. The PDF is rendered by the caller (the web layer owns the document temp
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 from laseros.db import UnitOfWork, action, utcnow
@@ -68,6 +69,18 @@ def check_invoice(invoice: Invoice) -> str:
     return recipient(invoice.client)
 
 
+@contextlib.contextmanager
+def _removed_on_failure(written: list[Path]) -> Iterator[None]:
+    """The attachments written for a message are deleted again when its action does not commit."""
+    try:
+        yield
+    except BaseException:
+        for path in written:
+            with contextlib.suppress(OSError):
+                path.unlink()
+        raise
+
+
 class DocumentMailer:
     def __init__(self, session: UnitOfWork, actor: Actor, calendar: ShopCalendar, data_dir: Path) -> None:
         self.session = session
@@ -101,7 +114,7 @@ class DocumentMailer:
         comm_id, written = await self._queue(
             QUOTE_EMAIL, quote.client, quote.project_id, quote_values(quote), address, attachment
         )
-        try:
+        with _removed_on_failure(written):
             record_activity(self.session, self.actor, "emailed", "quote", quote.id,
                             f"{quote.quote_number}: to {address} with its PDF (message {comm_id})")  # fmt: skip
             if quote.is_draft:
@@ -109,11 +122,6 @@ class DocumentMailer:
             else:
                 quote.sent_at = utcnow()
                 await self.session.commit()
-        except BaseException:
-            for path in written:
-                with contextlib.suppress(OSError):
-                    path.unlink()
-            raise
         return quote
 
     @action
@@ -125,14 +133,9 @@ class DocumentMailer:
         comm_id, written = await self._queue(
             INVOICE_EMAIL, invoice.client, invoice.project_id, invoice_values(invoice), address, attachment
         )
-        try:
+        with _removed_on_failure(written):
             invoice.sent_at = utcnow()
             record_activity(self.session, self.actor, "emailed", "invoice", invoice.id,
                             f"{invoice.label}: to {address} with its PDF (message {comm_id})")  # fmt: skip
             await self.session.commit()
-        except BaseException:
-            for path in written:
-                with contextlib.suppress(OSError):
-                    path.unlink()
-            raise
         return invoice

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import builtins
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -135,7 +135,7 @@ class ProjectService:
         # A text search: counted from the trigram index. The page then comes from the index when the
         # matches are few; when they are many, the newest-first walk meets a page of them at once,
         # sooner than fetching and sorting thousands of matches (docs/performance.md).
-        only_text = not (filters.stage or filters.client_id or filters.pop_expiring)
+        only_text = replace(filters, q="") == ProjectFilters()  # no other filter: the index counts alone
         if only_text:
             total = await self.session.scalar(indexed_count(SEARCH_INDEX, term)) or 0
         else:
