@@ -14,11 +14,11 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, func, select, tuple_
+from sqlalchemy import BindParameter, ColumnElement, Select, bindparam, case, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import contains_eager, selectinload
 
-from laseros.db import UnitOfWork
+from laseros.db import UnitOfWork, built_once
 from laseros.domain.inventory.models import Category, InventoryItem
 from laseros.domain.kernel.actor import Actor
 from laseros.domain.kernel.shop import sheet_label
@@ -57,38 +57,51 @@ def _remaining_need() -> ColumnElement[int]:
     return case((left > 0, left), else_=0)
 
 
-def _same_spec(spec: SheetSpec) -> ColumnElement[bool]:
+def _same_spec() -> ColumnElement[bool]:
+    """SQL: the project needs the sheet in the ``material``, ``thickness`` and ``size`` parameters."""
     return (
-        (Project.material_type == spec.material_type)
-        & (Project.thickness_mm == spec.thickness_mm)
-        & (Project.sheet_size == spec.sheet_size)
+        (Project.material_type == bindparam("material"))
+        & (Project.thickness_mm == bindparam("thickness"))
+        & (Project.sheet_size == bindparam("size"))
+    )
+
+
+def _spec_values(spec: SheetSpec) -> dict[str, Any]:
+    return {"material": spec.material_type, "thickness": spec.thickness_mm, "size": spec.sheet_size}
+
+
+@built_once
+def _sheet_item_statement() -> Select[InventoryItem]:
+    return select(InventoryItem).where(
+        InventoryItem.category == Category.SHEET.value,
+        InventoryItem.material_type == bindparam("material"),
+        InventoryItem.thickness_mm == bindparam("thickness"),
+        InventoryItem.sheet_size == bindparam("size"),
     )
 
 
 async def sheet_item_for(session: AsyncSession, spec: SheetSpec) -> InventoryItem | None:
-    return await session.scalar(
-        select(InventoryItem).where(
-            InventoryItem.category == Category.SHEET.value,
-            InventoryItem.material_type == spec.material_type,
-            InventoryItem.thickness_mm == spec.thickness_mm,
-            InventoryItem.sheet_size == spec.sheet_size,
-        )
-    )
+    return await session.scalar(_sheet_item_statement(), _spec_values(spec))
 
 
-async def claimed_sheets(session: AsyncSession, spec: SheetSpec, *, excluding_project: int) -> int:
-    """Sheets of ``spec`` still needed by queued or cutting jobs other than ``excluding_project``."""
-    total = await session.scalar(
+@built_once
+def _claimed_statement() -> Select[Any]:
+    return (
         select(func.sum(_remaining_need()))
         .select_from(QueueItem)
         .join(Project, Project.id == QueueItem.project_id)
         .where(
             QueueItem.is_active(),
             Project.stage.in_(CLAIMING_STAGES),
-            Project.id != excluding_project,
-            _same_spec(spec),
+            Project.id != bindparam("excluding"),
+            _same_spec(),
         )
     )
+
+
+async def claimed_sheets(session: AsyncSession, spec: SheetSpec, *, excluding_project: int) -> int:
+    """Sheets of ``spec`` still needed by queued or cutting jobs other than ``excluding_project``."""
+    total = await session.scalar(_claimed_statement(), {**_spec_values(spec), "excluding": excluding_project})
     return int(total or 0)
 
 
@@ -135,15 +148,23 @@ def _held_sheet(stock: InventoryItem) -> SheetSpec | None:
     return SheetSpec.of(stock) if stock.category == Category.SHEET.value else None
 
 
-def _waiting_on(spec: SheetSpec) -> Select[Project]:
-    """Queued projects waiting on ``spec``, oldest POP first (then queue order), with their queue items."""
+@built_once
+def _on_the_sheet(stage: Stage) -> Select[Project]:
+    """Active projects in ``stage`` needing the sheet in the parameters, with their queue items, in the order a
+    change of stock moves them: waiting ones oldest POP first (then queue order), queued ones the reverse."""
+    order = (Project.pop_received_date, QueueItem.rank, Project.id)
     return (
         select(Project)
         .join(Project.queue_item)
         .options(contains_eager(Project.queue_item))
-        .where(Project.stage == Stage.WAITING_MATERIAL.value, QueueItem.is_active(), _same_spec(spec))
-        .order_by(Project.pop_received_date, QueueItem.rank, Project.id)
+        .where(Project.stage == stage.value, QueueItem.is_active(), _same_spec())
+        .order_by(*(order if stage == Stage.WAITING_MATERIAL else (column.desc() for column in order)))
     )
+
+
+@built_once
+def _on_hand_statement() -> Select[int]:
+    return select(InventoryItem.quantity_on_hand).where(InventoryItem.id == bindparam("item_id"))
 
 
 async def jobs_waiting_on(session: AsyncSession, stock: InventoryItem, limit: int = 50) -> list[Project]:
@@ -151,8 +172,8 @@ async def jobs_waiting_on(session: AsyncSession, stock: InventoryItem, limit: in
     spec = _held_sheet(stock)
     if spec is None:
         return []
-    stmt = _waiting_on(spec).options(selectinload(Project.client)).limit(limit)
-    return list((await session.scalars(stmt)).unique())
+    stmt = _on_the_sheet(Stage.WAITING_MATERIAL).options(selectinload(Project.client)).limit(limit)
+    return list((await session.scalars(stmt, _spec_values(spec))).unique())
 
 
 @dataclass(frozen=True)
@@ -173,19 +194,11 @@ async def rebalance(session: UnitOfWork, stock: InventoryItem, actor: Actor, *, 
     spec = _held_sheet(stock)
     if spec is None:
         return Rebalanced([], [])
-    on_hand = int(await session.scalar(select(InventoryItem.quantity_on_hand).where(InventoryItem.id == stock.id)) or 0)
+    on_hand = int(await session.scalar(_on_hand_statement(), {"item_id": stock.id}) or 0)
     claimed = await claimed_sheets(session, spec, excluding_project=0)
     if claimed <= on_hand:
         return Rebalanced(await release_waiting(session, stock, actor, today=today), [])
-    queued = (
-        await session.scalars(
-            select(Project)
-            .join(Project.queue_item)
-            .options(contains_eager(Project.queue_item))
-            .where(Project.stage == Stage.QUEUED.value, QueueItem.is_active(), _same_spec(spec))
-            .order_by(Project.pop_received_date.desc(), QueueItem.rank.desc(), Project.id.desc())
-        )
-    ).unique()
+    queued = (await session.scalars(_on_the_sheet(Stage.QUEUED), _spec_values(spec))).unique()
     held_back = []
     for project in queued:
         if claimed <= on_hand:
@@ -210,10 +223,10 @@ async def release_waiting(session: UnitOfWork, stock: InventoryItem, actor: Acto
     spec = _held_sheet(stock)
     if spec is None:
         return []
-    waiting = list((await session.scalars(_waiting_on(spec))).unique())
+    waiting = list((await session.scalars(_on_the_sheet(Stage.WAITING_MATERIAL), _spec_values(spec))).unique())
     if not waiting:
         return []
-    on_hand = await session.scalar(select(InventoryItem.quantity_on_hand).where(InventoryItem.id == stock.id))
+    on_hand = await session.scalar(_on_hand_statement(), {"item_id": stock.id})
     free = (on_hand or 0) - await claimed_sheets(session, spec, excluding_project=0)
     released = []
     for project in waiting:
@@ -223,6 +236,38 @@ async def release_waiting(session: UnitOfWork, stock: InventoryItem, actor: Acto
             await set_stage(session, project, Stage.QUEUED, actor, f"{spec.label()} in stock", today=today)
             released.append(project)
     return released
+
+
+@built_once
+def _badge_statements() -> tuple[Select[*tuple[Any, ...]], Select[*tuple[Any, ...]]]:
+    """The queue badges' two statements: each ``wanted`` item's running total of sheets needed by the claiming
+    jobs up to and including it (those of the sheets in ``keys``, ranked up to ``last_rank``), and the shelves."""
+    spec_columns = (Project.material_type, Project.thickness_mm, Project.sheet_size)
+    keys: BindParameter[Any] = bindparam("keys", expanding=True)
+    running = (
+        select(
+            QueueItem.id.label("item_id"),
+            func.sum(_remaining_need())
+            .over(partition_by=spec_columns, order_by=(QueueItem.rank, QueueItem.id))
+            .label("needed"),
+        )
+        .join(Project, Project.id == QueueItem.project_id)
+        .where(
+            QueueItem.is_active(),
+            Project.stage.in_(CLAIMING_STAGES),
+            QueueItem.rank <= bindparam("last_rank"),
+            tuple_(*spec_columns).in_(keys),
+        )
+        .subquery()
+    )
+    needed = select(running.c.item_id, running.c.needed).where(
+        running.c.item_id.in_(bindparam("wanted", expanding=True))
+    )
+    shelf_columns = (InventoryItem.material_type, InventoryItem.thickness_mm, InventoryItem.sheet_size)
+    shelves = select(*shelf_columns, InventoryItem.quantity_on_hand).where(
+        InventoryItem.category == Category.SHEET.value, tuple_(*shelf_columns).in_(keys)
+    )
+    return needed, shelves
 
 
 async def queue_badges(session: AsyncSession, items: list[QueueItem]) -> dict[int, StockBadge]:
@@ -244,47 +289,14 @@ async def queue_badges(session: AsyncSession, items: list[QueueItem]) -> dict[in
     if not specs:
         return badges
     keys = [(s.material_type, s.thickness_mm, s.sheet_size) for s in specs]
-    spec_columns = (Project.material_type, Project.thickness_mm, Project.sheet_size)
-    last_rank = max(item.rank for item in items)
-    running = (
-        select(
-            QueueItem.id.label("item_id"),
-            func.sum(_remaining_need())
-            .over(partition_by=spec_columns, order_by=(QueueItem.rank, QueueItem.id))
-            .label("needed"),
-        )
-        .join(Project, Project.id == QueueItem.project_id)
-        .where(
-            QueueItem.is_active(),
-            Project.stage.in_(CLAIMING_STAGES),
-            QueueItem.rank <= last_rank,
-            tuple_(*spec_columns).in_(keys),
-        )
-        .subquery()
-    )
     wanted = [item.id for item in items if item.id not in badges]
-    needed = dict(
-        (await session.execute(select(running.c.item_id, running.c.needed).where(running.c.item_id.in_(wanted)))).all()
-    )
-    shelves = dict(
-        (
-            (row.material_type, row.thickness_mm, row.sheet_size),
-            row.quantity_on_hand,
-        )
-        for row in (
-            await session.execute(
-                select(
-                    InventoryItem.material_type,
-                    InventoryItem.thickness_mm,
-                    InventoryItem.sheet_size,
-                    InventoryItem.quantity_on_hand,
-                ).where(
-                    InventoryItem.category == Category.SHEET.value,
-                    tuple_(InventoryItem.material_type, InventoryItem.thickness_mm, InventoryItem.sheet_size).in_(keys),
-                )
-            )
-        ).all()
-    )
+    values = {"keys": keys, "last_rank": max(item.rank for item in items), "wanted": wanted}
+    needed_statement, shelves_statement = _badge_statements()
+    needed = dict((await session.execute(needed_statement, values)).all())
+    shelves = {
+        (row.material_type, row.thickness_mm, row.sheet_size): row.quantity_on_hand
+        for row in (await session.execute(shelves_statement, {"keys": keys})).all()
+    }
     for item in items:
         if item.id in badges or item.id not in needed:
             continue

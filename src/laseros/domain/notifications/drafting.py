@@ -12,10 +12,10 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from jinja2 import TemplateError
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import Select, bindparam, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from laseros.db import utcnow
+from laseros.db import built_once, utcnow
 from laseros.domain.comms.models import MessageTemplate
 from laseros.domain.kernel.message_templates import NO_DOCUMENT, render_in_thread
 from laseros.domain.kernel.registry import (
@@ -75,6 +75,16 @@ DRAFT_STAGE: dict[DraftKind, Stage] = {
 }
 
 
+@built_once
+def _pending_statement(*, scoped: bool) -> Select[*tuple[Any, ...]]:
+    """Pending drafts about a stage (``scoped``: of the projects in the ``ids`` parameter)."""
+    pending = select(OutboundDraft.id, OutboundDraft.kind, OutboundDraft.project_id, OutboundDraft.event_key).where(
+        OutboundDraft.status == DraftStatus.PENDING.value,
+        OutboundDraft.kind.in_([kind.value for kind in DRAFT_STAGE]),  # a quote reminder is billing's to withdraw
+    )
+    return pending.where(OutboundDraft.project_id.in_(bindparam("ids", expanding=True))) if scoped else pending
+
+
 async def withdraw_outdated(
     session: AsyncSession, current: dict[int, ProjectFacts], projects: Collection[int] | None
 ) -> int:
@@ -83,18 +93,14 @@ async def withdraw_outdated(
     ``current`` holds the facts of the watched projects in scope; a project in scope but not in it
     (delivered, cancelled, back to request) has nothing left to say.
     """
-    pending = select(OutboundDraft.id, OutboundDraft.kind, OutboundDraft.project_id, OutboundDraft.event_key).where(
-        OutboundDraft.status == DraftStatus.PENDING.value,
-        OutboundDraft.kind.in_([kind.value for kind in DRAFT_STAGE]),  # a quote reminder is billing's to withdraw
-    )
     if projects is None:
-        rows = list((await session.execute(pending)).all())
+        rows = list((await session.execute(_pending_statement(scoped=False))).all())
     else:
         ids = sorted(projects)
         rows = []
         for start in range(0, len(ids), 400):
             chunk = ids[start : start + 400]
-            rows.extend((await session.execute(pending.where(OutboundDraft.project_id.in_(chunk)))).all())
+            rows.extend((await session.execute(_pending_statement(scoped=True), {"ids": chunk})).all())
     stale = []
     for draft_id, kind, project_id, event_key in rows:
         facts = current.get(project_id)

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import Select, bindparam, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from laseros.db import UnitOfWork, utcnow
+from laseros.db import UnitOfWork, built_once, utcnow
 from laseros.domain.notifications.bell import announce_after_commit
 from laseros.domain.notifications.drafting import ensure_drafts, withdraw_outdated
 from laseros.domain.notifications.facts import CHUNK, chunks, item_facts, project_facts_with_limits, stage_limits
@@ -148,9 +148,10 @@ async def evaluate(
     return result
 
 
-async def _live_in_scope(
-    session: AsyncSession, projects: Collection[int] | None, items: Collection[int] | None
-) -> list[Any]:
+@built_once
+def _live_statement(scope: str) -> Select[*tuple[Any, ...]]:
+    """Live notifications the evaluator owns: of the ``projects`` and ``items`` parameters (scope "action",
+    "projects", "items"), of any project or any item ("any project", "any item"), or all ("everything")."""
     columns = select(
         Notification.id, Notification.notif_type, Notification.subject_key, Notification.message, Notification.severity
     ).where(
@@ -158,23 +159,38 @@ async def _live_in_scope(
         # Raised by an inbound email, not by a rule: the evaluator never closes it.
         Notification.notif_type != NotificationType.POP_CANDIDATE.value,
     )
-    if projects is None and items is None:
+    of_projects = Notification.project_id.in_(bindparam("projects", expanding=True))
+    of_items = Notification.inventory_item_id.in_(bindparam("items", expanding=True))
+    wheres = {
         # Everything the evaluator owns: billing's notifications (quote_expiring, invoice_overdue) are its own.
-        owned = columns.where(Notification.notif_type.in_([t.value for t in EVALUATED_TYPES]))
-        return list((await session.execute(owned)).all())
+        "everything": Notification.notif_type.in_([t.value for t in EVALUATED_TYPES]),
+        "action": or_(of_projects, of_items),
+        "projects": of_projects,
+        "items": of_items,
+        "any project": Notification.project_id.is_not(None),
+        "any item": Notification.inventory_item_id.is_not(None),
+    }
+    return columns.where(wheres[scope])
+
+
+async def _live_in_scope(
+    session: AsyncSession, projects: Collection[int] | None, items: Collection[int] | None
+) -> list[Any]:
+    if projects is None and items is None:
+        return list((await session.execute(_live_statement("everything"))).all())
     if projects is not None and items is not None and len(projects) + len(items) <= CHUNK:
         # What one action touched: a single statement (the write transaction is waiting on it).
-        subjects = [Notification.project_id.in_(list(projects)), Notification.inventory_item_id.in_(list(items))]
-        return list((await session.execute(columns.where(or_(*subjects)))).all())
+        subjects = {"projects": sorted(projects), "items": sorted(items)}
+        return list((await session.execute(_live_statement("action"), subjects)).all())
     rows: list[Any] = []
     if projects is None:
-        rows.extend((await session.execute(columns.where(Notification.project_id.is_not(None)))).all())
+        rows.extend((await session.execute(_live_statement("any project"))).all())
     else:
         for chunk in chunks(projects):
-            rows.extend((await session.execute(columns.where(Notification.project_id.in_(chunk)))).all())
+            rows.extend((await session.execute(_live_statement("projects"), {"projects": chunk})).all())
     if items is None:
-        rows.extend((await session.execute(columns.where(Notification.inventory_item_id.is_not(None)))).all())
+        rows.extend((await session.execute(_live_statement("any item"))).all())
     else:
         for chunk in chunks(items):
-            rows.extend((await session.execute(columns.where(Notification.inventory_item_id.in_(chunk)))).all())
+            rows.extend((await session.execute(_live_statement("items"), {"items": chunk})).all())
     return rows

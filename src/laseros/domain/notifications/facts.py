@@ -7,10 +7,10 @@ from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import Select, bindparam, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from laseros.db import UTCDateTime
+from laseros.db import UTCDateTime, built_once
 from laseros.domain.clients.models import Client
 from laseros.domain.inventory.models import InventoryItem, InventoryTransaction
 from laseros.domain.kernel.models import ShopSetting
@@ -55,10 +55,9 @@ async def project_facts(session: AsyncSession, project_ids: Collection[int] | No
     return facts
 
 
-async def project_facts_with_limits(
-    session: AsyncSession, project_ids: Collection[int] | None, *, with_limits: bool
-) -> tuple[list[ProjectFacts], dict[str, str | None] | None]:
-    """Facts for watched projects, and (``with_limits``) the stage-limit settings read in the same statement."""
+@built_once
+def _project_facts_statement(*, scoped: bool, with_limits: bool) -> Select[*tuple[Any, ...]]:
+    """Watched projects' facts (``scoped``: those in the ``ids`` parameter), with the limits if asked."""
     # The latest completed run, only for cutting jobs (their stall clock restarts at each run).
     last_run = (
         select(func.max(LaserRun.ended_at))
@@ -83,12 +82,20 @@ async def project_facts_with_limits(
         .join(Client, Client.id == Project.client_id)
         .where(Project.stage.in_([s.value for s in WATCHED_STAGES]))
     )  # fmt: skip
+    return base.where(Project.id.in_(bindparam("ids", expanding=True))) if scoped else base
+
+
+async def project_facts_with_limits(
+    session: AsyncSession, project_ids: Collection[int] | None, *, with_limits: bool
+) -> tuple[list[ProjectFacts], dict[str, str | None] | None]:
+    """Facts for watched projects, and (``with_limits``) the stage-limit settings read in the same statement."""
     if project_ids is None:
-        rows = list((await session.execute(base)).all())
+        rows = list((await session.execute(_project_facts_statement(scoped=False, with_limits=with_limits))).all())
     else:
+        scoped = _project_facts_statement(scoped=True, with_limits=with_limits)
         rows = []
         for chunk in chunks(project_ids):
-            rows.extend((await session.execute(base.where(Project.id.in_(chunk)))).all())
+            rows.extend((await session.execute(scoped, {"ids": chunk})).all())
     ended_type = UTCDateTime()
     dialect = session.get_bind().dialect
     facts = []
@@ -105,8 +112,9 @@ async def project_facts_with_limits(
     return facts, stored
 
 
-async def item_facts(session: AsyncSession, item_ids: Collection[int] | None) -> list[ItemFacts]:
-    """Facts for items below their minimum (all of them when ``item_ids`` is None)."""
+@built_once
+def _item_facts_statement(*, scoped: bool) -> Select[*tuple[Any, ...]]:
+    """Items below their minimum (``scoped``: those in the ``ids`` parameter)."""
     last_shortfall = (
         select(InventoryTransaction.shortfall)
         .where(InventoryTransaction.item_id == InventoryItem.id)
@@ -119,10 +127,16 @@ async def item_facts(session: AsyncSession, item_ids: Collection[int] | None) ->
         InventoryItem.quantity_on_hand, InventoryItem.min_required, InventoryItem.reorder_quantity,
         func.coalesce(last_shortfall, 0),
     ).where(InventoryItem.quantity_on_hand < InventoryItem.min_required)  # fmt: skip
+    return base.where(InventoryItem.id.in_(bindparam("ids", expanding=True))) if scoped else base
+
+
+async def item_facts(session: AsyncSession, item_ids: Collection[int] | None) -> list[ItemFacts]:
+    """Facts for items below their minimum (all of them when ``item_ids`` is None)."""
     if item_ids is None:
-        rows = list((await session.execute(base)).all())
+        rows = list((await session.execute(_item_facts_statement(scoped=False))).all())
     else:
+        scoped = _item_facts_statement(scoped=True)
         rows = []
         for chunk in chunks(item_ids):
-            rows.extend((await session.execute(base.where(InventoryItem.id.in_(chunk)))).all())
+            rows.extend((await session.execute(scoped, {"ids": chunk})).all())
     return [ItemFacts(*row) for row in rows]
