@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from sqlalchemy import text
 
 from laseros.db import Database
@@ -173,3 +174,37 @@ def test_sixty_writers_in_four_processes_never_see_database_is_locked(settings, 
     values = sorted(value for outcome in outcomes for value in outcome["results"])
     assert values == list(range(1, 61))
     assert db_query("SELECT last_value FROM code_sequences WHERE name = 'stress'") == [(60,)]
+
+
+def test_a_statement_built_once_is_the_same_object_for_the_same_shape():
+    from sqlalchemy import bindparam, select
+
+    from laseros.db import built_once
+    from laseros.domain.projects.models import Project
+
+    calls = []
+
+    @built_once
+    def by_code(*, upper: bool):
+        calls.append(upper)
+        return select(Project.id).where(Project.project_code == bindparam("code"))
+
+    assert by_code(upper=True) is by_code(upper=True)
+    assert by_code(upper=False) is not by_code(upper=True)
+    assert calls == [True, False]
+
+
+def test_an_update_built_once_must_not_synchronise_the_session():
+    """Its parameters' values are not known when SQLAlchemy would evaluate it on the session's objects."""
+    from sqlalchemy import bindparam, update
+
+    from laseros.db import built_once
+    from laseros.domain.projects.models import Project
+
+    def rename():
+        return update(Project).where(Project.id == bindparam("project_id")).values(name=bindparam("new_name"))
+
+    with pytest.raises(TypeError, match="synchronize_session=False"):
+        built_once(rename)()
+    unsynchronised = built_once(lambda: rename().execution_options(synchronize_session=False))
+    assert unsynchronised() is unsynchronised()

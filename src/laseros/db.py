@@ -30,6 +30,7 @@ from sqlalchemy import BigInteger, DateTime, Integer, MetaData, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, ORMExecuteState, Session, mapped_column
+from sqlalchemy.sql.dml import UpdateBase
 from sqlalchemy.types import TypeDecorator
 
 from laseros import sqlite_driver
@@ -322,8 +323,22 @@ def built_once(build: Callable[..., T]) -> Callable[..., T]:
     (its cache key is memoised). So the statements an action or the queue page runs on every request
     take their values through ``bindparam`` (``expanding=True`` for an IN list) at execute time, and
     the builder's arguments choose only the shape (docs/architecture.md, "Hot statements").
+
+    An UPDATE or DELETE built once must say ``synchronize_session=False``: SQLAlchemy would evaluate its
+    criteria on the session's objects with the parameters' build-time values (none), not the ones executed.
     """
-    return functools.cache(build)
+
+    @functools.cache
+    def once(*args: Any, **kwargs: Any) -> T:
+        statement = build(*args, **kwargs)
+        if (
+            isinstance(statement, UpdateBase)
+            and statement.get_execution_options().get("synchronize_session") is not False
+        ):
+            raise TypeError(f"{build.__qualname__}: an UPDATE or DELETE built once needs synchronize_session=False")
+        return statement
+
+    return once
 
 
 class HasSession(Protocol):

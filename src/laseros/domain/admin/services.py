@@ -14,10 +14,10 @@ import anyio
 import anyio.to_thread
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy import Select, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from laseros.db import action, quick_reads, utcnow
+from laseros.db import action, built_once, quick_reads, utcnow
 from laseros.domain.admin.models import LoginAttempt, User, UserSession
 from laseros.domain.admin.passwords import password_problem
 from laseros.domain.admin.roles import Role
@@ -67,6 +67,11 @@ def _check_new_password(errors: dict[str, str], password: str, username: str) ->
     problem = password_problem(password, username)
     if problem:
         errors["password"] = problem
+
+
+@built_once
+def _session_by_token() -> Select[UserSession]:
+    return select(UserSession).where(UserSession.token_hash == bindparam("token_hash"))
 
 
 class UserService:
@@ -310,7 +315,7 @@ class AuthService:
     async def session_for(self, token: str) -> UserSession | None:
         """The live session behind a cookie token, with its user; None if unknown, expired or inactive."""
         with quick_reads():  # one unique-index lookup, on every request
-            record = await self.session.scalar(select(UserSession).where(UserSession.token_hash == hash_token(token)))
+            record = await self.session.scalar(_session_by_token(), {"token_hash": hash_token(token)})
         if record is None or record.expires_at <= utcnow() or not record.user.is_active:
             return None
         return record

@@ -8,10 +8,12 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, case, func, or_, select, type_coerce, update
+from sqlalchemy import Integer, Select, bindparam, case, func, or_, select, type_coerce, update
 from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.sql.dml import ReturningUpdate
 
-from laseros.db import ScaledDecimal, UnitOfWork, action, utcnow
+from laseros.db import ScaledDecimal, UnitOfWork, action, built_once, utcnow
 from laseros.domain.inventory.models import Category, InventoryItem, InventoryTransaction, TransactionType
 from laseros.domain.inventory.schemas import ItemInput, TransactionInput
 from laseros.domain.inventory.stock import Rebalanced, SheetSpec, jobs_waiting_on, rebalance, sheet_item_for
@@ -60,6 +62,30 @@ class StockSummary:
     valuation: Decimal
 
 
+@built_once
+def _move_statement(*, clamp: bool) -> ReturningUpdate[int]:
+    """The item's on hand changed by the ``change`` parameter in one UPDATE, returning the new balance."""
+    on_hand = InventoryItem.quantity_on_hand
+    change = bindparam("change", type_=Integer())
+    stmt = update(InventoryItem).where(InventoryItem.id == bindparam("item_id"))
+    if clamp:
+        stmt = stmt.values(quantity_on_hand=case((on_hand + change < 0, 0), else_=on_hand + change))
+    else:
+        stmt = stmt.where(on_hand + change >= 0).values(quantity_on_hand=on_hand + change)
+    # Its values are parameters, which SQLAlchemy cannot evaluate on the session's objects: move_stock tells the item.
+    return stmt.values(updated_at=bindparam("now")).returning(on_hand).execution_options(synchronize_session=False)
+
+
+@built_once
+def _last_balance_statement() -> Select[int]:
+    return (
+        select(InventoryTransaction.balance_after)
+        .where(InventoryTransaction.item_id == bindparam("item_id"))
+        .order_by(InventoryTransaction.id.desc())
+        .limit(1)
+    )
+
+
 async def move_stock(
     session: UnitOfWork,
     item_id: int,
@@ -81,12 +107,12 @@ async def move_stock(
     that used more than the shelf held) stock stops at 0 and the ledger row records the shortfall.
     """
     on_hand = InventoryItem.quantity_on_hand
-    stmt = update(InventoryItem).where(InventoryItem.id == item_id)
-    if clamp:
-        stmt = stmt.values(quantity_on_hand=case((on_hand + change < 0, 0), else_=on_hand + change))
-    else:
-        stmt = stmt.where(on_hand + change >= 0).values(quantity_on_hand=on_hand + change)
-    balance = await session.scalar(stmt.values(updated_at=utcnow()).returning(on_hand))
+    now = utcnow()
+    balance = await session.scalar(_move_statement(clamp=clamp), {"item_id": item_id, "change": change, "now": now})
+    held = session.identity_map.get(session.identity_key(InventoryItem, item_id))
+    if held is not None and balance is not None:  # the item as this session holds it: its new balance
+        set_committed_value(held, "quantity_on_hand", balance)
+        set_committed_value(held, "updated_at", now)
     if balance is None:
         current = await session.scalar(select(on_hand).where(InventoryItem.id == item_id))
         if current is None:
@@ -98,12 +124,7 @@ async def move_stock(
     if balance == 0 and change < 0:
         # Clamped (or exactly emptied): what left the shelf is what was on it. The row is locked by
         # the UPDATE above, so the last ledger balance is the balance before this change.
-        before = await session.scalar(
-            select(InventoryTransaction.balance_after)
-            .where(InventoryTransaction.item_id == item_id)
-            .order_by(InventoryTransaction.id.desc())
-            .limit(1)
-        )
+        before = await session.scalar(_last_balance_statement(), {"item_id": item_id})
         applied = -int(before or 0)
     row = InventoryTransaction(
         item_id=item_id,

@@ -8,12 +8,13 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, or_, select, update
+from sqlalchemy import ColumnElement, Integer, Select, bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.sql.dml import ReturningUpdate, Update
 
-from laseros.db import UnitOfWork, action, utcnow
+from laseros.db import UnitOfWork, action, built_once, utcnow
 from laseros.domain.admin.models import User
 from laseros.domain.admin.roles import Permission, role_can
 from laseros.domain.inventory.models import InventoryItem, TransactionType
@@ -85,6 +86,60 @@ def may_end(run: LaserRun, user_id: int | None, role: str) -> bool:
     """Who may end a run: its own operator, or someone who runs the office (the one rule for page and action)."""
     return role_can(role, Permission.RUNS_LOG) and (
         run.operator_id == user_id or role_can(role, Permission.OFFICE_EDIT)
+    )
+
+
+# -- the floor's statements, built once (``built_once``): Start Run and End Run run them on every tap --
+
+
+@built_once
+def _project_with_item() -> Select[Project]:
+    return select(Project).where(Project.id == bindparam("project_id")).options(joinedload(Project.queue_item))
+
+
+@built_once
+def _operators_running_run() -> Select[LaserRun]:
+    return (
+        select(LaserRun)
+        .where(LaserRun.operator_id == bindparam("operator_id"), LaserRun.status == RunStatus.RUNNING.value)
+        .options(joinedload(LaserRun.project))
+    )
+
+
+@built_once
+def _run_with_job() -> Select[LaserRun]:
+    return (
+        select(LaserRun)
+        .where(LaserRun.id == bindparam("run_id"))
+        .options(joinedload(LaserRun.project).joinedload(Project.queue_item))
+    )
+
+
+_END_COLUMNS = (
+    "status", "ended_at", "updated_at", "cut_minutes", "sheets_used", "parts_produced", "notes", "job_finished",
+    "inventory_item_id",
+)  # fmt: skip
+
+
+@built_once
+def _end_statement() -> ReturningUpdate[int]:
+    """End the ``run_id`` run with the ``new_<column>`` values, only if it is still running (two taps end it once)."""
+    return (
+        update(LaserRun)
+        .where(LaserRun.id == bindparam("run_id"), LaserRun.status == RunStatus.RUNNING.value)
+        .values({name: bindparam(f"new_{name}") for name in _END_COLUMNS})
+        .returning(LaserRun.id)
+        .execution_options(synchronize_session=False)
+    )
+
+
+@built_once
+def _sheets_cut_statement() -> Update:
+    return (
+        update(QueueItem)
+        .where(QueueItem.id == bindparam("item_id"))
+        .values(sheets_cut=QueueItem.sheets_cut + bindparam("sheets", type_=Integer()))
+        .execution_options(synchronize_session=False)
     )
 
 
@@ -206,9 +261,7 @@ class RunService:
 
     async def _project(self, project_id: int) -> Project:
         """The project a run is for, with the queue item the run moves."""
-        project = await self.session.scalar(
-            select(Project).where(Project.id == project_id).options(joinedload(Project.queue_item))
-        )
+        project = await self.session.scalar(_project_with_item(), {"project_id": project_id})
         if project is None:
             raise NotFound(f"Project {project_id} does not exist.")
         return project
@@ -244,11 +297,7 @@ class RunService:
         start made anyway is recorded as such and keeps the material alert up while the run goes.
         """
         assert self.actor.user_id is not None
-        running = await self.session.scalar(
-            select(LaserRun)
-            .where(LaserRun.operator_id == self.actor.user_id, LaserRun.status == RunStatus.RUNNING.value)
-            .options(joinedload(LaserRun.project))
-        )
+        running = await self.session.scalar(_operators_running_run(), {"operator_id": self.actor.user_id})
         if running is not None:
             raise Conflict(
                 f"You already have a run going on {running.project.project_code} "
@@ -386,11 +435,7 @@ class RunService:
     @action
     async def end(self, run_id: int, report: RunEnd, *, role: str) -> LaserRun:
         """End a running run: cut minutes from the clock, sheets off the shelf, the job on if finished. Commits."""
-        run = await self.session.scalar(
-            select(LaserRun)
-            .where(LaserRun.id == run_id)
-            .options(joinedload(LaserRun.project).joinedload(Project.queue_item))
-        )
+        run = await self.session.scalar(_run_with_job(), {"run_id": run_id})
         if run is None:
             raise NotFound(f"Run {run_id} does not exist.")
         if not may_end(run, self.actor.user_id, role):
@@ -418,11 +463,7 @@ class RunService:
         }
         # Conditional on still running, so two End Run taps (or two devices) end it once.
         claimed = await self.session.scalar(
-            update(LaserRun)
-            .where(LaserRun.id == run.id, LaserRun.status == RunStatus.RUNNING.value)
-            .values(**values)
-            .returning(LaserRun.id)
-            .execution_options(synchronize_session=False)
+            _end_statement(), {"run_id": run.id, **{f"new_{name}": value for name, value in values.items()}}
         )
         if claimed is None:
             ended = await self.session.scalar(select(LaserRun.ended_at).where(LaserRun.id == run.id))
@@ -508,12 +549,7 @@ class RunService:
             run.stock_shortfall = report.sheets_used  # no sheet item on record to take them from
         item = project.queue_item
         if item is not None and report.sheets_used:
-            await self.session.execute(
-                update(QueueItem)
-                .where(QueueItem.id == item.id)
-                .values(sheets_cut=QueueItem.sheets_cut + report.sheets_used)
-                .execution_options(synchronize_session=False)
-            )
+            await self.session.execute(_sheets_cut_statement(), {"item_id": item.id, "sheets": report.sheets_used})
         if stock is not None:
             await rebalance(
                 self.session, stock, self.actor, today=self.calendar.today()
