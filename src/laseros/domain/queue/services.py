@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import contains_eager
 from sqlalchemy.orm.attributes import set_committed_value
 
-from laseros.db import UnitOfWork, action, quick_reads, utcnow
+from laseros.db import UnitOfWork, action, built_once, quick_reads, utcnow
 from laseros.domain.clients.models import Client
 from laseros.domain.kernel.activity import record_activity
 from laseros.domain.kernel.actor import Actor
@@ -93,6 +93,64 @@ class DayLoad:
     sheets: int
 
 
+# What a queue row shows of its job and client (``job_states`` reads the stage and the sheet): loading only
+# these keeps a page of a hundred rows from converting every column of 200 more objects. Anything else
+# raises, so a row that starts showing more fails its tests instead of loading row by row.
+_ROW_PROJECT_COLUMNS = (
+    Project.id, Project.project_code, Project.name, Project.client_id, Project.stage, Project.material_type,
+    Project.thickness_mm, Project.sheet_size, Project.sheets_required,
+)  # fmt: skip
+
+
+@built_once
+def _page_statements(show_all: bool) -> tuple[Select[QueueItem], Select[int]]:
+    """The queue page's listing (in order, with the rows' jobs and clients) and its count."""
+    listing = (
+        select(QueueItem)
+        .join(QueueItem.project)
+        .join(Project.client)
+        .options(
+            contains_eager(QueueItem.project).load_only(*_ROW_PROJECT_COLUMNS, raiseload=True),
+            contains_eager(QueueItem.project).contains_eager(Project.client).load_only(Client.name, raiseload=True),
+        )
+        .order_by(QueueItem.rank, QueueItem.id)
+    )
+    # Counted on the queue alone (every item has its project and client): no join for the total.
+    count = select(func.count(QueueItem.id))
+    if show_all:
+        return listing, count
+    return listing.where(QueueItem.is_active()), count.where(QueueItem.is_active())
+
+
+@built_once
+def _day_loads_statement(days: int) -> Select[*tuple[Any, ...]]:
+    left = func.coalesce(Project.sheets_required, 0) - QueueItem.sheets_cut
+    # Only the first ``days`` dates (and the undated) are added up, not the whole queue's.
+    first_days = (
+        select(QueueItem.scheduled_date)
+        .where(QueueItem.is_active(), QueueItem.scheduled_date.is_not(None))
+        .distinct()
+        .order_by(QueueItem.scheduled_date)
+        .limit(days)
+    )
+    return (
+        select(
+            QueueItem.scheduled_date,
+            func.count(QueueItem.id),
+            func.coalesce(func.sum(QueueItem.estimated_minutes), 0),
+            func.coalesce(func.sum(case((left > 0, left), else_=0)), 0),
+        )
+        .join(Project, Project.id == QueueItem.project_id)
+        .where(
+            QueueItem.is_active(),
+            QueueItem.scheduled_date.is_(None) | QueueItem.scheduled_date.in_(first_days.scalar_subquery()),
+        )
+        .group_by(QueueItem.scheduled_date)
+        .order_by(QueueItem.scheduled_date.is_(None), QueueItem.scheduled_date)
+        .limit(days)
+    )
+
+
 class QueueService:
     def __init__(self, session: UnitOfWork, actor: Actor, calendar: ShopCalendar) -> None:
         self.session = session
@@ -117,14 +175,12 @@ class QueueService:
         return Export("queue.csv", EXPORT_COLUMNS, self.listing_query(show_all).with_only_columns(*columns))
 
     async def list(self, show_all: bool = False, page: int = 1, per_page: int = 100) -> Page[QueueItem]:
-        # Counted on the queue alone (every item has its project and client): no join for the total.
-        count = select(func.count(QueueItem.id))
+        """A page of the queue in order, each item with what its row shows of the job and the client."""
+        listing, count = _page_statements(show_all)
         if show_all:  # ten years of items: may read far, so on a thread
-            return await paginate(self.session, self.listing_query(show_all), page, per_page, count=count)
+            return await paginate(self.session, listing, page, per_page, count=count)
         with quick_reads():  # the active queue: its partial index bounds both statements
-            return await paginate(
-                self.session, self.listing_query(show_all), page, per_page, count=count.where(QueueItem.is_active())
-            )
+            return await paginate(self.session, listing, page, per_page, count=count)
 
     async def stock_badges(self, items: builtins.list[QueueItem]) -> dict[int, str]:
         """ok / short / blocked per listed item (see ``inventory.stock.queue_badges``)."""
@@ -134,32 +190,8 @@ class QueueService:
 
     async def day_loads(self, days: int = 10) -> builtins.list[DayLoad]:
         """What each scheduled day holds: jobs, estimated minutes and sheets still to cut (one GROUP BY)."""
-        left = func.coalesce(Project.sheets_required, 0) - QueueItem.sheets_cut
-        # Only the first ``days`` dates (and the undated) are added up, not the whole queue's.
-        first_days = (
-            select(QueueItem.scheduled_date)
-            .where(QueueItem.is_active(), QueueItem.scheduled_date.is_not(None))
-            .distinct()
-            .order_by(QueueItem.scheduled_date)
-            .limit(days)
-        )
         with quick_reads():  # bounded by the active queue's day index
-            rows = await self.session.execute(
-                select(
-                    QueueItem.scheduled_date,
-                    func.count(QueueItem.id),
-                    func.coalesce(func.sum(QueueItem.estimated_minutes), 0),
-                    func.coalesce(func.sum(case((left > 0, left), else_=0)), 0),
-                )
-                .join(Project, Project.id == QueueItem.project_id)
-                .where(
-                    QueueItem.is_active(),
-                    QueueItem.scheduled_date.is_(None) | QueueItem.scheduled_date.in_(first_days.scalar_subquery()),
-                )
-                .group_by(QueueItem.scheduled_date)
-                .order_by(QueueItem.scheduled_date.is_(None), QueueItem.scheduled_date)
-                .limit(days)
-            )
+            rows = await self.session.execute(_day_loads_statement(days))
         return [DayLoad(day, int(jobs), int(minutes or 0), int(sheets or 0)) for day, jobs, minutes, sheets in rows]
 
     async def job_states(self, items: builtins.list[QueueItem]) -> dict[int, JobState]:

@@ -13,10 +13,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
+from laseros.db import built_once
 from laseros.domain.inventory.stock import StockBadge
 from laseros.domain.projects.stages import Stage
 from laseros.domain.runs.models import LaserRun, RunStatus
@@ -63,15 +64,23 @@ class JobState:
         return "ok"
 
 
+@built_once
+def _running_statement() -> Select[LaserRun]:
+    return (
+        select(LaserRun)
+        .where(
+            LaserRun.project_id.in_(bindparam("project_ids", expanding=True)),
+            LaserRun.status == RunStatus.RUNNING.value,
+        )
+        .options(joinedload(LaserRun.operator), joinedload(LaserRun.extra_operator))
+        .order_by(LaserRun.started_at.desc())
+    )
+
+
 async def running_by_project(session: AsyncSession, project_ids: Iterable[int]) -> dict[int, RunningRun]:
     """The run going now on each of these projects (the earliest, if two people cut one job), in one query."""
     ids = sorted(set(project_ids))
     if not ids:
         return {}
-    runs = await session.scalars(
-        select(LaserRun)
-        .where(LaserRun.project_id.in_(ids), LaserRun.status == RunStatus.RUNNING.value)
-        .options(joinedload(LaserRun.operator), joinedload(LaserRun.extra_operator))
-        .order_by(LaserRun.started_at.desc())
-    )
+    runs = await session.scalars(_running_statement(), {"project_ids": ids})
     return {run.project_id: RunningRun(run.id, run.attributed_to, run.started_at) for run in runs}
