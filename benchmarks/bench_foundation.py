@@ -403,7 +403,7 @@ async def _page_one_ids(db: Database) -> list[int]:
     async with db.session(write=False) as session:
         page = await QueueService(session, ACTOR, ShopCalendar(SHOP_TZ)).list(page=1, per_page=QUEUE_PAGE_SIZE)
         for item in page.items:  # the rows read back as the app's types
-            assert item.project.created_at.tzinfo is not None and isinstance(item.project.thickness_mm, Decimal)
+            assert isinstance(item.project.thickness_mm, Decimal) and isinstance(item.project.stage, str)
         return [item.id for item in page.items]
 
 

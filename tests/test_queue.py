@@ -65,6 +65,25 @@ def test_reorder_without_javascript_redirects_back(manager, queue_ids):
     assert shown_order(manager)[:2] == [b, a]
 
 
+def test_the_pages_move_buttons_without_javascript_swap_a_row_with_its_neighbour(manager, queue_ids, db_query):
+    """Each row's ↑ and ↓ (inside <noscript>) submit the page's one move form with the two ids."""
+    import re
+
+    a, b, c, _ = queue_ids
+    page = manager.get("/queue").text
+    assert page.count('<form id="queue-move" method="post" action="/queue/reorder">') == 1
+    assert f'form="queue-move" name="swap" value="{b}-{a}"' in page  # b's ↑
+    assert f'form="queue-move" name="swap" value="{c}-{b}"' in page  # b's ↓
+    csrf = re.search(r'id="queue-move"[^>]*><input type="hidden" name="_csrf_token" value="([^"]+)"', page)
+    assert csrf is not None
+    response = manager.post_form("/queue/reorder", {"swap": f"{c}-{b}"})
+    assert response.status_code == 303 and response.headers["location"] == "/queue"
+    assert shown_order(manager)[:3] == [a, c, b]
+    before = db_query("SELECT id, rank FROM queue_items ORDER BY id")
+    assert manager.post_form("/queue/reorder", {"swap": f"{c}-x"}).status_code == 422
+    assert db_query("SELECT id, rank FROM queue_items ORDER BY id") == before
+
+
 def test_a_move_writes_one_queue_row_and_one_activity_row(settings, manager, queue_ids):
     a, b, c, d = queue_ids
 

@@ -277,31 +277,28 @@ async def queue_badges(session: AsyncSession, items: list[QueueItem]) -> dict[in
     the claiming jobs up to and including it, in queue order.
     """
     badges: dict[int, StockBadge] = {}
-    specs: set[SheetSpec] = set()
+    sheet_of: dict[int, tuple[str, Decimal, str]] = {}  # item id → (material, thickness, size) of its job
     for item in items:
-        spec = SheetSpec.of(item.project)
-        if spec is None or not item.project.sheets_required:
+        project = item.project
+        spec = SheetSpec.of(project) if project.sheets_required else None
+        if spec is None:  # needs no sheets, or none we can name
             continue
-        if item.project.stage == Stage.WAITING_MATERIAL.value:
+        if project.stage == Stage.WAITING_MATERIAL.value:
             badges[item.id] = StockBadge.BLOCKED
         else:
-            specs.add(spec)
-    if not specs:
+            sheet_of[item.id] = (spec.material_type, spec.thickness_mm, spec.sheet_size)
+    if not sheet_of:
         return badges
-    keys = [(s.material_type, s.thickness_mm, s.sheet_size) for s in specs]
-    wanted = [item.id for item in items if item.id not in badges]
-    values = {"keys": keys, "last_rank": max(item.rank for item in items), "wanted": wanted}
+    keys = list(set(sheet_of.values()))
+    values = {"keys": keys, "last_rank": max(item.rank for item in items), "wanted": list(sheet_of)}
     needed_statement, shelves_statement = _badge_statements()
     needed = dict((await session.execute(needed_statement, values)).all())
     shelves = {
         (row.material_type, row.thickness_mm, row.sheet_size): row.quantity_on_hand
         for row in (await session.execute(shelves_statement, {"keys": keys})).all()
     }
-    for item in items:
-        if item.id in badges or item.id not in needed:
-            continue
-        spec = SheetSpec.of(item.project)
-        assert spec is not None
-        on_hand = shelves.get((spec.material_type, spec.thickness_mm, spec.sheet_size), 0)
-        badges[item.id] = StockBadge.OK if int(needed[item.id] or 0) <= on_hand else StockBadge.SHORT
+    for item_id, sheet in sheet_of.items():
+        if item_id in needed:
+            covered = int(needed[item_id] or 0) <= shelves.get(sheet, 0)
+            badges[item_id] = StockBadge.OK if covered else StockBadge.SHORT
     return badges

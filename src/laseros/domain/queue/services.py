@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Select, bindparam, case, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm import contains_eager, load_only
 from sqlalchemy.orm.attributes import set_committed_value
 
 from laseros.db import UnitOfWork, action, built_once, quick_reads, utcnow
@@ -93,9 +93,13 @@ class DayLoad:
     sheets: int
 
 
-# What a queue row shows of its job and client (``job_states`` reads the stage and the sheet): loading only
+# What a queue row shows of its item, job and client (``job_states`` reads the stage and the sheet): loading only
 # these keeps a page of a hundred rows from converting every column of 200 more objects. Anything else
 # raises, so a row that starts showing more fails its tests instead of loading row by row.
+_ROW_ITEM_COLUMNS = (
+    QueueItem.id, QueueItem.project_id, QueueItem.rank, QueueItem.status, QueueItem.priority, QueueItem.scheduled_date,
+    QueueItem.estimated_minutes, QueueItem.notes, QueueItem.sheets_cut,
+)  # fmt: skip
 _ROW_PROJECT_COLUMNS = (
     Project.id, Project.project_code, Project.name, Project.client_id, Project.stage, Project.material_type,
     Project.thickness_mm, Project.sheet_size, Project.sheets_required,
@@ -110,6 +114,7 @@ def _page_statements(show_all: bool) -> tuple[Select[QueueItem], Select[int]]:
         .join(QueueItem.project)
         .join(Project.client)
         .options(
+            load_only(*_ROW_ITEM_COLUMNS, raiseload=True),
             contains_eager(QueueItem.project).load_only(*_ROW_PROJECT_COLUMNS, raiseload=True),
             contains_eager(QueueItem.project).contains_eager(Project.client).load_only(Client.name, raiseload=True),
         )

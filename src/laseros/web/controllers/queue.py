@@ -176,8 +176,9 @@ class QueueController(Controller):
 
     @post("/reorder")
     async def reorder(self, request: Request, queue: Queue) -> Response[Any]:
-        raw_ids = await form_list(request, "item")
         values = await form_values(request)
+        # The drag posts the page's ids in their new order; a ↑ or ↓ without JavaScript posts "a-b" (a before b).
+        raw_ids = values["swap"].split("-", 1) if values.get("swap") else await form_list(request, "item")
         show_all, page = values.get("filter") == "all", filter_page(values.get("page", ""))
         if not all(v.isdigit() and len(v) < 12 for v in raw_ids):
             return await self._list(request, queue, show_all, page, "The new order was not understood.", 422)
