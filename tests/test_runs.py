@@ -133,6 +133,57 @@ def test_start_run_and_end_run_are_one_write_transaction_each(operator, job, db_
     assert db_query("SELECT status FROM laser_runs WHERE id = ?", (run_id,)) == [("completed",)]
 
 
+def test_a_start_runs_activity_rows_are_written_in_one_insert_at_commit(operator, job, db_query):
+    """The queue item's status, the job's stage and the run: three rows, one statement, in the action's order."""
+    inserts: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args):  # type: ignore[no-untyped-def]
+        if statement.startswith("INSERT INTO activity_log"):
+            inserts.append(statement)
+
+    event.listen(operator.app.state.db.write_engine.sync_engine, "before_cursor_execute", count)
+    run_id = started_run_id(start(operator, job))
+    assert len(inserts) == 1
+    rows = db_query("SELECT action, entity_type, details FROM activity_log ORDER BY id DESC LIMIT 3")[::-1]
+    assert [(action, entity) for action, entity, _ in rows] == [
+        ("status_changed", "queue"),
+        ("stage_changed", "project"),
+        ("run_started", "project"),
+    ]
+    assert rows[2][2] == f"Run #{run_id}"
+
+
+def test_an_action_that_fails_after_recording_activity_writes_none_of_it(settings, db_query):
+    from laseros.db import action
+    from laseros.domain.kernel.activity import record_activity
+    from laseros.domain.kernel.actor import SYSTEM
+    from laseros.domain.kernel.errors import Conflict
+
+    class Failing:
+        def __init__(self, session):  # type: ignore[no-untyped-def]
+            self.session = session
+
+        @action
+        async def go(self) -> None:
+            record_activity(self.session, SYSTEM, "tested", "project", 1, "never kept")
+            raise Conflict("refused after recording")
+
+        @action
+        async def keep(self) -> None:
+            record_activity(self.session, SYSTEM, "tested", "project", 1, "kept")
+
+    async def attempt() -> None:
+        db = Database.from_settings(settings)
+        async with db.session(write="actions") as session:
+            with pytest.raises(Conflict):
+                await Failing(session).go()
+            await Failing(session).keep()  # the next action in the same session writes only its own row
+        await db.dispose()
+
+    run_async(attempt())
+    assert db_query("SELECT details FROM activity_log WHERE action = 'tested'") == [("kept",)]
+
+
 def test_ending_a_run_without_finishing_keeps_the_job_cutting(operator, job, db_query):
     run_id = started_run_id(start(operator, job))
     assert end(operator, run_id, "2").status_code == 303

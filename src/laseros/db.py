@@ -180,7 +180,7 @@ class UnitOfWork(AsyncSession):
             with sqlite_driver.statements_inline():  # the writer's statements run on the loop: one stretch
                 try:
                     yield
-                    if self.in_transaction():
+                    if self.in_transaction() or self.info.get("before_commit"):  # hooks: work still to write
                         await self.commit()
                 except BaseException:
                     await self.rollback()
@@ -210,14 +210,17 @@ class UnitOfWork(AsyncSession):
                 log.exception("after-commit callback failed")
 
     async def rollback(self) -> None:
-        self.info.pop("before_commit", None)
-        self.info.pop("after_commit", None)
+        self._drop_pending()
         await super().rollback()
 
     async def close(self) -> None:
-        self.info.pop("before_commit", None)
-        self.info.pop("after_commit", None)
+        self._drop_pending()
         await super().close()
+
+    def _drop_pending(self) -> None:
+        """What the hooks would have done, and the rows they would have written (the activity log's)."""
+        for key in ("before_commit", "after_commit", "activity"):
+            self.info.pop(key, None)
 
 
 def _tune_sqlite(engine: AsyncEngine) -> None:
