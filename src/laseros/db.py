@@ -192,6 +192,11 @@ class UnitOfWork(AsyncSession):
         """Run ``hook(session)`` before this transaction commits (once per key)."""
         self.info.setdefault("before_commit", {})[key] = hook
 
+    def pending(self, key: str) -> list[Any]:
+        """What the caller keeps for a before-commit hook to write (one list per key); a rollback drops it."""
+        lists: dict[str, list[Any]] = self.info.setdefault("pending", {})
+        return lists.setdefault(key, [])
+
     def after_commit(self, callback: AfterCommit) -> None:
         """Run ``callback()`` after this transaction commits."""
         self.info.setdefault("after_commit", []).append(callback)
@@ -218,8 +223,8 @@ class UnitOfWork(AsyncSession):
         await super().close()
 
     def _drop_pending(self) -> None:
-        """What the hooks would have done, and the rows they would have written (the activity log's)."""
-        for key in ("before_commit", "after_commit", "activity"):
+        """What the hooks would have done, and what was kept for them to write."""
+        for key in ("before_commit", "after_commit", "pending"):
             self.info.pop(key, None)
 
 

@@ -16,7 +16,7 @@ from laseros.db import UnitOfWork, utcnow
 from laseros.domain.kernel.actor import Actor
 from laseros.domain.kernel.models import ActivityLog
 
-_PENDING = "activity"  # the session's info key for the rows not written yet
+_PENDING = "activity"  # the rows not written yet: ``UnitOfWork.pending``, and the hook that writes them
 
 
 def record_activity(
@@ -35,12 +35,14 @@ def record_activity(
     if not isinstance(session, UnitOfWork):  # a plain session (a script's): the row as an object
         session.add(ActivityLog(**row))
         return
-    session.info.setdefault(_PENDING, []).append(row)
+    session.pending(_PENDING).append(row)
     # Registered again by each row: a hook that runs after this one and records more gets them written too.
     session.before_commit(_PENDING, _write_pending)
 
 
 async def _write_pending(session: UnitOfWork) -> None:
-    rows: list[dict[str, Any]] = session.info.pop(_PENDING, [])
+    rows: list[dict[str, Any]] = session.pending(_PENDING)
     if rows:
-        await session.execute(insert(ActivityLog), rows)
+        written = list(rows)
+        rows.clear()
+        await session.execute(insert(ActivityLog), written)

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Select, bindparam, case, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import contains_eager, load_only
+from sqlalchemy.orm import contains_eager, defaultload, load_only
 from sqlalchemy.orm.attributes import set_committed_value
 
 from laseros.db import UnitOfWork, action, built_once, quick_reads, utcnow
@@ -106,25 +106,29 @@ _ROW_PROJECT_COLUMNS = (
 )  # fmt: skip
 
 
-@built_once
-def _page_statements(show_all: bool) -> tuple[Select[QueueItem], Select[int]]:
-    """The queue page's listing (in order, with the rows' jobs and clients) and its count."""
-    listing = (
+def _listing(show_all: bool) -> Select[QueueItem]:
+    """The queue in order, each item with its job and client."""
+    stmt = (
         select(QueueItem)
         .join(QueueItem.project)
         .join(Project.client)
-        .options(
-            load_only(*_ROW_ITEM_COLUMNS, raiseload=True),
-            contains_eager(QueueItem.project).load_only(*_ROW_PROJECT_COLUMNS, raiseload=True),
-            contains_eager(QueueItem.project).contains_eager(Project.client).load_only(Client.name, raiseload=True),
-        )
+        .options(contains_eager(QueueItem.project).contains_eager(Project.client))
         .order_by(QueueItem.rank, QueueItem.id)
+    )
+    return stmt if show_all else stmt.where(QueueItem.is_active())
+
+
+@built_once
+def _page_statements(show_all: bool) -> tuple[Select[QueueItem], Select[int]]:
+    """The queue page's listing (with what its rows show of the jobs and clients) and its count."""
+    listing = _listing(show_all).options(
+        load_only(*_ROW_ITEM_COLUMNS, raiseload=True),
+        defaultload(QueueItem.project).load_only(*_ROW_PROJECT_COLUMNS, raiseload=True),
+        defaultload(QueueItem.project).defaultload(Project.client).load_only(Client.name, raiseload=True),
     )
     # Counted on the queue alone (every item has its project and client): no join for the total.
     count = select(func.count(QueueItem.id))
-    if show_all:
-        return listing, count
-    return listing.where(QueueItem.is_active()), count.where(QueueItem.is_active())
+    return listing, count if show_all else count.where(QueueItem.is_active())
 
 
 @built_once
@@ -163,14 +167,7 @@ class QueueService:
         self.calendar = calendar
 
     def listing_query(self, show_all: bool) -> Select[QueueItem]:
-        stmt = (
-            select(QueueItem)
-            .join(QueueItem.project)
-            .join(Project.client)
-            .options(contains_eager(QueueItem.project).contains_eager(Project.client))
-            .order_by(QueueItem.rank, QueueItem.id)
-        )
-        return stmt if show_all else stmt.where(QueueItem.is_active())
+        return _listing(show_all)
 
     def export(self, show_all: bool = False) -> Export:
         """The queue in order as ``EXPORT_COLUMNS`` rows, streamed."""
