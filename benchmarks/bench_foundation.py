@@ -698,7 +698,11 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--small-queue", type=int, default=50, help="queue length of the comparison database")
     parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--analyze", action="store_true", help="run ANALYZE after loading (the app never does)")
+    parser.add_argument(
+        "--analyze",
+        action="store_true",
+        help="run a full ANALYZE after loading (the server samples its own statistics at start-up)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary data folders")
     args = parser.parse_args()
 

@@ -208,3 +208,49 @@ def test_an_update_built_once_must_not_synchronise_the_session():
         built_once(rename)()
     unsynchronised = built_once(lambda: rename().execution_options(synchronize_session=False))
     assert unsynchronised() is unsynchronised()
+
+
+def _queue_plan(db_query) -> str:
+    """How SQLite means to read the queue page's first 100 rows."""
+    from sqlalchemy.dialects import sqlite
+
+    from laseros.domain.queue.services import _page_statements
+
+    listing, _count = _page_statements(False)
+    compiled = listing.limit(100).compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True})
+    return " / ".join(row[3] for row in db_query(f"EXPLAIN QUERY PLAN {compiled}"))
+
+
+def test_the_planner_statistics_are_made_at_start_up_and_nightly(settings, db_query):
+    """Years of finished queue items: without statistics SQLite sorts every active item through the status
+    index; with them it reads the first page from the active queue's rank index (docs/performance.md)."""
+    from laseros.app import create_app
+    from laseros.jobs.tasks import run_now
+    from laseros.services import open_services
+
+    db_query(  # foreign keys are off on this connection: the items need no projects for the plan
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000) "
+        "INSERT INTO queue_items (project_id, rank, status, priority, notes, created_at, updated_at) "
+        "SELECT 100000 + i, i * 1000, CASE WHEN i > 2900 THEN 'Queued' ELSE 'Completed' END, 'Normal', '', "
+        "'2026-01-01', '2026-01-01' FROM n"
+    )
+    db_query("DROP TABLE IF EXISTS sqlite_stat1")
+    assert "ix_queue_items_status_completed" in _queue_plan(db_query)  # what a shop's database got before
+
+    async def start_and_stop() -> None:
+        app = create_app(settings)
+        async with app.lifespan():
+            pass
+
+    asyncio.run(start_and_stop())
+    assert "SCAN queue_items USING INDEX ix_queue_items_active_rank" in _queue_plan(db_query)
+    assert ("queue_items",) in db_query("SELECT DISTINCT tbl FROM sqlite_stat1")
+
+    db_query("DROP TABLE sqlite_stat1")
+
+    async def nightly() -> dict[str, object]:
+        async with open_services(settings) as services:
+            return await run_now("refresh-statistics", services)
+
+    assert asyncio.run(nightly()) == {"refreshed": True}
+    assert "SCAN queue_items USING INDEX ix_queue_items_active_rank" in _queue_plan(db_query)

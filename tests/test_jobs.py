@@ -200,12 +200,13 @@ def wait_for_heartbeat(client: redis.Redis, ns: str, proc: Proc | None = None, t
 # -- the task list and the cron table ----------------------------------------------------------------
 
 
-def test_one_task_list_names_the_nine_jobs():
+def test_one_task_list_names_the_ten_jobs():
     assert list(JOBS) == [
         "daily-report",
         "evaluate-notifications",
         "check-low-stock",
         "prune-login-log",
+        "refresh-statistics",
         "billing-day",
         "sage-sync-customers",
         "sage-sync-invoices",
@@ -217,6 +218,7 @@ def test_one_task_list_names_the_nine_jobs():
         "evaluate_notifications",
         "check_low_stock",
         "prune_login_log",
+        "refresh_statistics",
         "billing_day",
         "sage_sync_customers",
         "sage_sync_invoices",
@@ -232,6 +234,7 @@ def test_cron_table_report_at_the_shop_time_evaluation_hourly_low_stock_every_si
         "evaluate_notifications": "0 * * * *",
         "check_low_stock": "0 */6 * * *",
         "prune_login_log": "15 3 * * *",
+        "refresh_statistics": "30 3 * * *",
         "billing_day": "5 0 * * *",
         "sage_sync_customers": "20 * * * *",
         "sage_sync_invoices": "25 * * * *",
@@ -248,6 +251,7 @@ def test_cron_table_report_at_the_shop_time_evaluation_hourly_low_stock_every_si
         "0 * * * *",
         "0 */6 * * *",
         "15 3 * * *",
+        "30 3 * * *",
         "5 0 * * *",
         "20 * * * *",
         "25 * * * *",
@@ -345,6 +349,7 @@ def test_workers_schedule_the_cron_table_in_shop_time_once_however_many_run(sett
             "daily_report",
             "evaluate_notifications",
             "prune_login_log",
+            "refresh_statistics",
             "sage_reconcile",
             "sage_sync_customers",
             "sage_sync_invoices",
@@ -359,6 +364,7 @@ def test_workers_schedule_the_cron_table_in_shop_time_once_however_many_run(sett
         ("evaluate_notifications", "0 * * * *"),
         ("check_low_stock", "0 */6 * * *"),
         ("prune_login_log", "15 3 * * *"),
+        ("refresh_statistics", "30 3 * * *"),
         ("billing_day", "5 0 * * *"),
         ("sage_sync_customers", "20 * * * *"),
         ("sage_sync_invoices", "25 * * * *"),

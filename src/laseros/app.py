@@ -165,7 +165,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         state=State(
             {"settings": settings, "db": db, "calendar": calendar, "jobs": jobs, "redis_url": settings.redis_url}
         ),
-        on_startup=[db.optimize, jobs.start, live.start, inbound_smtp.start, _freeze_startup_objects],
+        on_startup=[db.refresh_statistics, jobs.start, live.start, inbound_smtp.start, _freeze_startup_objects],
         on_shutdown=[inbound_smtp.stop, jobs.stop, live.stop, db.dispose],
         openapi_config=None,
         debug=settings.debug,

@@ -31,6 +31,7 @@ from laseros.jobs.tasks import (
     daily_report,
     evaluate_notifications,
     prune_login_log,
+    refresh_statistics,
     sage_reconcile,
     sage_sync_customers,
     sage_sync_invoices,
@@ -73,9 +74,9 @@ def schedule_label(report_time: time, *, caught_up: bool = False) -> str:
 
 def cron_table(report_time: time = DEFAULT_REPORT_TIME) -> list[CronJob]:
     """The cron table: the daily report at the shop's report time, evaluation hourly, low stock every 6 hours,
-    the sign-in log pruned nightly, the Sage customer sync hourly with the invoice sync five minutes after it
-    and the reconciliation nightly (all do nothing while Sage is not connected), the billing pass (quotes
-    expire, invoices fall overdue) after midnight."""
+    the sign-in log pruned and the planner's statistics refreshed nightly, the Sage customer sync hourly with
+    the invoice sync five minutes after it and the reconciliation nightly (all do nothing while Sage is not
+    connected), the billing pass (quotes expire, invoices fall overdue) after midnight."""
     return [
         CronJob(
             daily_report,
@@ -102,6 +103,13 @@ def cron_table(report_time: time = DEFAULT_REPORT_TIME) -> list[CronJob]:
         CronJob(
             prune_login_log,
             cron="15 3 * * *",
+            timeout=JOB_TIMEOUT_S,
+            heartbeat=JOB_HEARTBEAT_S,
+            retries=JOB_RETRIES,
+        ),
+        CronJob(
+            refresh_statistics,
+            cron="30 3 * * *",
             timeout=JOB_TIMEOUT_S,
             heartbeat=JOB_HEARTBEAT_S,
             retries=JOB_RETRIES,

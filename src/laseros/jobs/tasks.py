@@ -123,6 +123,16 @@ async def prune_login_log(ctx: Context) -> dict[str, Any]:
     return {"removed": removed, "kept_days": days}
 
 
+async def refresh_statistics(ctx: Context) -> dict[str, Any]:
+    """Nightly: the query planner's statistics brought up to date with the day's rows (SQLite; see
+    ``Database.refresh_statistics``). The web app also does it at start-up, but a server may run for months."""
+    services = _services(ctx)
+    async with _alive(ctx):
+        refreshed = await services.db.refresh_statistics()
+    log.info("refresh-statistics: %s", "done" if refreshed else "left to PostgreSQL's autovacuum")
+    return {"refreshed": refreshed}
+
+
 async def billing_day(ctx: Context) -> dict[str, Any]:
     """Expire sent quotes past valid-until, mark unpaid invoices past due overdue, refresh their notifications."""
     from laseros.domain.billing.alerts import billing_day as run_billing_day
@@ -207,6 +217,7 @@ JOBS: dict[str, Task] = {
     "evaluate-notifications": evaluate_notifications,
     "check-low-stock": check_low_stock,
     "prune-login-log": prune_login_log,
+    "refresh-statistics": refresh_statistics,
     "billing-day": billing_day,
     "sage-sync-customers": sage_sync_customers,
     "sage-sync-invoices": sage_sync_invoices,
