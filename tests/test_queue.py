@@ -266,9 +266,12 @@ def test_rank_gap_is_wide(queue_ids, db_query):
     assert all(b - a == RANK_GAP for a, b in itertools.pairwise(ranks))
 
 
-def test_each_queued_job_shows_whether_its_sheets_are_on_the_shelf(manager, db_query):
+@pytest.mark.parametrize("named_sheets_up_to", [4, 0], ids=["named sheets", "every sheet"])
+def test_each_queued_job_shows_whether_its_sheets_are_on_the_shelf(manager, db_query, monkeypatch, named_sheets_up_to):
     """ok: covered after the jobs ahead; blocked: waiting on material — which is where a queued job goes
-    when the sheets it counted on are taken away (a usage here), so queue and stage never disagree."""
+    when the sheets it counted on are taken away (a usage here), so queue and stage never disagree.
+    The same whether the badges' statements name the listed sheets (a few) or read every sheet (a page)."""
+    monkeypatch.setattr("laseros.domain.inventory.stock.NAMED_SHEETS_UP_TO", named_sheets_up_to)
     on_hand = db_query("SELECT quantity_on_hand FROM inventory_items WHERE item_code = 'MS-3-3015'")[0][0]
     manager.post_form("/inventory/1/transaction", {"transaction_type": "Usage", "quantity": str(on_hand - 8)})
     client_id = create_client(manager)

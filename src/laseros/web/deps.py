@@ -34,6 +34,7 @@ from laseros.jobs.runtime import JobRuntime
 from laseros.services import attachment_filer
 from laseros.settings import Settings
 from laseros.web.guards import SAFE_METHODS
+from laseros.web.htmx import PAGE_SESSION
 from laseros.web.live import BellHub
 
 # Handler parameter types for name-based injection (the names are registered in app.py).
@@ -76,7 +77,12 @@ async def provide_db_session(state: State, request: Request) -> AsyncIterator[Un
     async with db.session(write="actions" if request.method not in SAFE_METHODS else False) as session:
         # Deleting a record deletes its stored files after the commit (domain/files/services.py).
         session.info["uploads_dir"] = state.settings.uploads_dir
-        yield session
+        # The page drawn from this handler reads its header in this session (``htmx.reading``); not after.
+        request.scope[PAGE_SESSION] = session  # type: ignore[literal-required]  # the scope is a TypedDict
+        try:
+            yield session
+        finally:
+            request.scope.pop(PAGE_SESSION, None)  # type: ignore[misc]
 
 
 def provide_db(state: State) -> Database:

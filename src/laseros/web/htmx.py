@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any, cast
 
 import anyio.to_thread
 from jinja2_fragments import render_block, render_blocks
@@ -14,13 +16,18 @@ from litestar.enums import MediaType
 from litestar.plugins.htmx import ClientRedirect
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_303_SEE_OTHER
+from sqlalchemy import Select, null, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from laseros.db import built_once, quick_reads
 from laseros.domain.kernel.registry import COMPANY_NAME
 from laseros.domain.kernel.settings import SettingsService
-from laseros.domain.notifications.bell import open_count
+from laseros.domain.notifications.bell import open_count, open_count_statement
 from laseros.web.guards import SAFE_METHODS
 
 FLASH_COOKIE = "laseros_flash"
+# Where the request's session is kept while its handler runs: the page's header reads in it too.
+PAGE_SESSION = "laseros.page_session"
 
 # What a handler that shows HTML returns (rendered by ``render``).
 Page = Response[bytes]
@@ -64,11 +71,13 @@ async def render(
             # out of band, so the user's own action updates the header in the same response.
             html += str(env.globals["bell_badge"](await bell_count(request), oob=True))
     else:
-        async with request.app.state.db.session(write=False) as session:
+        async with reading(request) as session:
             # The header: the shop's name (a setting) and, for a logged-in user, the bell's count.
-            values["company_name"] = await SettingsService(session).get(COMPANY_NAME)
-            if logged_in:
-                values["bell_count"] = await open_count(session)
+            with quick_reads():  # a primary-key lookup and a COUNT on a partial index, in one statement
+                name, count = (await session.execute(_header_statement(logged_in))).one()
+        values["company_name"] = COMPANY_NAME.read(name)
+        if logged_in:
+            values["bell_count"] = int(count or 0)
         values["flashes"] = read_flashes(request)
         if values["flashes"]:
             cookies.append(Cookie(key=FLASH_COOKIE, value="", max_age=0, path="/"))
@@ -76,9 +85,27 @@ async def render(
     return Response(content=html.encode(), media_type=MediaType.HTML, status_code=status_code, cookies=cookies)
 
 
+@built_once
+def _header_statement(with_count: bool) -> Select[*tuple[Any, ...]]:
+    name = SettingsService.stored_statement(COMPANY_NAME).scalar_subquery()
+    count = open_count_statement().scalar_subquery() if with_count else null()
+    return select(name, count)
+
+
+@asynccontextmanager
+async def reading(request: Request) -> AsyncIterator[AsyncSession]:
+    """The request's own session while its handler runs (``deps.provide_db_session``), else one of its own."""
+    session = cast("AsyncSession | None", request.scope.get(PAGE_SESSION))
+    if session is not None:
+        yield session
+        return
+    async with request.app.state.db.session(write=False) as own:
+        yield own
+
+
 async def bell_count(request: Request) -> int:
     """The open-notification count for the header's bell: one COUNT on a partial index."""
-    async with request.app.state.db.session(write=False) as session:
+    async with reading(request) as session:
         return await open_count(session)
 
 

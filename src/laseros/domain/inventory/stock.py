@@ -238,43 +238,47 @@ async def release_waiting(session: UnitOfWork, stock: InventoryItem, actor: Acto
     return released
 
 
+# Up to this many different sheets among the listed items, the badges' statements name them (a project
+# page, the phone); past it (a page of the queue) they read every sheet's jobs and shelves: an IN over
+# dozens of (material, thickness, size) triples costs more to bind than the rows it leaves out.
+NAMED_SHEETS_UP_TO = 4
+
+
 @built_once
-def _badge_statements() -> tuple[Select[*tuple[Any, ...]], Select[*tuple[Any, ...]]]:
-    """The queue badges' two statements: each ``wanted`` item's running total of sheets needed by the claiming
-    jobs up to and including it (those of the sheets in ``keys``, ranked up to ``last_rank``), and the shelves."""
+def _badge_statements(named: bool) -> tuple[Select[*tuple[Any, ...]], Select[*tuple[Any, ...]]]:
+    """The queue badges' two statements: the running total of sheets needed by the claiming jobs up to and
+    including each item ranked from ``first_rank`` to ``last_rank``, and the shelves. ``named``: only the
+    sheets in ``keys``; else every sheet (the same totals: each sheet's jobs are added up on their own)."""
     spec_columns = (Project.material_type, Project.thickness_mm, Project.sheet_size)
     keys: BindParameter[Any] = bindparam("keys", expanding=True)
     running = (
         select(
             QueueItem.id.label("item_id"),
+            QueueItem.rank.label("rank"),
             func.sum(_remaining_need())
             .over(partition_by=spec_columns, order_by=(QueueItem.rank, QueueItem.id))
             .label("needed"),
         )
         .join(Project, Project.id == QueueItem.project_id)
-        .where(
-            QueueItem.is_active(),
-            Project.stage.in_(CLAIMING_STAGES),
-            QueueItem.rank <= bindparam("last_rank"),
-            tuple_(*spec_columns).in_(keys),
-        )
-        .subquery()
-    )
-    needed = select(running.c.item_id, running.c.needed).where(
-        running.c.item_id.in_(bindparam("wanted", expanding=True))
+        .where(QueueItem.is_active(), Project.stage.in_(CLAIMING_STAGES), QueueItem.rank <= bindparam("last_rank"))
     )
     shelf_columns = (InventoryItem.material_type, InventoryItem.thickness_mm, InventoryItem.sheet_size)
     shelves = select(*shelf_columns, InventoryItem.quantity_on_hand).where(
-        InventoryItem.category == Category.SHEET.value, tuple_(*shelf_columns).in_(keys)
+        InventoryItem.category == Category.SHEET.value
     )
+    if named:
+        running = running.where(tuple_(*spec_columns).in_(keys))
+        shelves = shelves.where(tuple_(*shelf_columns).in_(keys))
+    totals = running.subquery()
+    needed = select(totals.c.item_id, totals.c.needed).where(totals.c.rank >= bindparam("first_rank"))
     return needed, shelves
 
 
 async def queue_badges(session: AsyncSession, items: list[QueueItem]) -> dict[int, StockBadge]:
     """The stock badge of each listed queue item (items needing no sheets get none).
 
-    One windowed query over the listed specs gives every item's running total of sheets needed by
-    the claiming jobs up to and including it, in queue order.
+    One windowed query (over the listed items' sheets, or over every sheet for a page of the queue) gives
+    every item's running total of sheets needed by the claiming jobs up to and including it, in queue order.
     """
     badges: dict[int, StockBadge] = {}
     sheet_of: dict[int, tuple[str, Decimal, str]] = {}  # item id → (material, thickness, size) of its job
@@ -290,12 +294,15 @@ async def queue_badges(session: AsyncSession, items: list[QueueItem]) -> dict[in
     if not sheet_of:
         return badges
     keys = list(set(sheet_of.values()))
-    values = {"keys": keys, "last_rank": max(item.rank for item in items), "wanted": list(sheet_of)}
-    needed_statement, shelves_statement = _badge_statements()
+    named = len(keys) <= NAMED_SHEETS_UP_TO
+    ranks = [item.rank for item in items if item.id in sheet_of]
+    values: dict[str, Any] = {"first_rank": min(ranks), "last_rank": max(ranks)} | ({"keys": keys} if named else {})
+    needed_statement, shelves_statement = _badge_statements(named)
+    # Every item ranked in between comes back (the listed ones, and on other lists some that are not).
     needed = dict((await session.execute(needed_statement, values)).all())
     shelves = {
         (row.material_type, row.thickness_mm, row.sheet_size): row.quantity_on_hand
-        for row in (await session.execute(shelves_statement, {"keys": keys})).all()
+        for row in (await session.execute(shelves_statement, {"keys": keys} if named else {})).all()
     }
     for item_id, sheet in sheet_of.items():
         if item_id in needed:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from laseros.db import quick_reads
@@ -86,9 +86,14 @@ class SettingsService:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
+    @staticmethod
+    def stored_statement(setting: Setting[Any]) -> Select[str]:
+        """SELECT the stored text of ``setting`` (no row: not stored); ``Setting.read`` makes it a value."""
+        return select(ShopSetting.value).where(ShopSetting.key == setting.key)
+
     async def get(self, setting: Setting[T]) -> T:
         with quick_reads():  # a primary-key lookup (the header's shop name on every page)
-            stored = await self.session.scalar(select(ShopSetting.value).where(ShopSetting.key == setting.key))
+            stored = await self.session.scalar(self.stored_statement(setting))
         return setting.read(stored)
 
     async def stored(self, settings: Iterable[Setting[Any]]) -> dict[str, str]:

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from laseros.db import UnitOfWork, quick_reads
@@ -50,7 +50,12 @@ def is_open() -> Any:
     return Notification.resolved_at.is_(None)
 
 
+def open_count_statement() -> Select[int]:
+    """SELECT the number of open notifications (a COUNT on a partial index)."""
+    return select(func.count()).select_from(Notification).where(is_open())
+
+
 async def open_count(session: AsyncSession) -> int:
     """How many notifications are open (the bell's number), straight from the database."""
     with quick_reads():  # a COUNT on a partial index, for every page's header
-        return int(await session.scalar(select(func.count()).select_from(Notification).where(is_open())) or 0)
+        return int(await session.scalar(open_count_statement()) or 0)

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import contains_eager, load_only, selectinload
 
 from laseros.db import UnitOfWork, action
 from laseros.domain.clients.models import Client
@@ -51,6 +51,22 @@ EXPORT_COLUMNS = (
     "completion_date", "created_at", "updated_at",
 )  # fmt: skip
 _CLIENT_EXPORT_COLUMNS = {"client_code": Client.client_code, "client_name": Client.name}
+
+
+# What a row of the projects list shows (anything else raises: a row that starts showing more must say so).
+_LIST_COLUMNS = (
+    Project.id, Project.project_code, Project.name, Project.client_id, Project.stage, Project.material_type,
+    Project.thickness_mm, Project.sheets_required, Project.due_date, Project.quoted_price,
+)  # fmt: skip
+
+
+def _list_rows(filtered: Select[Project]) -> Select[Project]:
+    """``filtered`` as the list's rows: those columns, and the client's name from a join (one statement)."""
+    return (
+        filtered.join(Project.client)
+        .options(load_only(*_LIST_COLUMNS, raiseload=True))
+        .options(contains_eager(Project.client).load_only(Client.name, raiseload=True))
+    )
 
 
 @dataclass(frozen=True)
@@ -98,9 +114,7 @@ class ProjectService:
 
     def search_query(self, filters: ProjectFilters, *, indexed: bool = True) -> Select[Project]:
         """The filtered projects, newest first. ``indexed=False``: the text term as a plain LIKE (see ``list``)."""
-        stmt = (
-            select(Project).options(selectinload(Project.client)).order_by(Project.created_at.desc(), Project.id.desc())
-        )
+        stmt = select(Project).order_by(Project.created_at.desc(), Project.id.desc())
         if filters.stage:
             stmt = stmt.where(Project.stage == filters.stage)
         if filters.client_id:
@@ -129,9 +143,12 @@ class ProjectService:
         return Export("projects.csv", EXPORT_COLUMNS, stmt)
 
     async def list(self, filters: ProjectFilters, page: int = 1, per_page: int = 25) -> Page[Project]:
+        """A page of the filtered projects, each with what its row shows of it and of its client."""
         term = filters.q.strip()
         if not term or not has_index(self.session, term):
-            return await paginate(self.session, self.search_query(filters), page, per_page)
+            filtered = self.search_query(filters)
+            count = filtered.with_only_columns(func.count(Project.id)).order_by(None)  # no join, no subquery
+            return await paginate(self.session, _list_rows(filtered), page, per_page, count=count)
         # A text search: counted from the trigram index. The page then comes from the index when the
         # matches are few; when they are many, the newest-first walk meets a page of them at once,
         # sooner than fetching and sorting thousands of matches (docs/performance.md).
@@ -139,9 +156,9 @@ class ProjectService:
         if only_text:
             total = await self.session.scalar(indexed_count(SEARCH_INDEX, term)) or 0
         else:
-            counted = self.search_query(filters).order_by(None).subquery()
-            total = await self.session.scalar(select(func.count()).select_from(counted)) or 0
-        stmt = self.search_query(filters, indexed=total <= FEW_MATCHES)
+            counted = self.search_query(filters).with_only_columns(func.count(Project.id)).order_by(None)
+            total = await self.session.scalar(counted) or 0
+        stmt = _list_rows(self.search_query(filters, indexed=total <= FEW_MATCHES))
         return await paginate(self.session, stmt, page, per_page, total=total)
 
     async def get(self, project_id: int) -> Project:
