@@ -436,3 +436,21 @@ def _force_stage(settings, project_id: int, stage: Stage) -> None:
 def _stage(settings, project_id: int) -> str:
     with sqlite3.connect(settings.data_dir / "laseros.db") as conn:
         return conn.execute("SELECT stage FROM projects WHERE id = ?", (project_id,)).fetchone()[0]
+
+
+def test_typing_a_search_reloads_the_list_without_the_filter_forms_client_list(manager):
+    """The htmx fragment is the results block: the client choices its form already shows are not read again."""
+    from sqlalchemy import event
+
+    create_project(manager, create_client(manager, name="Karoo Steel"), name="Gate panels")
+    statements: list[str] = []
+    event.listen(
+        manager.app.state.db.engine.sync_engine,
+        "before_cursor_execute",
+        lambda conn, cursor, sql, *args: statements.append(sql),
+    )
+    fragment = manager.get("/projects?q=Gate", headers={"HX-Request": "true"})
+    assert fragment.status_code == 200 and "Gate panels" in fragment.text and "All clients" not in fragment.text
+    assert not [sql for sql in statements if "FROM clients ORDER BY" in sql]
+    page = manager.get("/projects?q=Gate")
+    assert ">Karoo Steel (" in page.text and [sql for sql in statements if "FROM clients ORDER BY" in sql]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import anyio.to_thread
 from jinja2_fragments import render_block, render_blocks
@@ -29,6 +29,8 @@ FLASH_COOKIE = "laseros_flash"
 # Where the request's session is kept while its handler runs: the page's header reads in it too.
 PAGE_SESSION = "laseros.page_session"
 
+T = TypeVar("T")
+
 # What a handler that shows HTML returns (rendered by ``render``).
 Page = Response[bytes]
 
@@ -37,6 +39,12 @@ def is_fragment_request(request: Request) -> bool:
     """An htmx request that wants part of a page (boosted navigation wants the whole page)."""
     htmx = getattr(request, "htmx", None)
     return htmx is not None and bool(htmx) and not htmx.boosted
+
+
+async def for_whole_page(request: Request, load: Callable[[], Awaitable[list[T]]]) -> list[T]:
+    """``load()`` for the whole page; nothing for a fragment request (its block does not show the list: a
+    filter form's choices, say, which the browser already has)."""
+    return [] if is_fragment_request(request) else await load()
 
 
 async def render(

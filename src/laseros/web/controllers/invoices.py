@@ -22,7 +22,7 @@ from laseros.web.documents import document_pdf, document_response
 from laseros.web.export import csv_export
 from laseros.web.forms import FormState, filter_date, filter_id, form_ids, form_values
 from laseros.web.guards import requires, unsafe_methods_require
-from laseros.web.htmx import Page, redirect, render
+from laseros.web.htmx import Page, for_whole_page, redirect, render
 
 
 class InvoiceController(Controller):
@@ -54,7 +54,7 @@ class InvoiceController(Controller):
             "page": listing,
             "filters": filters,
             "statuses": list(InvoiceStatus),
-            "client_choices": await clients.choices(),
+            "client_choices": await for_whole_page(request, clients.choices),
         }
         return await render(request, "invoices/index.html", context, block="results")
 
@@ -83,7 +83,7 @@ class InvoiceController(Controller):
             "page": listing,
             "filters": filters,
             "methods": PAYMENT_METHODS,
-            "client_choices": await clients.choices(),
+            "client_choices": await for_whole_page(request, clients.choices),
         }
         return await render(request, "invoices/payments.html", context, block="results")
 

@@ -23,7 +23,7 @@ from laseros.web.deps import Clients, Db, PageSize, Projects, Queue, ShopSetting
 from laseros.web.export import csv_export
 from laseros.web.forms import FormState, filter_flag, filter_id, form_values
 from laseros.web.guards import requires, unsafe_methods_require
-from laseros.web.htmx import Page, redirect, render
+from laseros.web.htmx import Page, for_whole_page, redirect, render
 
 
 def _filters(stage: str, client_id: str, q: str, pop_expiring: str) -> ProjectFilters:
@@ -58,7 +58,11 @@ class ProjectController(Controller):
         if format == "csv":
             return csv_export(request, db, projects.export(filters))
         listing = await projects.list(filters, page=page, per_page=page_size)
-        context = {"page": listing, "filters": filters, "client_choices": await clients.choices()}
+        context = {
+            "page": listing,
+            "filters": filters,
+            "client_choices": await for_whole_page(request, clients.choices),
+        }
         return await render(request, "projects/index.html", context, block="results")
 
     @get("/new", guards=[requires(Permission.OFFICE_EDIT)])

@@ -21,7 +21,7 @@ from laseros.web.documents import document_pdf, document_response
 from laseros.web.export import csv_export
 from laseros.web.forms import FormState, filter_date, filter_id, form_ids, form_values
 from laseros.web.guards import requires, unsafe_methods_require
-from laseros.web.htmx import Page, redirect, render
+from laseros.web.htmx import Page, for_whole_page, redirect, render
 
 
 def quote_filters(status: str, client_id: str, q: str, start: str, end: str) -> QuoteFilters:
@@ -58,7 +58,7 @@ class QuoteController(Controller):
             "page": listing,
             "filters": filters,
             "statuses": list(QuoteStatus),
-            "client_choices": await clients.choices(),
+            "client_choices": await for_whole_page(request, clients.choices),
         }
         return await render(request, "quotes/index.html", context, block="results")
 
