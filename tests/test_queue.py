@@ -289,3 +289,42 @@ def test_each_queued_job_shows_whether_its_sheets_are_on_the_shelf(manager, db_q
     assert (badge(first), badge(second), badge(third)) == ("ok", "blocked", "blocked")
     # The project page shows the same badge as the queue.
     assert "stock-blocked" in manager.get(f"/projects/{second}").text
+
+
+def test_the_queue_page_redraws_only_the_rows_that_changed(manager, queue_ids, login_as, db_query):
+    """Rows come from the fragment cache while what they show is the same; any change draws the row again,
+    for every user of the process (the key holds everything the row shows), so no page is ever stale."""
+    cache = manager.app.template_engine.engine.globals["cached_fragment"].__self__
+    first = manager.get("/queue").text
+    drawn = cache.misses
+    assert manager.get("/queue").text.count('class="queue-row') == 4 and cache.misses == drawn  # none drawn
+    b = queue_ids[1]
+    assert (
+        manager.post_form(f"/queue/{b}/edit", {"priority": "Urgent", "scheduled_date": "", "notes": "Rush"}).status_code
+        == 303
+    )
+    page = manager.get("/queue").text
+    row = page.split(f'id="queue-item-{b}"')[1].split("</tr>")[0]
+    assert "priority-urgent" in row and "Rush" in row and cache.misses == drawn + 1
+    # A change made elsewhere (another process, the database itself) shows just the same.
+    db_query("UPDATE clients SET name = 'Karoo Steel & Sons'")
+    assert manager.get("/queue").text.count("Karoo Steel &amp; Sons") == 4 and first != page
+
+
+def test_the_fragment_cache_keeps_the_latest_it_was_asked_for():
+    from markupsafe import Markup
+
+    from laseros.web.fragments import FragmentCache
+
+    cache = FragmentCache(size=2)
+    drawn: list[str] = []
+
+    def draw(text: str):
+        return lambda: drawn.append(text) or Markup(f"<b>{text}</b>")
+
+    assert cache.get("a", draw("a")) == Markup("<b>a</b>")
+    cache.get("b", draw("b"))
+    cache.get("a", draw("a"))  # kept: drawn once
+    cache.get("c", draw("c"))  # pushes out b, the least recently used
+    cache.get("b", draw("b"))
+    assert drawn == ["a", "b", "c", "b"] and (cache.hits, cache.misses) == (1, 4)

@@ -29,7 +29,9 @@ from laseros.domain.projects.stages import (
     Stage,
 )
 from laseros.domain.queue.models import Priority
+from laseros.domain.queue.services import row_values
 from laseros.settings import TEMPLATES_DIR
+from laseros.web.fragments import FragmentCache
 
 
 def elapsed(started_at: datetime) -> str:
@@ -125,6 +127,8 @@ def configure(env: Environment, calendar: ShopCalendar) -> None:
         # A page rendered by ``htmx.render`` has the shop's own name; an error page the default.
         company_name=COMPANY_NAME.default_text,
         sheet=sheet_label,
+        queue_row_values=row_values,
+        cached_fragment=FragmentCache().fragment,  # one per process (web/fragments.py)
         today=calendar.today,
         now_utc=utcnow,
     )

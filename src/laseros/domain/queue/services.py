@@ -106,6 +106,21 @@ _ROW_PROJECT_COLUMNS = (
 )  # fmt: skip
 
 
+_ROW_ITEM_NAMES = tuple(column.key for column in _ROW_ITEM_COLUMNS)
+_ROW_PROJECT_NAMES = tuple(column.key for column in _ROW_PROJECT_COLUMNS)
+
+
+def row_values(item: QueueItem) -> tuple[Any, ...]:
+    """Everything a queue page row can show of its item, its job and the job's client (the page's statement
+    loads these columns alone and raises on any other): the row's HTML is a function of them and its state."""
+    project = item.project
+    return (
+        tuple(getattr(item, name) for name in _ROW_ITEM_NAMES),
+        tuple(getattr(project, name) for name in _ROW_PROJECT_NAMES),
+        project.client.name,
+    )
+
+
 def _listing(show_all: bool) -> Select[QueueItem]:
     """The queue in order, each item with its job and client."""
     stmt = (
