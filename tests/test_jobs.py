@@ -307,6 +307,15 @@ def test_run_job_daily_report_stores_one_report_for_today(settings):
     assert len(rows) == 1 and rows[0][1] == "System (laseros run-job)"
 
 
+def test_run_job_refresh_statistics_and_prune_login_log_say_what_they_did(settings):
+    result = run_cli(settings, "run-job", "refresh-statistics")
+    assert result.exit_code == 0, result.output
+    assert "refresh-statistics: the query planner's statistics refreshed." in result.output
+    assert sql(settings, "SELECT count(*) FROM sqlite_stat1")[0][0] > 0
+    pruned = run_cli(settings, "run-job", "prune-login-log")
+    assert pruned.exit_code == 0 and "prune-login-log: 0 removed, 180 kept_days." in pruned.output, pruned.output
+
+
 def test_run_job_refuses_an_unknown_job_and_lists_the_names(settings):
     result = run_cli(settings, "run-job", "make-coffee")
     assert result.exit_code != 0

@@ -155,9 +155,13 @@ def run_job(name: str) -> None:
         click.echo(f"daily-report: stored the report for {result['report_date']} (id {result['report_id']}).")
     elif name == "send-email":
         click.echo(f"send-email: {result['sent']} pending email(s) sent, {result['failed']} failed.")
+    elif name == "refresh-statistics":
+        done = "refreshed" if result["refreshed"] else "left to PostgreSQL's autovacuum"
+        click.echo(f"refresh-statistics: the query planner's statistics {done}.")
     else:
         counts = ", ".join(f"{value} {key}" for key, value in result.items())
-        click.echo(f"{name}: notifications {counts}.")
+        kind = "notifications " if name in ("evaluate-notifications", "check-low-stock") else ""
+        click.echo(f"{name}: {kind}{counts}.")
 
 
 # -- database ---------------------------------------------------------------------------------------
