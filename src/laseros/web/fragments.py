@@ -5,7 +5,7 @@ same thing. A row's HTML is a function of the values it shows, so those values (
 key: a row whose job, stock badge, place or neighbours changed has a new key and is drawn again; an
 old key is never looked up again and falls out of the bounded cache. Nothing is invalidated, so
 nothing can be forgotten: what the key does not hold, the row must not show (the queue row's
-statement loads only its columns and raises on anything else; see ``QueueService.row_values``).
+statement loads only its columns and raises on anything else; see ``queue.services.row_values``).
 
 In a template::
 
@@ -52,10 +52,6 @@ class FragmentCache:
             if len(self._kept) > self.size:
                 self._kept.popitem(last=False)
         return html
-
-    def clear(self) -> None:
-        with self._lock:
-            self._kept.clear()
 
     @pass_context
     def fragment(self, context: Context, key: Hashable, caller: Callable[[], Markup]) -> Markup:

@@ -128,7 +128,7 @@ def configure(env: Environment, calendar: ShopCalendar) -> None:
         company_name=COMPANY_NAME.default_text,
         sheet=sheet_label,
         queue_row_values=row_values,
-        cached_fragment=FragmentCache().fragment,  # one per process (web/fragments.py)
+        cached_fragment=FragmentCache().fragment,  # one per app's environment (web/fragments.py)
         today=calendar.today,
         now_utc=utcnow,
     )

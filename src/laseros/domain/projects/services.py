@@ -69,6 +69,11 @@ def _list_rows(filtered: Select[Project]) -> Select[Project]:
     )
 
 
+def _counted(filtered: Select[Project]) -> Select[int]:
+    """How many projects ``filtered`` finds: a COUNT on its own filters (no join, no subquery)."""
+    return filtered.with_only_columns(func.count(Project.id)).order_by(None)
+
+
 @dataclass(frozen=True)
 class ProjectFilters:
     stage: str = ""
@@ -147,8 +152,7 @@ class ProjectService:
         term = filters.q.strip()
         if not term or not has_index(self.session, term):
             filtered = self.search_query(filters)
-            count = filtered.with_only_columns(func.count(Project.id)).order_by(None)  # no join, no subquery
-            return await paginate(self.session, _list_rows(filtered), page, per_page, count=count)
+            return await paginate(self.session, _list_rows(filtered), page, per_page, count=_counted(filtered))
         # A text search: counted from the trigram index. The page then comes from the index when the
         # matches are few; when they are many, the newest-first walk meets a page of them at once,
         # sooner than fetching and sorting thousands of matches (docs/performance.md).
@@ -156,8 +160,7 @@ class ProjectService:
         if only_text:
             total = await self.session.scalar(indexed_count(SEARCH_INDEX, term)) or 0
         else:
-            counted = self.search_query(filters).with_only_columns(func.count(Project.id)).order_by(None)
-            total = await self.session.scalar(counted) or 0
+            total = await self.session.scalar(_counted(self.search_query(filters))) or 0
         stmt = _list_rows(self.search_query(filters, indexed=total <= FEW_MATCHES))
         return await paginate(self.session, stmt, page, per_page, total=total)
 
